@@ -1,0 +1,194 @@
+/* lanes compute library: the public API.
+ *
+ * Design: the kernels know nothing of RPC. A job is described by plain values (a function name or an
+ * op, dtypes, scalar parameters) and compiled into an opaque object: a map plan or a reducer. The
+ * daemon then feeds it chunks of little-endian arrays, in order, of any size. Results never depend on
+ * how the stream was chunked or on the thread count (reductions follow one fixed blocked-pairwise
+ * order), so a job can be split over inline and pooled execution freely.
+ *
+ * Errors: functions return 0 or a negative LANES_E* code from one table (lanes_strerror()); functions
+ * that can fail for a reason worth telling a user also fill a lanes_error_t with a message that names
+ * the problem ("function 'sine' is unknown").
+ *
+ * Threads: 'threads' arguments say how many OpenMP threads one call may use; 1 runs inline on the
+ * calling thread without touching the OpenMP runtime. Distinct objects may be used from distinct
+ * threads concurrently; one object must not be used by two threads at once unless its comment says so.
+ */
+#ifndef LANES_KERNELS_H
+#define LANES_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ---- */
+
+#define LANES_ERRNO_MAP(XX)                                   \
+    XX(EINVAL, -1, "invalid argument")                        \
+    XX(ENOMEM, -2, "out of memory")                           \
+    XX(ENODEV, -3, "backend not available")                   \
+    XX(ENOTSUP, -4, "operation not supported by the backend") \
+    XX(EEMPTY, -5, "empty input")                             \
+    XX(EDEVICE, -6, "device error")
+
+enum {
+    LANES_OK = 0,
+#define LANES_XX_ENUM(name, code, text) LANES_##name = (code),
+    LANES_ERRNO_MAP(LANES_XX_ENUM)
+#undef LANES_XX_ENUM
+};
+
+/* Static text for a LANES_E* code ("unknown error" for others). Thread-safe. */
+const char *lanes_strerror(int err);
+
+/* A failure's code and a message for a person. Filled by the functions that take one. */
+typedef struct lanes_error {
+    int code;        /* LANES_E*, 0 if no error */
+    char msg[256];   /* names the problem; "" if no error */
+} lanes_error_t;
+
+/* Sets err (if not NULL) to code and a printf-formatted message; returns code. Thread-safe. */
+int lanes_error_set(lanes_error_t *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- element types (numbers match lanes.v1.DType) ---- */
+
+typedef enum lanes_dtype {
+    LANES_DTYPE_INVALID = 0,
+    LANES_DTYPE_F64 = 1,
+    LANES_DTYPE_F32 = 2,
+    LANES_DTYPE_I64 = 3,
+    LANES_DTYPE_I32 = 4,
+} lanes_dtype_t;
+
+/* Bytes per element, 0 for an invalid dtype. Thread-safe. */
+size_t lanes_dtype_size(lanes_dtype_t dt);
+/* "float64", "float32", "int64", "int32", or "invalid". Static string. Thread-safe. */
+const char *lanes_dtype_name(lanes_dtype_t dt);
+
+/* ---- map: elementwise functions ---- */
+
+#define LANES_MAP_MAX_INPUTS 8
+
+typedef struct lanes_param {
+    const char *name;   /* borrowed */
+    double value;
+} lanes_param_t;
+
+typedef struct lanes_map_plan lanes_map_plan_t;
+
+/* Compiles 'function' for inputs of the given dtypes and an output of out_dtype (F64 or F32).
+ * Named functions: square, cube, power (parameter n, or a second input array as exponent), sqrt, exp,
+ * log, abs, sin, cos, affine (parameters a and b: a*x + b). Every input dtype is accepted; values are
+ * computed in float64 and rounded once to out_dtype. An unknown function, a wrong number of inputs, a
+ * missing or unknown parameter, or a bad dtype fails with LANES_EINVAL and a message naming it.
+ * Returns a new plan that the caller owns and frees with lanes_map_plan_free(), or NULL with err set.
+ * All arguments are borrowed for the duration of the call only. Thread-safe. */
+lanes_map_plan_t *lanes_map_plan_compile(const char *function, const lanes_param_t *params,
+                                         size_t n_params, const lanes_dtype_t *in_dtypes,
+                                         size_t n_inputs, lanes_dtype_t out_dtype,
+                                         lanes_error_t *err);
+
+/* Frees a plan; NULL is allowed. */
+void lanes_map_plan_free(lanes_map_plan_t *plan);
+
+size_t lanes_map_plan_n_inputs(const lanes_map_plan_t *plan);
+lanes_dtype_t lanes_map_plan_input_dtype(const lanes_map_plan_t *plan, size_t i);
+lanes_dtype_t lanes_map_plan_out_dtype(const lanes_map_plan_t *plan);
+
+/* Computes out[k] = f(inputs[0][k], inputs[1][k], ...) for k < n. inputs[i] points to n elements of
+ * the plan's input dtype i, out to n elements of its output dtype; none may overlap (out may alias
+ * an input only if both have the same element size). Pointers need no particular alignment.
+ * threads <= 1 runs on the calling thread; otherwise OpenMP with that many threads. A plan is
+ * read-only here: one plan may run on several threads at once. Returns 0 or LANES_EINVAL. */
+int lanes_map_plan_run(const lanes_map_plan_t *plan, const void *const *inputs, size_t n, void *out,
+                       int threads);
+
+/* NULL-terminated list of the named functions, for Info. Static. */
+const char *const *lanes_map_function_names(void);
+
+/* ---- reduce ---- */
+
+typedef enum lanes_reduce_op {
+    LANES_REDUCE_SUM,
+    LANES_REDUCE_MIN,
+    LANES_REDUCE_MAX,
+    LANES_REDUCE_MEAN,
+    LANES_REDUCE_VAR,
+    LANES_REDUCE_STD,
+    LANES_REDUCE_COUNT,
+    LANES_REDUCE_ARGMIN,
+    LANES_REDUCE_ARGMAX,
+    LANES_REDUCE_HISTOGRAM,
+    LANES_REDUCE_N_OPS
+} lanes_reduce_op_t;
+
+/* Parses an op name ("sum", ...). Returns 0 or LANES_EINVAL. Thread-safe. */
+int lanes_reduce_op_parse(const char *name, lanes_reduce_op_t *op);
+/* The op's name, or "invalid". Static string. */
+const char *lanes_reduce_op_name(lanes_reduce_op_t op);
+/* NULL-terminated list of op names, for Info. Static. */
+const char *const *lanes_reduce_op_names(void);
+
+#define LANES_HISTOGRAM_MAX_BINS (1u << 16)
+
+typedef struct lanes_reduce_spec {
+    lanes_reduce_op_t op;
+    lanes_dtype_t dtype;
+    double ddof;         /* var, std */
+    uint32_t bins;       /* histogram: 1 .. LANES_HISTOGRAM_MAX_BINS */
+    int has_range;       /* histogram: must be 1 */
+    double lo, hi;       /* histogram range, finite, lo <= hi (lo == hi widens by 0.5 each way) */
+} lanes_reduce_spec_t;
+
+typedef struct lanes_reduce_result {
+    /* dtype of the scalar result, as numpy would give it: I64 for sums of integers, count, argmin,
+     * argmax; the input dtype for min and max; F64 otherwise. */
+    lanes_dtype_t dtype;
+    double f;            /* the value when dtype is F64 or F32 */
+    int64_t i;           /* the value when dtype is I64 or I32 */
+    /* histogram only: bins counts and bins+1 edges, owned by the reducer (valid until it is freed). */
+    uint32_t bins;
+    const int64_t *counts;
+    const double *edges;
+} lanes_reduce_result_t;
+
+typedef struct lanes_reducer lanes_reducer_t;
+
+/* Creates a streaming reducer. Validates the spec (bad dtype, ddof not finite or negative, histogram
+ * without a finite range or with bins out of range, ...) and fails with LANES_EINVAL and a message.
+ * Returns a new reducer that the caller owns (lanes_reducer_free()), or NULL with err set.
+ * Memory is O(block), whatever the number of elements fed. Thread-safe. */
+lanes_reducer_t *lanes_reducer_new(const lanes_reduce_spec_t *spec, lanes_error_t *err);
+
+/* Feeds the next n elements (of the spec's dtype; no alignment needed). Chunks may have any size; the
+ * result is bit-identical for every chunking and every thread count. threads <= 1 runs inline.
+ * Not thread-safe for one reducer. Returns 0. */
+int lanes_reducer_feed(lanes_reducer_t *r, const void *data, size_t n, int threads);
+
+/* Elements fed so far. */
+uint64_t lanes_reducer_count(const lanes_reducer_t *r);
+
+/* Computes the result of everything fed. numpy's semantics: NaN propagates through sum, mean, var,
+ * std, min and max; argmin/argmax return the first NaN's index if any; integer sums wrap as int64;
+ * an empty sum is 0, an empty mean/var/std NaN; var with n - ddof <= 0 gives inf (or NaN for 0/0);
+ * empty min, max, argmin, argmax fail with LANES_EEMPTY and numpy's message. May be called once.
+ * Returns 0 or a negative code with err set. */
+int lanes_reducer_finish(lanes_reducer_t *r, lanes_reduce_result_t *out, lanes_error_t *err);
+
+void lanes_reducer_free(lanes_reducer_t *r);
+
+/* Number of elements in one reduction block: the unit of the fixed summation order. */
+#define LANES_REDUCE_BLOCK 4096
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_KERNELS_H */

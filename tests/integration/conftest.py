@@ -1,0 +1,109 @@
+"""Fixtures for integration tests: start the real lanesd on an ephemeral port and talk to it.
+
+Design: each fixture starts `lanesd --listen 127.0.0.1:0 --port-file F` and reads the bound port from
+F, so tests never race for a fixed port. LANES_BUILD_DIR picks the build (a sanitizer build reuses the
+same tests). The daemon is stopped with SIGTERM and must exit 0; its log is kept for the failure report.
+"""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("LANES_BUILD_DIR", ROOT / "build"))
+if not BUILD.is_absolute():
+    BUILD = ROOT / BUILD
+LANESD = BUILD / "service" / "lanesd"
+LANES_CLI = BUILD / "clients" / "c" / "lanes"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+class Daemon:
+    """A running lanesd: .address ('127.0.0.1:PORT'), .proc, .log_path; stop() sends SIGTERM."""
+
+    def __init__(self, tmp_path: Path, args=(), env=None):
+        self.tmp = tmp_path
+        self.port_file = tmp_path / "port"
+        self.log_path = tmp_path / "lanesd.log"
+        if self.port_file.exists():
+            self.port_file.unlink()
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(LANESD), "--listen", "127.0.0.1:0", "--port-file", str(self.port_file), *args],
+            stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.port_file.exists() and self.port_file.read_text().strip():
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lanesd exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.02)
+        else:
+            self.proc.kill()
+            raise RuntimeError(f"lanesd did not start in 30 s:\n{self.log()}")
+        self.port = int(self.port_file.read_text().strip())
+        self.address = f"127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout=30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        self._log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="session")
+def lanesd_path():
+    if not LANESD.exists():
+        pytest.fail(f"{LANESD} is not built (run scripts/build.sh)")
+    return LANESD
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory, lanesd_path):
+    """One daemon per test module, with built-in defaults."""
+    d = Daemon(tmp_path_factory.mktemp("lanesd"))
+    yield d
+    rc = d.stop()
+    assert rc == 0, f"lanesd exited with {rc}:\n{d.log()}"
+
+
+@pytest.fixture
+def start_daemon(tmp_path, lanesd_path):
+    """Factory for tests that need their own daemon with extra flags or environment."""
+    started = []
+
+    def start(*args, env=None):
+        d = Daemon(tmp_path / f"d{len(started)}", args, env)
+        started.append(d)
+        return d
+
+    (tmp_path / "d0").mkdir(exist_ok=True)
+    for i in range(1, 8):
+        (tmp_path / f"d{i}").mkdir(exist_ok=True)
+    yield start
+    for d in started:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def cli_path():
+    if not LANES_CLI.exists():
+        pytest.fail(f"{LANES_CLI} is not built (run scripts/build.sh)")
+    return LANES_CLI
