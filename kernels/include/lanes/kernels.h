@@ -161,7 +161,7 @@ typedef struct lanes_reduce_result {
 
 typedef struct lanes_reducer lanes_reducer_t;
 
-/* Creates a streaming reducer. Validates the spec (bad dtype, ddof not finite or negative, histogram
+/* Creates a streaming reducer. Validates the spec (bad dtype, ddof not finite, histogram
  * without a finite range or with bins out of range, ...) and fails with LANES_EINVAL and a message.
  * Returns a new reducer that the caller owns (lanes_reducer_free()), or NULL with err set.
  * Memory is O(block), whatever the number of elements fed. Thread-safe. */
