@@ -1,4 +1,4 @@
-/* extern "C" entry points of the CUDA backend (kernels/cuda/*.cu), with the same names in
+/* extern "C" entry points of the CUDA backend (kernels/cuda/ (.cu files)), with the same names in
  * cuda_stub.c for builds without CUDA. Only registry.c calls these. */
 #ifndef LANES_CUDA_API_H
 #define LANES_CUDA_API_H

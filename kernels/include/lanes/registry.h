@@ -27,7 +27,7 @@ typedef struct lanes_backend_info {
     const char *name;   /* static: "inline", "cpu", "cuda" */
     int compiled;       /* built into this binary */
     int available;      /* usable for jobs now */
-    char detail[192];   /* what it runs on, or why it is not available */
+    char detail[320];   /* what it runs on, or why it is not available */
 } lanes_backend_info_t;
 
 typedef struct lanes_device_info {

@@ -1,0 +1,325 @@
+"""The lanes client: map and reduce numpy arrays on a lanesd daemon, with bounded memory.
+
+Design: arrays travel as little-endian bytes in chunks of about `chunk_bytes` (1 MiB by default, never
+over 4 MiB, so stock gRPC limits hold for any job size); the first message of a call carries the job
+spec. Map is a bidirectional stream: request messages are produced lazily by a generator, results are
+written into the output array as they arrive. The iterator forms (`map_iter`, `reduce_iter`) take
+chunks from any iterable and yield results chunk by chunk, so neither side ever holds the whole job.
+Every gRPC error becomes a `lanes.Error` subclass carrying the status code and the server's message.
+"""
+import itertools
+
+import grpc
+import numpy as np
+from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from . import errors
+from .v1 import lanes_pb2, lanes_pb2_grpc
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_CHUNK_BYTES = 1 << 20
+MAX_MESSAGE_BYTES = 4 << 20
+
+_DTYPES = {
+    np.dtype("<f8"): lanes_pb2.FLOAT64,
+    np.dtype("<f4"): lanes_pb2.FLOAT32,
+    np.dtype("<i8"): lanes_pb2.INT64,
+    np.dtype("<i4"): lanes_pb2.INT32,
+}
+_NUMPY = {v: k for k, v in _DTYPES.items()}
+
+_BACKENDS = {
+    None: lanes_pb2.BACKEND_AUTO, "auto": lanes_pb2.BACKEND_AUTO, "inline": lanes_pb2.BACKEND_INLINE,
+    "cpu": lanes_pb2.BACKEND_CPU, "process-pool": lanes_pb2.BACKEND_PROCESS_POOL, "cuda": lanes_pb2.BACKEND_CUDA,
+}
+
+
+def wire_dtype(dtype):
+    """The dtype an input of `dtype` travels as: float64, float32, int64 or int32 (little-endian).
+
+    float16 becomes float32; bool and integers of at most 32 bits with a sign, or 16 without, become
+    int32; uint32 becomes int64; uint64 becomes float64 (lanes computes in float64 anyway). Complex,
+    object and string dtypes raise TypeError.
+    """
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        if dt.itemsize == 8:
+            return np.dtype("<f8")
+        if dt.itemsize <= 4:
+            return np.dtype("<f4")
+        return np.dtype("<f8")
+    if dt.kind == "b":
+        return np.dtype("<i4")
+    if dt.kind == "i":
+        return np.dtype("<i8") if dt.itemsize == 8 else np.dtype("<i4")
+    if dt.kind == "u":
+        if dt.itemsize <= 2:
+            return np.dtype("<i4")
+        if dt.itemsize == 4:
+            return np.dtype("<i8")
+        return np.dtype("<f8")
+    raise TypeError(f"lanes cannot send arrays of dtype {dt} (numbers only: float, int, uint, bool)")
+
+
+def _as_wire(a):
+    """A C-contiguous little-endian array of a wire dtype holding a's values (no copy when possible)."""
+    a = np.asarray(a)
+    return np.ascontiguousarray(a, dtype=wire_dtype(a.dtype))
+
+
+def _chunk_elements(itemsizes, chunk_bytes):
+    return max(1, chunk_bytes // max(1, sum(itemsizes)))
+
+
+class Client:
+    """A connection to a lanesd daemon.
+
+    Args:
+        address: "host:port" of the daemon (default 127.0.0.1:50051).
+        timeout: default deadline in seconds for every call (None: no deadline).
+        chunk_bytes: payload per request message (default 1 MiB; at most 4 MiB).
+
+    Use as a context manager, or call close(). A Client may be shared by threads; `last_summary` then
+    holds the summary of whichever call finished last.
+    """
+
+    def __init__(self, address=DEFAULT_ADDRESS, *, timeout=None, chunk_bytes=DEFAULT_CHUNK_BYTES):
+        if not 1 <= chunk_bytes <= MAX_MESSAGE_BYTES - 1024:
+            raise ValueError(f"chunk_bytes must be between 1 and {MAX_MESSAGE_BYTES - 1024}")
+        self.address = address
+        self.timeout = timeout
+        self.chunk_bytes = int(chunk_bytes)
+        self._channel = grpc.insecure_channel(address)
+        self._stub = lanes_pb2_grpc.LanesStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+        #: dict: the JobSummary of the last map or reduce call (backend, reason, counts, timings).
+        self.last_summary = None
+
+    def close(self):
+        """Closes the channel. The client cannot be used afterwards."""
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _timeout(self, timeout):
+        return self.timeout if timeout is None else timeout
+
+    # ---- Info and health ----
+
+    def info(self, *, timeout=None):
+        """The daemon's version, backends, devices, thread counts and limits, as a dict."""
+        try:
+            r = self._stub.Info(lanes_pb2.InfoRequest(), timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            raise errors.from_rpc_error(e) from None
+        return json_format.MessageToDict(r, preserving_proto_field_name=True,
+                                         always_print_fields_with_no_presence=True)
+
+    def health(self, service="", *, timeout=None):
+        """The serving status of `service` ("" for the whole daemon): "SERVING" or "NOT_SERVING"."""
+        try:
+            r = self._health.Check(health_pb2.HealthCheckRequest(service=service), timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            raise errors.from_rpc_error(e) from None
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(r.status)
+
+    # ---- Map ----
+
+    def map(self, fn, *arrays, out_dtype="float64", backend=None, timeout=None, **params):
+        """Applies the elementwise function `fn` to the arrays and returns the result.
+
+        Args:
+            fn: a function name: square, cube, power, sqrt, exp, log, abs, sin, cos, affine.
+            *arrays: one input (or two for power(x, y)); numpy arrays or anything np.asarray takes.
+                They are broadcast together; the result has their broadcast shape.
+            out_dtype: "float64" (default) or "float32".
+            backend: None/"auto", "inline" or "cpu" to force where it runs.
+            **params: scalar parameters: n for power, a and b for affine (a*x + b).
+
+        Returns:
+            numpy.ndarray of out_dtype, element k computed from element k of each input.
+
+        Raises:
+            lanes.InvalidArgument for an unknown function, a missing or unknown parameter, etc.
+        """
+        if not arrays:
+            raise TypeError("map() needs at least one input array")
+        arrays = np.broadcast_arrays(*[np.asarray(a) for a in arrays])
+        shape = arrays[0].shape
+        flat = [_as_wire(a).reshape(-1) for a in arrays]
+        out = np.empty(flat[0].size, dtype=np.dtype(out_dtype).newbyteorder("<"))
+        per = _chunk_elements([a.itemsize for a in flat], self.chunk_bytes)
+        chunks = (tuple(a[i:i + per] for a in flat) for i in range(0, flat[0].size, per))
+        pos = 0
+        for part in self._map_stream(fn, [a.dtype for a in flat], chunks, out_dtype, backend, timeout, params):
+            out[pos:pos + part.size] = part
+            pos += part.size
+        if pos != out.size:
+            raise errors.Internal(f"the daemon returned {pos} elements for {out.size} inputs")
+        return out.reshape(shape)
+
+    def map_iter(self, fn, chunks, *, dtypes=None, out_dtype="float64", backend=None, timeout=None, **params):
+        """Streams chunks through `fn` and yields result arrays as they arrive, with bounded memory.
+
+        Args:
+            chunks: an iterable of arrays (one input) or of tuples of equal-length arrays (several
+                inputs). Chunks are split further to at most chunk_bytes per message.
+            dtypes: the input dtypes; by default taken from the first chunk (later chunks are converted).
+            Other arguments as map().
+
+        Yields:
+            1-D numpy arrays of out_dtype; concatenated, they are the map of the concatenated inputs.
+        """
+        it = iter(chunks)
+        try:
+            first = next(it)
+        except StopIteration:
+            first = None
+        if first is None:
+            if dtypes is None:
+                raise ValueError("map_iter() on no chunks needs dtypes=")
+            wire = [wire_dtype(d) for d in dtypes]
+            stream = iter(())
+        else:
+            first_t = first if isinstance(first, tuple) else (first,)
+            wire = [wire_dtype(d) for d in dtypes] if dtypes else [wire_dtype(np.asarray(a).dtype) for a in first_t]
+            stream = self._split(itertools.chain([first], it), wire)
+        yield from self._map_stream(fn, wire, stream, out_dtype, backend, timeout, params)
+
+    def _split(self, chunks, wire):
+        """Converts user chunks to tuples of wire arrays of at most chunk_bytes together."""
+        per = _chunk_elements([d.itemsize for d in wire], self.chunk_bytes)
+        for c in chunks:
+            c = c if isinstance(c, tuple) else (c,)
+            if len(c) != len(wire):
+                raise ValueError(f"a chunk has {len(c)} arrays, the job has {len(wire)} inputs")
+            arrs = [np.ascontiguousarray(np.asarray(a).reshape(-1), dtype=d) for a, d in zip(c, wire)]
+            n = arrs[0].size
+            if any(a.size != n for a in arrs):
+                raise ValueError("the arrays of a chunk must have equal lengths")
+            for i in range(0, n, per):
+                yield tuple(a[i:i + per] for a in arrs)
+
+    def _map_stream(self, fn, wire_dtypes, chunks, out_dtype, backend, timeout, params):
+        out_dt = np.dtype(out_dtype)
+        if out_dt not in (np.dtype("f8"), np.dtype("f4")):
+            raise errors.InvalidArgument(f"output dtype must be float64 or float32, got {out_dt}")
+        spec = lanes_pb2.MapSpec(function=fn, input_dtypes=[_DTYPES[np.dtype(d)] for d in wire_dtypes],
+                                 output_dtype=_DTYPES[out_dt.newbyteorder("<")], backend=_backend(backend),
+                                 params={k: float(v) for k, v in params.items()})
+
+        def requests():
+            yield lanes_pb2.MapRequest(spec=spec)
+            for c in chunks:
+                yield lanes_pb2.MapRequest(chunk=lanes_pb2.Chunk(arrays=[a.tobytes() for a in c]))
+
+        out_np = out_dt.newbyteorder("<")
+        call = self._stub.Map(requests(), timeout=self._timeout(timeout))
+        try:
+            for r in call:
+                if r.HasField("summary"):
+                    self.last_summary = _summary(r.summary)
+                    continue
+                yield np.frombuffer(r.chunk.arrays[0], dtype=out_np)
+        except grpc.RpcError as e:
+            raise errors.from_rpc_error(e) from None
+        finally:
+            call.cancel()  # no-op once the call ended; stops the stream if the caller stopped early
+
+    # ---- Reduce ----
+
+    def reduce(self, op, x, *, ddof=0, bins=10, range=None, backend=None, timeout=None):
+        """Reduces the array x (all elements, flattened) with `op`.
+
+        Args:
+            op: sum, min, max, mean, var, std, count, argmin, argmax or histogram.
+            ddof: delta degrees of freedom for var and std (numpy's ddof).
+            bins, range: for histogram, as numpy.histogram (range defaults to (x.min(), x.max())).
+            backend: None/"auto", "inline" or "cpu".
+
+        Returns:
+            A numpy scalar of the type numpy would give (int64 for integer sums, count, argmin and
+            argmax; the input's dtype for min and max; float64 otherwise), or for histogram a tuple
+            (counts int64 array, bin edges array) like numpy.histogram.
+        """
+        x = _as_wire(x).reshape(-1)
+        if op == "histogram" and range is None:
+            range = _auto_range(x)
+        per = _chunk_elements([x.itemsize], self.chunk_bytes)
+        chunks = (x[i:i + per] for i in builtin_range(0, x.size, per))
+        return self._reduce_stream(op, x.dtype, chunks, ddof, bins, range, backend, timeout)
+
+    def reduce_iter(self, op, chunks, *, dtype=None, ddof=0, bins=10, range=None, backend=None, timeout=None):
+        """Reduces a stream of chunks (any iterable of arrays) without holding them all.
+
+        dtype defaults to the first chunk's; histogram needs an explicit range here. Other arguments and
+        the result as reduce().
+        """
+        it = iter(chunks)
+        first = next(it, None)
+        if first is None and dtype is None:
+            raise ValueError("reduce_iter() on no chunks needs dtype=")
+        wire = wire_dtype(dtype if dtype is not None else np.asarray(first).dtype)
+        if op == "histogram" and range is None:
+            raise errors.InvalidArgument("histogram over a stream needs range=(lo, hi): the input is read once")
+        body = itertools.chain([first], it) if first is not None else iter(())
+        parts = (p[0] for p in self._split(body, [wire]))
+        return self._reduce_stream(op, wire, parts, ddof, bins, range, backend, timeout)
+
+    def _reduce_stream(self, op, dtype, chunks, ddof, bins, range, backend, timeout):
+        spec = lanes_pb2.ReduceSpec(op=op, dtype=_DTYPES[np.dtype(dtype)], ddof=float(ddof), bins=int(bins),
+                                    backend=_backend(backend))
+        if range is not None:
+            lo, hi = range
+            spec.range.lo = float(lo)
+            spec.range.hi = float(hi)
+
+        def requests():
+            yield lanes_pb2.ReduceRequest(spec=spec)
+            for c in chunks:
+                yield lanes_pb2.ReduceRequest(chunk=lanes_pb2.Chunk(arrays=[c.tobytes()]))
+
+        try:
+            r = self._stub.Reduce(requests(), timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            raise errors.from_rpc_error(e) from None
+        self.last_summary = _summary(r.summary)
+        if op == "histogram":
+            counts = np.frombuffer(r.histogram_counts, dtype="<i8").copy()
+            edges = np.frombuffer(r.histogram_edges, dtype="<f8").copy()
+            if np.dtype(dtype) == np.dtype("<f4"):
+                edges = edges.astype(np.float32)
+            return counts, edges
+        if r.dtype in (lanes_pb2.INT64, lanes_pb2.INT32):
+            return _NUMPY[r.dtype].type(r.int_value)
+        return _NUMPY[r.dtype].type(r.value)
+
+
+builtin_range = range
+
+
+def _auto_range(x):
+    """numpy.histogram's default range: (min, max), (0, 1) when empty; non-finite raises as numpy does."""
+    if x.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(x.min()), float(x.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise errors.InvalidArgument(f"autodetected range of [{lo}, {hi}] is not finite")
+    return (lo, hi)
+
+
+def _backend(name):
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        raise ValueError(f"unknown backend {name!r} (auto, inline, cpu, process-pool, cuda)") from None
+
+
+def _summary(s):
+    return json_format.MessageToDict(s, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)

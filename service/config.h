@@ -1,0 +1,56 @@
+/* lanesd configuration: built-in defaults, then an optional config file, then LANES_* environment
+ * variables, then command-line flags, each overriding the one before.
+ *
+ * Design: one table (config.c) lists every key with its type, default, bounds and help text; it
+ * drives parsing from all three sources, validation, --help and --print-config. A bad value is fatal
+ * at start with a message that names the key and where it came from ("config file lanes.conf line 3:
+ * chunk_bytes: 12 is below the minimum 4096").
+ */
+#ifndef LANES_CONFIG_H
+#define LANES_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lanes_config {
+    char listen[256];          /* host:port; port 0 picks a free one */
+    char port_file[512];       /* if set, the bound port is written here once listening */
+    int threads;               /* OpenMP threads of one pool job; 0 = online CPUs */
+    int pool_workers;          /* pool jobs that run at once */
+    int cq_threads;            /* completion-queue threads */
+    int max_calls;             /* concurrent calls; more get RESOURCE_EXHAUSTED */
+    uint64_t chunk_bytes;      /* preferred chunk payload, and the largest reply message payload */
+    uint64_t max_message_bytes;/* largest request message accepted */
+    uint64_t inline_threshold; /* chunks with fewer elements than this run inline */
+    double grace_seconds;      /* on SIGTERM/SIGINT, time given to in-flight calls */
+    int log_level;             /* lanes_log_level_t */
+} lanes_config_t;
+
+/* Fills *cfg with the built-in defaults. */
+void lanes_config_defaults(lanes_config_t *cfg);
+
+/* Builds the configuration from defaults, the file named by --config (or LANES_CONFIG), the
+ * environment (envp, NULL-terminated "KEY=value" strings; pass environ) and argv. On success returns 0.
+ * On a usage or validation error returns -1 with a message in err. Returns 1 when argv asked for
+ * --help, --version or --print-config and the text was written to out (the caller exits 0).
+ * Not thread-safe (start-up only). */
+int lanes_config_load(lanes_config_t *cfg, int argc, char **argv, char **envp, char *err, size_t err_cap,
+                      char *out, size_t out_cap);
+
+/* Applies one "key" = "value" setting, validated; 'origin' names where it came from, for the message.
+ * Returns 0 or -1 with err set. Exposed for tests. */
+int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, const char *origin, char *err,
+                     size_t err_cap);
+
+/* Writes the effective configuration as a config file ("key = value" lines) into out. */
+void lanes_config_format(const lanes_config_t *cfg, char *out, size_t out_cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_CONFIG_H */

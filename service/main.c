@@ -1,0 +1,115 @@
+/* lanesd: start-up, signals and shutdown.
+ *
+ * Design: configuration is read and validated first (a bad value is fatal and named); SIGTERM and
+ * SIGINT are blocked before any thread exists, so every thread (gRPC's included) inherits the mask and
+ * the main thread alone takes them with sigwait(). The backend registry probes devices before gRPC
+ * starts. On a signal: health turns NOT_SERVING, in-flight calls get grace_seconds, the rest are
+ * cancelled, the CPU pool drains, and the process exits 0. No fork happens in this process.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cpu_pool.h"
+#include "lanes/registry.h"
+#include "log.h"
+#include "rpc.h"
+#include "server.h"
+
+extern char **environ;
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static lanes_config_t cfg;
+    static char out[8192];
+    char err[1024];
+    int rc = lanes_config_load(&cfg, argc, argv, environ, err, sizeof err, out, sizeof out);
+    if (rc < 0) {
+        fprintf(stderr, "lanesd: %s\n", err);
+        return 2;
+    }
+    if (rc > 0) {
+        fputs(out, stdout);
+        return 0;
+    }
+    lanes_log_set_level((lanes_log_level_t)cfg.log_level);
+    if (cfg.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.threads = n > 0 ? (int)n : 1;
+    }
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    uint64_t start_ns = lanes_now_ns();
+    lanes_registry_init(cfg.threads);
+    rpc_init(&cfg, start_ns);
+    if (lanes_pool_start(cfg.pool_workers) != 0)
+        return 1;
+
+    static lanes_method_t methods[6];
+    lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg);
+    lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, &cfg);
+    methods[2] = rpc_info_method;
+    methods[3] = rpc_echo_method;
+    methods[4] = rpc_health_check_method;
+    methods[5] = rpc_health_watch_method;
+
+    int port = 0;
+    if (lanes_server_start(&cfg, methods, 6, &port, err, sizeof err) != 0) {
+        lanes_log(LANES_LOG_ERR, 0, "%s", err);
+        lanes_pool_stop();
+        return 1;
+    }
+    if (cfg.port_file[0] && write_port_file(cfg.port_file, port) != 0)
+        lanes_log(LANES_LOG_WARN, errno, "writing the port file %s failed", cfg.port_file);
+
+    char host[256];
+    snprintf(host, sizeof host, "%s", cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    lanes_backend_info_t cuda;
+    int have_cuda = lanes_registry_find(LANES_BACKEND_CUDA, &cuda) == 0;
+    lanes_log(LANES_LOG_INFO, 0,
+              "lanesd %s listening on %s:%d (cpu threads %d, pool workers %d, cq threads %d, chunk %llu bytes, "
+              "inline below %llu elements; cuda: %s)",
+              LANES_VERSION, host, port, cfg.threads, cfg.pool_workers, cfg.cq_threads,
+              (unsigned long long)cfg.chunk_bytes, (unsigned long long)cfg.inline_threshold,
+              have_cuda ? cuda.detail : "not listed");
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0) {
+    }
+    lanes_log(LANES_LOG_INFO, 0, "received %s: shutting down (grace %.1f s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+              cfg.grace_seconds);
+    rpc_health_set_not_serving();
+    lanes_server_stop(cfg.grace_seconds);
+    lanes_pool_stop();
+    lanes_log(LANES_LOG_INFO, 0, "stopped");
+    return 0;
+}

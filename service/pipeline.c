@@ -1,0 +1,504 @@
+/* The chunk pipeline (see pipeline.h).
+ *
+ * State machine, all under job->mu; pump_unlock() is the one place that starts work:
+ *   - compute the oldest received chunk when none is computing and the unsent results are under two
+ *     chunks' worth (inline when the router says 1 thread, else as a CPU-pool task);
+ *   - send the oldest result when no send is in flight (one send at a time: gRPC's rule, and the
+ *     backpressure that keeps memory bounded);
+ *   - ask for the next message when fewer than two chunks are held;
+ *   - finish when the client half-closed and all is computed and queued for sending, or at once on an
+ *     error or cancellation once no compute is running (a running compute still uses the job).
+ * Lifetime: a reference for the call (dropped in on_done) and one per queued pool task; the job is
+ * freed when the last goes. lanes_call_finish() is always called without job->mu held, since it may
+ * run on_done on this very thread.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_pool.h"
+#include "lanes/v1/lanes.pb-c.h"
+#include "log.h"
+#include "wire.h"
+
+#define IN_MAX 2
+
+typedef struct in_chunk {
+    uint8_t *msg; /* owned: the received message the arrays point into */
+    const uint8_t *arrays[LANES_MAP_MAX_INPUTS];
+    size_t n;
+    struct in_chunk *next;
+} in_chunk_t;
+
+typedef struct binding {
+    const lanes_job_ops_t *ops;
+    const lanes_config_t *cfg;
+} binding_t;
+
+struct lanes_job {
+    pthread_mutex_t mu;
+    int refs;
+    lanes_call_t *call;
+    const lanes_job_ops_t *ops;
+    const lanes_config_t *cfg;
+    void *state;
+    lanes_router_t router;
+    lanes_job_layout_t layout;
+    size_t elem_size[LANES_MAP_MAX_INPUTS];
+    int have_spec;
+    in_chunk_t *in_head, *in_tail;
+    int in_len;
+    int computing;
+    lanes_out_list_t out;
+    size_t out_bytes;
+    int sending;
+    size_t sending_payload;
+    int recv_pending, half_closed, cancelled, failed, finishing;
+    lanes_status_t fail_code;
+    char fail_msg[512];
+    lanes_job_stats_t st;
+    uint64_t start_ns;
+};
+
+typedef struct pool_task {
+    lanes_job_t *job;
+    in_chunk_t *chunk;
+    int threads;
+    uint64_t enqueued_ns;
+} pool_task_t;
+
+int lanes_out_list_push(lanes_out_list_t *l, uint8_t *buf, size_t len, size_t payload)
+{
+    lanes_out_msg_t *m = malloc(sizeof *m);
+    if (!m) {
+        free(buf);
+        return -1;
+    }
+    *m = (lanes_out_msg_t){.buf = buf, .len = len, .payload = payload};
+    if (l->tail)
+        l->tail->next = m;
+    else
+        l->head = m;
+    l->tail = m;
+    return 0;
+}
+
+static void out_list_clear(lanes_out_list_t *l)
+{
+    for (lanes_out_msg_t *m = l->head, *next; m; m = next) {
+        next = m->next;
+        free(m->buf);
+        free(m);
+    }
+    l->head = l->tail = NULL;
+}
+
+static void in_chunk_free(in_chunk_t *c)
+{
+    if (c) {
+        free(c->msg);
+        free(c);
+    }
+}
+
+static void fail_locked(lanes_job_t *j, lanes_status_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail_locked(lanes_job_t *j, lanes_status_t code, const char *fmt, ...)
+{
+    if (j->failed)
+        return;
+    j->failed = 1;
+    j->fail_code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->fail_msg, sizeof j->fail_msg, fmt, ap);
+    va_end(ap);
+}
+
+static void job_unref(lanes_job_t *j)
+{
+    pthread_mutex_lock(&j->mu);
+    int last = --j->refs == 0;
+    pthread_mutex_unlock(&j->mu);
+    if (!last)
+        return;
+    while (j->in_head) {
+        in_chunk_t *c = j->in_head;
+        j->in_head = c->next;
+        in_chunk_free(c);
+    }
+    out_list_clear(&j->out);
+    if (j->state)
+        j->ops->destroy(j->state);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+}
+
+/* Called without the lock; returns with it held. */
+static void run_compute(lanes_job_t *j, in_chunk_t *c, int threads, uint64_t queued_ns)
+{
+    lanes_out_list_t out = {0};
+    char msg[512] = "";
+    uint64_t t0 = lanes_now_ns();
+    lanes_status_t rc = j->ops->compute(j->state, c->arrays, c->n, threads, &out, msg, sizeof msg);
+    uint64_t dt = lanes_now_ns() - t0;
+    size_t n = c->n;
+    in_chunk_free(c);
+
+    pthread_mutex_lock(&j->mu);
+    j->computing = 0;
+    j->st.compute_ns += dt;
+    j->st.queued_ns += queued_ns;
+    if (threads > 1) {
+        j->st.pool_chunks++;
+        j->st.pool_elems += n;
+    } else {
+        j->st.inline_chunks++;
+        j->st.inline_elems += n;
+    }
+    if (threads > j->st.max_threads)
+        j->st.max_threads = threads;
+    if (rc != LANES_STATUS_OK) {
+        fail_locked(j, rc, "%s", msg);
+        out_list_clear(&out);
+        return;
+    }
+    for (lanes_out_msg_t *m = out.head; m; m = m->next)
+        j->out_bytes += m->len;
+    if (out.head) {
+        if (j->out.tail)
+            j->out.tail->next = out.head;
+        else
+            j->out.head = out.head;
+        j->out.tail = out.tail;
+    }
+}
+
+static void pump_unlock(lanes_job_t *j);
+
+static void pool_run(void *arg)
+{
+    pool_task_t *t = arg;
+    lanes_job_t *j = t->job;
+    run_compute(j, t->chunk, t->threads, lanes_now_ns() - t->enqueued_ns);
+    free(t);
+    pump_unlock(j);
+    job_unref(j);
+}
+
+static void pump_unlock(lanes_job_t *j)
+{
+    for (;;) {
+        if (!j->failed && !j->cancelled && !j->computing && j->in_head &&
+            j->out_bytes <= 2 * j->cfg->chunk_bytes) {
+            in_chunk_t *c = j->in_head;
+            j->in_head = c->next;
+            if (!j->in_head)
+                j->in_tail = NULL;
+            j->in_len--;
+            j->computing = 1;
+            int threads = lanes_router_threads(&j->router, c->n);
+            if (threads > 1) {
+                pool_task_t *t = malloc(sizeof *t);
+                if (t) {
+                    *t = (pool_task_t){.job = j, .chunk = c, .threads = threads, .enqueued_ns = lanes_now_ns()};
+                    j->refs++;
+                    if (lanes_pool_submit(pool_run, t) == 0)
+                        goto sends;
+                    j->refs--;
+                    free(t);
+                }
+                threads = 1; /* the pool is stopping or out of memory: compute here */
+            }
+            pthread_mutex_unlock(&j->mu);
+            run_compute(j, c, threads, 0);
+            continue;
+        }
+    sends:
+        if (!j->sending && j->out.head && !j->cancelled && !j->failed) {
+            lanes_out_msg_t *m = j->out.head;
+            j->out.head = m->next;
+            if (!j->out.head)
+                j->out.tail = NULL;
+            j->out_bytes -= m->len;
+            j->sending = 1;
+            j->sending_payload = m->payload;
+            if (lanes_call_send(j->call, m->buf, m->len) != 0) {
+                j->sending = 0;
+                j->cancelled = 1;
+            }
+            free(m);
+        }
+        break;
+    }
+
+    if (!j->recv_pending && !j->half_closed && !j->failed && !j->cancelled && !j->finishing &&
+        j->in_len + j->computing < IN_MAX) {
+        j->recv_pending = 1;
+        if (lanes_call_request_message(j->call) != 0) {
+            j->recv_pending = 0;
+            j->cancelled = 1;
+        }
+    }
+
+    int done_ok = j->have_spec && j->half_closed && !j->in_head && !j->out.head && !j->computing;
+    int done_err = (j->failed || j->cancelled) && !j->computing;
+    if (j->finishing || !(done_ok || done_err)) {
+        pthread_mutex_unlock(&j->mu);
+        return;
+    }
+    j->finishing = 1;
+    lanes_status_t code = LANES_STATUS_OK;
+    char msg[512] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (j->cancelled && !j->failed) {
+        code = LANES_STATUS_CANCELLED;
+        snprintf(msg, sizeof msg, "the call was cancelled");
+    } else if (j->failed) {
+        code = j->fail_code;
+        snprintf(msg, sizeof msg, "%s", j->fail_msg);
+    } else {
+        if (j->sending)
+            j->st.bytes_out += j->sending_payload; /* the status follows this last send */
+        j->st.total_ns = lanes_now_ns() - j->start_ns;
+        lanes_router_explain(&j->router, j->st.inline_chunks, j->st.inline_elems, j->st.pool_chunks,
+                             j->st.pool_elems, &j->st.backend, j->st.reason, sizeof j->st.reason);
+        code = j->ops->finish(j->state, &j->st, &buf, &len, msg, sizeof msg);
+        if (code != LANES_STATUS_OK) {
+            free(buf);
+            buf = NULL;
+            len = 0;
+        }
+    }
+    while (j->in_head) {
+        in_chunk_t *c = j->in_head;
+        j->in_head = c->next;
+        in_chunk_free(c);
+    }
+    j->in_tail = NULL;
+    out_list_clear(&j->out);
+    lanes_call_t *call = j->call;
+    if (code != LANES_STATUS_OK)
+        lanes_log(LANES_LOG_INFO, 0, "%s call ended with status %d: %s", j->ops->name, (int)code, msg);
+    else
+        lanes_log(LANES_LOG_DEBUG, 0, "%s call done: %llu elements in %llu chunks", j->ops->name,
+                  (unsigned long long)j->st.elements, (unsigned long long)j->st.chunks);
+    pthread_mutex_unlock(&j->mu);
+    lanes_call_finish(call, code, msg, buf, len);
+}
+
+/* ---- server callbacks ---- */
+
+static void *job_start(lanes_call_t *call, void *arg)
+{
+    const binding_t *b = arg;
+    lanes_job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->state = b->ops->create(b->cfg);
+    if (!j->state) {
+        free(j);
+        return NULL;
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    j->refs = 1;
+    j->call = call;
+    j->ops = b->ops;
+    j->cfg = b->cfg;
+    j->start_ns = lanes_call_arrival_ns(call);
+    j->recv_pending = 1; /* the server reads the first message itself */
+    return j;
+}
+
+static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
+{
+    char msg[512] = "";
+    if (j->have_spec) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                    "the job spec was sent twice: only the first message of a %s call carries it", j->ops->name);
+        return;
+    }
+    lanes_status_t rc = j->ops->on_spec(j->state, body, len, &j->layout, msg, sizeof msg);
+    if (rc == LANES_STATUS_OK)
+        rc = lanes_router_init(&j->router, j->cfg, j->layout.backend, j->ops->kind, msg, sizeof msg);
+    if (rc != LANES_STATUS_OK) {
+        fail_locked(j, rc, "%s", msg);
+        return;
+    }
+    for (int i = 0; i < j->layout.n_arrays; i++)
+        j->elem_size[i] = lanes_dtype_size(j->layout.dtypes[i]);
+    j->have_spec = 1;
+}
+
+static void on_chunk_locked(lanes_job_t *j, uint8_t *data, const uint8_t *body, size_t len)
+{
+    const uint8_t *arrays[LANES_MAP_MAX_INPUTS];
+    size_t lens[LANES_MAP_MAX_INPUTS];
+    unsigned long long k = (unsigned long long)j->st.chunks;
+    if (!j->have_spec) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                    "a data chunk arrived before the job spec: the first message of a %s call must carry the spec",
+                    j->ops->name);
+        free(data);
+        return;
+    }
+    int n_arrays = lanes_wire_chunk_arrays(body, len, arrays, lens, LANES_MAP_MAX_INPUTS);
+    if (n_arrays < 0) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "chunk %llu is malformed (not a lanes.v1.Chunk)", k);
+        free(data);
+        return;
+    }
+    if (n_arrays != j->layout.n_arrays) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "chunk %llu has %d array(s), but the job has %d input(s)", k,
+                    n_arrays, j->layout.n_arrays);
+        free(data);
+        return;
+    }
+    size_t n = 0, total = 0;
+    for (int i = 0; i < n_arrays; i++) {
+        size_t es = j->elem_size[i];
+        if (lens[i] % es != 0) {
+            fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                        "array %d of chunk %llu has %zu bytes, which is not a multiple of %zu (the size of %s)", i, k,
+                        lens[i], es, lanes_dtype_name(j->layout.dtypes[i]));
+            free(data);
+            return;
+        }
+        size_t ni = lens[i] / es;
+        if (i == 0)
+            n = ni;
+        else if (ni != n) {
+            fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                        "chunk %llu: array %d has %zu elements but array 0 has %zu; the arrays of a chunk must "
+                        "have equal lengths",
+                        k, i, ni, n);
+            free(data);
+            return;
+        }
+        total += lens[i];
+    }
+    in_chunk_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        free(data);
+        return;
+    }
+    c->msg = data;
+    c->n = n;
+    for (int i = 0; i < n_arrays; i++)
+        c->arrays[i] = arrays[i];
+    if (j->in_tail)
+        j->in_tail->next = c;
+    else
+        j->in_head = c;
+    j->in_tail = c;
+    j->in_len++;
+    j->st.chunks++;
+    j->st.elements += n;
+    j->st.bytes_in += total;
+}
+
+static void job_on_message(void *ctx, uint8_t *data, size_t len)
+{
+    lanes_job_t *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    j->recv_pending = 0;
+    uint32_t field = 0;
+    const uint8_t *body = NULL;
+    size_t blen = 0;
+    if (j->finishing || j->failed || j->cancelled) {
+        free(data);
+    } else if (lanes_wire_oneof(data, len, &field, &body, &blen) != 0) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                    "malformed %s request message: it must hold exactly one of spec (field 1) or chunk (field 2)",
+                    j->ops->name);
+        free(data);
+    } else if (field == 1) {
+        on_spec_locked(j, body, blen);
+        free(data);
+    } else if (field == 2) {
+        on_chunk_locked(j, data, body, blen);
+    } else {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "unknown field %u in a %s request message", field,
+                    j->ops->name);
+        free(data);
+    }
+    pump_unlock(j);
+}
+
+static void job_on_half_close(void *ctx)
+{
+    lanes_job_t *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    j->recv_pending = 0;
+    j->half_closed = 1;
+    if (!j->have_spec)
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "the %s request stream ended before the job spec",
+                    j->ops->name);
+    pump_unlock(j);
+}
+
+static void job_on_sent(void *ctx, int ok)
+{
+    lanes_job_t *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    j->sending = 0;
+    j->st.bytes_out += j->sending_payload;
+    if (!ok)
+        j->cancelled = 1;
+    pump_unlock(j);
+}
+
+static void job_on_cancel(void *ctx)
+{
+    lanes_job_t *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    j->cancelled = 1;
+    j->recv_pending = 0;
+    pump_unlock(j);
+}
+
+static void job_on_done(void *ctx) { job_unref(ctx); }
+
+void lanes_pipeline_method(lanes_method_t *m, const char *path, const lanes_job_ops_t *ops,
+                           const lanes_config_t *cfg)
+{
+    static binding_t bindings[8];
+    static int n_bindings;
+    binding_t *b = &bindings[n_bindings++];
+    b->ops = ops;
+    b->cfg = cfg;
+    *m = (lanes_method_t){
+        .path = path,
+        .unary_request = 0,
+        .arg = b,
+        .start = job_start,
+        .on_message = job_on_message,
+        .on_half_close = job_on_half_close,
+        .on_sent = job_on_sent,
+        .on_cancel = job_on_cancel,
+        .on_done = job_on_done,
+    };
+}
+
+void lanes_pipeline_summary(const lanes_job_stats_t *st, Lanes__V1__JobSummary *s)
+{
+    lanes__v1__job_summary__init(s);
+    s->backend = (char *)(st->backend ? st->backend : "");
+    s->reason = (char *)st->reason;
+    s->elements = st->elements;
+    s->chunks = st->chunks;
+    s->bytes_in = st->bytes_in;
+    s->bytes_out = st->bytes_out;
+    s->queued_seconds = (double)st->queued_ns * 1e-9;
+    s->compute_seconds = (double)st->compute_ns * 1e-9;
+    double stream = (double)st->total_ns - (double)st->queued_ns - (double)st->compute_ns;
+    s->stream_seconds = stream > 0 ? stream * 1e-9 : 0;
+    s->threads = (uint32_t)(st->max_threads > 0 ? st->max_threads : 1);
+}

@@ -1,0 +1,97 @@
+/* The chunk pipeline: one engine for every streamed job (Map, Reduce; later ACF), so the flow control,
+ * validation of chunks, routing, timing and summaries are written once.
+ *
+ * Design: a call's messages are `oneof { Spec spec = 1; Chunk chunk = 2; }`. The engine reads the spec
+ * first and hands it to the job's on_spec; then it reads chunks, checks each against the job's input
+ * layout, and computes them one at a time in arrival order (inline on the RPC thread for small chunks,
+ * on the CPU pool otherwise, as the router says), while the next chunk is being received and the last
+ * results are being sent. At most two chunks are held in and a bounded number of result bytes wait
+ * to be sent, so a call's memory is O(chunk) whatever the job's size. When the client half-closes and
+ * everything is computed and sent, the job's final message (summary, result) ends the call.
+ *
+ * Threads: the engine's state is guarded by its mutex; compute runs without it. Only one compute of a
+ * job runs at a time, so a job's compute callback never runs concurrently with itself.
+ */
+#ifndef LANES_PIPELINE_H
+#define LANES_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "lanes/kernels.h"
+#include "router.h"
+#include "server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lanes_job lanes_job_t;
+
+/* What a spec says about the chunks that follow. */
+typedef struct lanes_job_layout {
+    int n_arrays;                           /* arrays per chunk, 1..LANES_MAP_MAX_INPUTS */
+    lanes_dtype_t dtypes[LANES_MAP_MAX_INPUTS];
+    int backend;                            /* requested lanes.v1.Backend */
+} lanes_job_layout_t;
+
+/* Messages a compute produced, in order. */
+typedef struct lanes_out_msg {
+    uint8_t *buf; /* malloc'ed, framed message */
+    size_t len;
+    size_t payload; /* array bytes in it */
+    struct lanes_out_msg *next;
+} lanes_out_msg_t;
+
+typedef struct lanes_out_list {
+    lanes_out_msg_t *head, *tail;
+} lanes_out_list_t;
+
+/* Appends a message (takes ownership of buf). Returns 0 or -1 (out of memory; buf freed). */
+int lanes_out_list_push(lanes_out_list_t *l, uint8_t *buf, size_t len, size_t payload);
+
+/* Statistics the final message reports. */
+typedef struct lanes_job_stats {
+    uint64_t elements, chunks, bytes_in, bytes_out;
+    uint64_t queued_ns, compute_ns, total_ns;
+    uint64_t inline_chunks, inline_elems, pool_chunks, pool_elems;
+    int max_threads;
+    const char *backend; /* from the router */
+    char reason[320];
+} lanes_job_stats_t;
+
+typedef struct lanes_job_ops {
+    const char *name; /* "map", for logs */
+    lanes_job_kind_t kind;
+    /* Allocates the job's state (returns NULL when out of memory). */
+    void *(*create)(const lanes_config_t *cfg);
+    /* Decodes and validates the spec; fills the layout. Returns OK or a status with msg. */
+    lanes_status_t (*on_spec)(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
+                              char *msg, size_t cap);
+    /* Computes one chunk of n elements per array with 'threads' threads (1: inline), appending result
+     * messages to out. Returns OK or a status with msg. Never runs concurrently for one job. */
+    lanes_status_t (*compute)(void *state, const uint8_t *const *arrays, size_t n, int threads,
+                              lanes_out_list_t *out, char *msg, size_t cap);
+    /* Builds the last message (malloc'ed, into *buf and *len) once everything is computed and sent.
+     * Returns OK or a status with msg (then no message is sent). */
+    lanes_status_t (*finish)(void *state, const lanes_job_stats_t *stats, uint8_t **buf, size_t *len, char *msg,
+                             size_t cap);
+    void (*destroy)(void *state);
+} lanes_job_ops_t;
+
+/* Fills in the lanes_method_t of a streamed endpoint driven by this engine. 'ops' and 'cfg' must
+ * outlive the server. */
+void lanes_pipeline_method(lanes_method_t *m, const char *path, const lanes_job_ops_t *ops,
+                           const lanes_config_t *cfg);
+
+/* Packs a JobSummary (protobuf-c) from stats. The caller frees nothing: it fills *s in place, with
+ * strings borrowed from stats. */
+struct Lanes__V1__JobSummary;
+void lanes_pipeline_summary(const lanes_job_stats_t *stats, struct Lanes__V1__JobSummary *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_PIPELINE_H */

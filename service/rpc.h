@@ -1,0 +1,49 @@
+/* The daemon's endpoints, as seen by main.c: one lanes_job_ops_t per streamed job (rpc_map.c,
+ * rpc_reduce.c) and a lanes_method_t per plain endpoint (rpc_info.c, rpc_health.c, rpc_echo.c), plus
+ * helpers they share. None of these files includes gRPC headers: they speak server.h.
+ */
+#ifndef LANES_RPC_H
+#define LANES_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "pipeline.h"
+#include "server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+extern const lanes_job_ops_t rpc_map_ops;
+extern const lanes_job_ops_t rpc_reduce_ops;
+
+/* Prepares shared state (name lists, the config Info reports). Main thread, before the server starts;
+ * cfg must outlive the server. */
+void rpc_init(const lanes_config_t *cfg, uint64_t start_ns);
+
+/* "square, cube, ..." and "sum, min, ...": for error messages. Static strings, set by rpc_init. */
+const char *rpc_map_function_list(void);
+const char *rpc_reduce_op_list(void);
+
+/* Packs a protobuf-c message into a new malloc'ed buffer (*buf, *len). Returns OK, or
+ * RESOURCE_EXHAUSTED with msg set. */
+lanes_status_t rpc_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len, char *msg, size_t cap);
+
+/* Plain endpoints. */
+extern const lanes_method_t rpc_info_method;
+extern const lanes_method_t rpc_echo_method;
+extern const lanes_method_t rpc_health_check_method;
+extern const lanes_method_t rpc_health_watch_method;
+
+/* Health: marks the daemon NOT_SERVING (shutdown) and tells every Watch stream, which then ends.
+ * Thread-safe. */
+void rpc_health_set_not_serving(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_RPC_H */

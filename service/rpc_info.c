@@ -1,0 +1,142 @@
+/* The Info endpoint, and the helpers the endpoints share (name lists, packing).
+ *
+ * Design: Info answers from the configuration and the backend registry, both fixed after start, so it
+ * needs no lock; uptime and pid are read at the time of the call.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lanes/registry.h"
+#include "lanes/v1/lanes.pb-c.h"
+#include "rpc.h"
+
+static const lanes_config_t *g_cfg;
+static uint64_t g_start_ns;
+static char g_map_list[512];
+static char g_reduce_list[512];
+
+static void join_names(const char *const *names, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; names[i] && n < cap; i++) {
+        int m = snprintf(out + n, cap - n, "%s%s", i ? ", " : "", names[i]);
+        if (m < 0)
+            break;
+        n += (size_t)m;
+    }
+}
+
+void rpc_init(const lanes_config_t *cfg, uint64_t start_ns)
+{
+    g_cfg = cfg;
+    g_start_ns = start_ns;
+    join_names(lanes_map_function_names(), g_map_list, sizeof g_map_list);
+    join_names(lanes_reduce_op_names(), g_reduce_list, sizeof g_reduce_list);
+}
+
+const char *rpc_map_function_list(void) { return g_map_list; }
+const char *rpc_reduce_op_list(void) { return g_reduce_list; }
+
+lanes_status_t rpc_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len, char *msg, size_t cap)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    *buf = malloc(n ? n : 1);
+    if (!*buf) {
+        snprintf(msg, cap, "out of memory packing a %zu-byte reply", n);
+        return LANES_STATUS_RESOURCE_EXHAUSTED;
+    }
+    *len = protobuf_c_message_pack(m, *buf);
+    return LANES_STATUS_OK;
+}
+
+static void *info_start(lanes_call_t *call, void *arg) { return call; }
+
+static void info_on_message(void *ctx, uint8_t *data, size_t len)
+{
+    lanes_call_t *call = ctx;
+    free(data); /* InfoRequest has no fields */
+    Lanes__V1__InfoResponse r = LANES__V1__INFO_RESPONSE__INIT;
+    r.version = (char *)LANES_VERSION;
+    r.grpc_core_version = (char *)lanes_server_grpc_version();
+
+    size_t nb = lanes_registry_count();
+    lanes_backend_info_t infos[8];
+    Lanes__V1__BackendInfo backends[8], *bp[8];
+    if (nb > 8)
+        nb = 8;
+    for (size_t i = 0; i < nb; i++) {
+        lanes_registry_get(i, &infos[i]);
+        lanes__v1__backend_info__init(&backends[i]);
+        backends[i].name = (char *)infos[i].name;
+        backends[i].compiled = infos[i].compiled;
+        backends[i].available = infos[i].available;
+        backends[i].detail = infos[i].detail;
+        bp[i] = &backends[i];
+    }
+    r.n_backends = nb;
+    r.backends = bp;
+
+    lanes_device_info_t devs[16];
+    int nd = lanes_registry_devices(devs, 16);
+    if (nd > 16)
+        nd = 16;
+    Lanes__V1__DeviceInfo dinfo[16], *dp[16];
+    char cc[16][16];
+    for (int i = 0; i < nd; i++) {
+        lanes__v1__device_info__init(&dinfo[i]);
+        dinfo[i].index = devs[i].index;
+        dinfo[i].name = devs[i].name;
+        dinfo[i].memory_bytes = devs[i].memory_bytes;
+        snprintf(cc[i], sizeof cc[i], "%d.%d", devs[i].cc_major, devs[i].cc_minor);
+        dinfo[i].compute_capability = cc[i];
+        dp[i] = &dinfo[i];
+    }
+    r.n_devices = (size_t)nd;
+    r.devices = dp;
+
+    r.cpu_threads = (uint32_t)g_cfg->threads;
+    r.cq_threads = (uint32_t)g_cfg->cq_threads;
+    r.chunk_bytes = g_cfg->chunk_bytes;
+    r.max_message_bytes = g_cfg->max_message_bytes;
+    r.inline_threshold = g_cfg->inline_threshold;
+    r.max_calls = (uint32_t)g_cfg->max_calls;
+    const char *const *fn = lanes_map_function_names();
+    const char *const *ops = lanes_reduce_op_names();
+    size_t nf = 0, no = 0;
+    while (fn[nf])
+        nf++;
+    while (ops[no])
+        no++;
+    r.n_map_functions = nf;
+    r.map_functions = (char **)fn;
+    r.n_reduce_ops = no;
+    r.reduce_ops = (char **)ops;
+    r.pid = (uint32_t)getpid();
+    r.uptime_seconds = (double)(lanes_now_ns() - g_start_ns) * 1e-9;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    r.online_cpus = online > 0 ? (uint32_t)online : 0;
+
+    uint8_t *buf;
+    size_t blen;
+    char msg[128];
+    if (rpc_pack((const ProtobufCMessage *)&r, &buf, &blen, msg, sizeof msg) != LANES_STATUS_OK)
+        lanes_call_finish(call, LANES_STATUS_RESOURCE_EXHAUSTED, msg, NULL, 0);
+    else
+        lanes_call_finish(call, LANES_STATUS_OK, "", buf, blen);
+}
+
+static void info_on_cancel(void *ctx) { (void)ctx; /* on_message has already finished the call */ }
+static void info_on_done(void *ctx) { (void)ctx; }
+
+const lanes_method_t rpc_info_method = {
+    .path = "/lanes.v1.Lanes/Info",
+    .unary_request = 1,
+    .start = info_start,
+    .on_message = info_on_message,
+    .on_cancel = info_on_cancel,
+    .on_done = info_on_done,
+};

@@ -1,0 +1,155 @@
+/* The Map endpoint: elementwise functions over streamed arrays.
+ *
+ * Design: a job of the chunk pipeline. The spec (lanes.v1.MapSpec) is compiled by the kernels into a
+ * map plan; each input chunk becomes one or more result messages of at most chunk_bytes of payload,
+ * framed by wire.c so the kernel writes its output straight into the message buffer. Nothing here
+ * knows how a function is evaluated: when the kernels learn expressions, this file does not change.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lanes/v1/lanes.pb-c.h"
+#include "rpc.h"
+#include "wire.h"
+
+typedef struct map_state {
+    const lanes_config_t *cfg;
+    lanes_map_plan_t *plan;
+    size_t in_size[LANES_MAP_MAX_INPUTS];
+    size_t n_inputs;
+    size_t out_size;
+} map_state_t;
+
+static void *map_create(const lanes_config_t *cfg)
+{
+    map_state_t *s = calloc(1, sizeof *s);
+    if (s)
+        s->cfg = cfg;
+    return s;
+}
+
+static void map_destroy(void *state)
+{
+    map_state_t *s = state;
+    lanes_map_plan_free(s->plan);
+    free(s);
+}
+
+static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, char *msg,
+                                  size_t cap)
+{
+    map_state_t *s = state;
+    Lanes__V1__MapSpec *m = lanes__v1__map_spec__unpack(NULL, len, spec);
+    if (!m) {
+        snprintf(msg, cap, "malformed MapSpec");
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    lanes_status_t rc = LANES_STATUS_OK;
+    if (!m->function || !*m->function) {
+        snprintf(msg, cap, "MapSpec.function is empty: name a function (%s)", rpc_map_function_list());
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    if (m->n_input_dtypes < 1 || m->n_input_dtypes > LANES_MAP_MAX_INPUTS) {
+        snprintf(msg, cap, "MapSpec.input_dtypes has %zu entries; give one dtype per input array (1 to %d)",
+                 m->n_input_dtypes, LANES_MAP_MAX_INPUTS);
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    lanes_dtype_t in[LANES_MAP_MAX_INPUTS];
+    for (size_t i = 0; i < m->n_input_dtypes; i++) {
+        in[i] = (lanes_dtype_t)m->input_dtypes[i];
+        if (lanes_dtype_size(in[i]) == 0) {
+            snprintf(msg, cap, "MapSpec.input_dtypes[%zu] is %d, not a dtype (float64, float32, int64, int32)", i,
+                     (int)m->input_dtypes[i]);
+            rc = LANES_STATUS_INVALID_ARGUMENT;
+            goto out;
+        }
+    }
+    lanes_dtype_t out_dt = m->output_dtype == LANES__V1__DTYPE__DTYPE_UNSPECIFIED ? LANES_DTYPE_F64
+                                                                                    : (lanes_dtype_t)m->output_dtype;
+    lanes_param_t params[16];
+    if (m->n_params > 16) {
+        snprintf(msg, cap, "MapSpec.params has %zu entries (at most 16)", m->n_params);
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    for (size_t i = 0; i < m->n_params; i++) {
+        params[i].name = m->params[i]->key ? m->params[i]->key : "";
+        params[i].value = m->params[i]->value;
+    }
+    lanes_error_t err = {0};
+    s->plan = lanes_map_plan_compile(m->function, params, m->n_params, in, m->n_input_dtypes, out_dt, &err);
+    if (!s->plan) {
+        snprintf(msg, cap, "%s", err.msg);
+        rc = err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    s->n_inputs = m->n_input_dtypes;
+    layout->n_arrays = (int)m->n_input_dtypes;
+    for (size_t i = 0; i < m->n_input_dtypes; i++) {
+        layout->dtypes[i] = in[i];
+        s->in_size[i] = lanes_dtype_size(in[i]);
+    }
+    s->out_size = lanes_dtype_size(out_dt);
+    layout->backend = (int)m->backend;
+out:
+    lanes__v1__map_spec__free_unpacked(m, NULL);
+    return rc;
+}
+
+static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, size_t n, int threads,
+                                  lanes_out_list_t *out, char *msg, size_t cap)
+{
+    map_state_t *s = state;
+    size_t per = s->cfg->chunk_bytes / s->out_size;
+    if (per == 0)
+        per = 1;
+    for (size_t off = 0; off < n; off += per) {
+        size_t k = n - off < per ? n - off : per;
+        size_t payload = k * s->out_size;
+        size_t hdr = lanes_wire_chunk_header_size(1, payload);
+        uint8_t *buf = malloc(hdr + payload);
+        if (!buf) {
+            snprintf(msg, cap, "out of memory for a %zu-byte result chunk", payload);
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+        lanes_wire_chunk_header(buf, 1, payload);
+        const void *in[LANES_MAP_MAX_INPUTS];
+        for (size_t i = 0; i < s->n_inputs; i++)
+            in[i] = arrays[i] + off * s->in_size[i];
+        int rc = lanes_map_plan_run(s->plan, in, k, buf + hdr, threads);
+        if (rc != 0) {
+            free(buf);
+            snprintf(msg, cap, "map kernel failed: %s", lanes_strerror(rc));
+            return LANES_STATUS_INTERNAL;
+        }
+        if (lanes_out_list_push(out, buf, hdr + payload, payload) != 0) {
+            snprintf(msg, cap, "out of memory");
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+    }
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t map_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
+                                 size_t cap)
+{
+    Lanes__V1__JobSummary summary;
+    lanes_pipeline_summary(st, &summary);
+    Lanes__V1__MapResponse resp = LANES__V1__MAP_RESPONSE__INIT;
+    resp.msg_case = LANES__V1__MAP_RESPONSE__MSG_SUMMARY;
+    resp.summary = &summary;
+    return rpc_pack((const ProtobufCMessage *)&resp, buf, len, msg, cap);
+}
+
+const lanes_job_ops_t rpc_map_ops = {
+    .name = "map",
+    .kind = LANES_JOB_MAP,
+    .create = map_create,
+    .on_spec = map_on_spec,
+    .compute = map_compute,
+    .finish = map_finish,
+    .destroy = map_destroy,
+};

@@ -1,0 +1,125 @@
+/* The Reduce endpoint: one value (or a histogram) from a stream of elements.
+ *
+ * Design: a job of the chunk pipeline with no result chunks. The spec (lanes.v1.ReduceSpec) becomes a
+ * kernels reducer; each chunk is fed to it in arrival order (the pipeline never computes two chunks of
+ * a job at once), and the reducer's fixed blocked order makes the result independent of chunking and
+ * threads. The reply carries the value in the type numpy would give it, and the job summary.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lanes/v1/lanes.pb-c.h"
+#include "rpc.h"
+
+typedef struct reduce_state {
+    lanes_reducer_t *r;
+} reduce_state_t;
+
+static void *reduce_create(const lanes_config_t *cfg)
+{
+    (void)cfg;
+    return calloc(1, sizeof(reduce_state_t));
+}
+
+static void reduce_destroy(void *state)
+{
+    reduce_state_t *s = state;
+    lanes_reducer_free(s->r);
+    free(s);
+}
+
+static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
+                                     char *msg, size_t cap)
+{
+    reduce_state_t *s = state;
+    Lanes__V1__ReduceSpec *m = lanes__v1__reduce_spec__unpack(NULL, len, spec);
+    if (!m) {
+        snprintf(msg, cap, "malformed ReduceSpec");
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    lanes_status_t rc = LANES_STATUS_OK;
+    lanes_reduce_spec_t rs = {0};
+    if (lanes_reduce_op_parse(m->op ? m->op : "", &rs.op) != 0) {
+        snprintf(msg, cap, "unknown reduce op '%s' (known: %s)", m->op ? m->op : "", rpc_reduce_op_list());
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    rs.dtype = (lanes_dtype_t)m->dtype;
+    if (lanes_dtype_size(rs.dtype) == 0) {
+        snprintf(msg, cap, "ReduceSpec.dtype is %d, not a dtype (float64, float32, int64, int32)", (int)m->dtype);
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    rs.ddof = m->ddof;
+    rs.bins = m->bins ? m->bins : 10; /* numpy's default */
+    if (m->range) {
+        rs.has_range = 1;
+        rs.lo = m->range->lo;
+        rs.hi = m->range->hi;
+    }
+    lanes_error_t err = {0};
+    s->r = lanes_reducer_new(&rs, &err);
+    if (!s->r) {
+        snprintf(msg, cap, "%s", err.msg);
+        rc = err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    layout->n_arrays = 1;
+    layout->dtypes[0] = rs.dtype;
+    layout->backend = (int)m->backend;
+out:
+    lanes__v1__reduce_spec__free_unpacked(m, NULL);
+    return rc;
+}
+
+static lanes_status_t reduce_compute(void *state, const uint8_t *const *arrays, size_t n, int threads,
+                                     lanes_out_list_t *out, char *msg, size_t cap)
+{
+    reduce_state_t *s = state;
+    int rc = lanes_reducer_feed(s->r, arrays[0], n, threads);
+    if (rc != 0) {
+        snprintf(msg, cap, "reduce kernel failed: %s", lanes_strerror(rc));
+        return LANES_STATUS_INTERNAL;
+    }
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t reduce_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
+                                    size_t cap)
+{
+    reduce_state_t *s = state;
+    lanes_reduce_result_t res;
+    lanes_error_t err = {0};
+    if (lanes_reducer_finish(s->r, &res, &err) != 0) {
+        snprintf(msg, cap, "%s", err.msg);
+        return err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+    }
+    Lanes__V1__JobSummary summary;
+    lanes_pipeline_summary(st, &summary);
+    Lanes__V1__ReduceResponse resp = LANES__V1__REDUCE_RESPONSE__INIT;
+    resp.dtype = (Lanes__V1__DType)res.dtype;
+    if (res.dtype == LANES_DTYPE_I64 || res.dtype == LANES_DTYPE_I32)
+        resp.int_value = res.i;
+    else
+        resp.value = res.f;
+    if (res.counts) {
+        /* Little-endian on the wire; this daemon runs on little-endian hosts (x86-64, aarch64). */
+        resp.histogram_counts.data = (uint8_t *)res.counts;
+        resp.histogram_counts.len = (size_t)res.bins * sizeof(int64_t);
+        resp.histogram_edges.data = (uint8_t *)res.edges;
+        resp.histogram_edges.len = ((size_t)res.bins + 1) * sizeof(double);
+    }
+    resp.summary = &summary;
+    return rpc_pack((const ProtobufCMessage *)&resp, buf, len, msg, cap);
+}
+
+const lanes_job_ops_t rpc_reduce_ops = {
+    .name = "reduce",
+    .kind = LANES_JOB_REDUCE,
+    .create = reduce_create,
+    .on_spec = reduce_on_spec,
+    .compute = reduce_compute,
+    .finish = reduce_finish,
+    .destroy = reduce_destroy,
+};

@@ -1,0 +1,755 @@
+/* server.c: the only file of the daemon that talks to the gRPC C core (see server.h for the API).
+ *
+ * Design: one completion queue served by cfg->cq_threads threads. Every registered method keeps a few
+ * grpc_server_request_registered_call()s outstanding, and one generic grpc_server_request_call() is
+ * always outstanding to catch unknown methods, which get UNIMPLEMENTED at once (without it they would
+ * hang until the client's deadline). Each completion carries a tag {kind, object}.
+ *
+ * A call (struct lanes_call) has one mutex and a few flags; each kind of operation (read, send,
+ * status, close) has its own embedded tag, since at most one of each is in flight. A call ends when
+ * the handler has finished it, its status batch and RECV_CLOSE_ON_SERVER have completed, no batch is
+ * pending and no callback is running; then on_done runs and the call is freed.
+ *
+ * Shutdown (lanes_server_stop): grpc_server_shutdown_and_notify stops new calls; in-flight calls get
+ * the grace period; then grpc_server_cancel_all_calls; then we wait until every call has ended, so no
+ * thread can start a batch on a call after the completion queue is shut down (gRPC aborts if one
+ * does); only then the queue is shut down, drained by its threads, and destroyed.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "server.h"
+
+#include <errno.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define REQUESTS_PER_METHOD 4
+#define MAX_METHODS 16
+#define MAX_CQ_THREADS 64
+
+typedef enum tag_kind {
+    TAG_REQUEST,  /* a requested call arrived (registered or generic) */
+    TAG_RECV,
+    TAG_SEND,
+    TAG_STATUS,
+    TAG_CLOSE,
+    TAG_SHUTDOWN, /* grpc_server_shutdown_and_notify completed */
+} tag_kind_t;
+
+typedef struct tag {
+    tag_kind_t kind;
+    void *obj;
+} tag_t;
+
+/* One outstanding request for a new call. method == NULL: the generic request (unknown methods). */
+typedef struct request {
+    tag_t tag;
+    const lanes_method_t *method;
+    void *handle;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    grpc_call_details details;
+} request_t;
+
+struct lanes_call {
+    pthread_mutex_t mu;
+    grpc_call *call;
+    const lanes_method_t *m; /* NULL: the server finishes it itself (unknown method, rejected) */
+    void *ctx;
+    uint64_t arrival_ns;
+    tag_t t_recv, t_send, t_status, t_close;
+    grpc_byte_buffer *recv_bb, *send_bb, *status_bb;
+    grpc_slice status_details;
+    int cancelled_flag; /* written by gRPC at RECV_CLOSE_ON_SERVER */
+    int pending_ops;    /* batches in flight */
+    int in_callbacks;   /* handler callbacks running */
+    unsigned recv_pending : 1, send_pending : 1, md_sent : 1, half_closed : 1, cancelled : 1,
+        cancel_delivered : 1, finished : 1, status_started : 1, status_done : 1, close_done : 1, done : 1,
+        has_status_slice : 1;
+    /* A finish requested while a send was in flight. */
+    int deferred;
+    lanes_status_t fin_code;
+    char *fin_msg;
+    void *fin_buf;
+    size_t fin_len;
+};
+
+static struct {
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    pthread_t threads[MAX_CQ_THREADS];
+    int n_threads;
+    int max_calls;
+    request_t *requests;
+    size_t n_requests;
+    const lanes_method_t *methods;
+    size_t n_methods;
+    pthread_mutex_t mu; /* guards shutting_down and the re-arming of requests */
+    pthread_cond_t cv;  /* signalled when active reaches 0 and when shutdown completes */
+    int shutting_down;
+    int shutdown_done;
+    atomic_int active;
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+uint64_t lanes_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *lanes_server_grpc_version(void) { return grpc_version_string(); }
+
+int lanes_server_active_calls(void) { return atomic_load(&S.active); }
+
+uint64_t lanes_call_arrival_ns(const lanes_call_t *c) { return c->arrival_ns; }
+
+/* ---- requests for new calls ---- */
+
+static void request_arm(request_t *r)
+{
+    grpc_call_error rc;
+    r->call = NULL;
+    r->payload = NULL;
+    grpc_metadata_array_init(&r->md);
+    if (r->method) {
+        rc = grpc_server_request_registered_call(S.server, r->handle, &r->call, &r->deadline, &r->md,
+                                                 r->method->unary_request ? &r->payload : NULL, S.cq, S.cq,
+                                                 &r->tag);
+    } else {
+        grpc_call_details_init(&r->details);
+        rc = grpc_server_request_call(S.server, &r->call, &r->details, &r->md, S.cq, S.cq, &r->tag);
+    }
+    if (rc != GRPC_CALL_OK)
+        lanes_log(LANES_LOG_ERR, 0, "grpc_server_request_call() failed: %d", (int)rc);
+}
+
+/* ---- calls ---- */
+
+static grpc_byte_buffer *make_buffer(void *buf, size_t len)
+{
+    grpc_slice s = len ? grpc_slice_new(buf, len, free) : grpc_empty_slice();
+    if (!len)
+        free(buf);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+/* Copies a received message into one malloc'ed block (one copy, whatever the slices). NULL if empty
+ * or out of memory (*ok says which). */
+static uint8_t *take_message(grpc_byte_buffer *bb, size_t *len, int *ok)
+{
+    *len = grpc_byte_buffer_length(bb);
+    *ok = 1;
+    if (*len == 0)
+        return NULL;
+    uint8_t *out = malloc(*len);
+    if (!out) {
+        *ok = 0;
+        return NULL;
+    }
+    grpc_byte_buffer_reader reader;
+    size_t off = 0;
+    if (grpc_byte_buffer_reader_init(&reader, bb)) {
+        grpc_slice s;
+        while (grpc_byte_buffer_reader_next(&reader, &s)) {
+            size_t l = GRPC_SLICE_LENGTH(s);
+            if (off + l <= *len)
+                memcpy(out + off, GRPC_SLICE_START_PTR(s), l);
+            off += l;
+            grpc_slice_unref(s);
+        }
+        grpc_byte_buffer_reader_destroy(&reader);
+    }
+    if (off != *len) {
+        free(out);
+        *ok = 0;
+        return NULL;
+    }
+    return out;
+}
+
+static void call_free(lanes_call_t *c)
+{
+    if (c->recv_bb)
+        grpc_byte_buffer_destroy(c->recv_bb);
+    if (c->send_bb)
+        grpc_byte_buffer_destroy(c->send_bb);
+    if (c->status_bb)
+        grpc_byte_buffer_destroy(c->status_bb);
+    if (c->has_status_slice)
+        grpc_slice_unref(c->status_details);
+    free(c->fin_msg);
+    free(c->fin_buf);
+    grpc_call_unref(c->call);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    if (atomic_fetch_sub(&S.active, 1) == 1) {
+        pthread_mutex_lock(&S.mu);
+        pthread_cond_broadcast(&S.cv);
+        pthread_mutex_unlock(&S.mu);
+    }
+}
+
+/* With c->mu held: is the call over? Marks it done (the caller then runs on_done and frees it). */
+static int call_check_done_locked(lanes_call_t *c)
+{
+    if (c->done || !c->finished || !c->status_done || !c->close_done || c->pending_ops || c->in_callbacks)
+        return 0;
+    c->done = 1;
+    return 1;
+}
+
+static void call_release(lanes_call_t *c)
+{
+    if (c->m && c->m->on_done)
+        c->m->on_done(c->ctx);
+    call_free(c);
+}
+
+/* With c->mu held: starts the status batch (with the initial metadata and a last message as needed). */
+static void call_start_status_locked(lanes_call_t *c, lanes_status_t code, const char *msg, void *buf, size_t len)
+{
+    grpc_op ops[3];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!c->md_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].data.send_initial_metadata.count = 0;
+        n++;
+        c->md_sent = 1;
+    }
+    if (buf) {
+        c->status_bb = make_buffer(buf, len);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->status_bb;
+        n++;
+    }
+    c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
+    c->has_status_slice = 1;
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+    ops[n].data.send_status_from_server.status = (grpc_status_code)code;
+    ops[n].data.send_status_from_server.status_details = &c->status_details;
+    n++;
+    c->status_started = 1;
+    c->pending_ops++;
+    grpc_call_error rc = grpc_call_start_batch(c->call, ops, n, &c->t_status, NULL);
+    if (rc != GRPC_CALL_OK) {
+        lanes_log(LANES_LOG_ERR, 0, "grpc_call_start_batch(status) failed: %d", (int)rc);
+        c->pending_ops--;
+        c->status_done = 1;
+    }
+}
+
+int lanes_call_request_message(lanes_call_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->finished || c->cancelled || c->half_closed || c->recv_pending) {
+        pthread_mutex_unlock(&c->mu);
+        return -1;
+    }
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_bb;
+    c->recv_pending = 1;
+    c->pending_ops++;
+    grpc_call_error rc = grpc_call_start_batch(c->call, &op, 1, &c->t_recv, NULL);
+    if (rc != GRPC_CALL_OK) {
+        c->recv_pending = 0;
+        c->pending_ops--;
+        pthread_mutex_unlock(&c->mu);
+        lanes_log(LANES_LOG_ERR, 0, "grpc_call_start_batch(recv) failed: %d", (int)rc);
+        return -1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+int lanes_call_send(lanes_call_t *c, void *buf, size_t len)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->finished || c->cancelled || c->send_pending) {
+        pthread_mutex_unlock(&c->mu);
+        free(buf);
+        return -1;
+    }
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!c->md_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        n++;
+        c->md_sent = 1;
+    }
+    c->send_bb = make_buffer(buf, len);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = c->send_bb;
+    n++;
+    c->send_pending = 1;
+    c->pending_ops++;
+    grpc_call_error rc = grpc_call_start_batch(c->call, ops, n, &c->t_send, NULL);
+    if (rc != GRPC_CALL_OK) {
+        c->send_pending = 0;
+        c->pending_ops--;
+        grpc_byte_buffer_destroy(c->send_bb);
+        c->send_bb = NULL;
+        pthread_mutex_unlock(&c->mu);
+        lanes_log(LANES_LOG_ERR, 0, "grpc_call_start_batch(send) failed: %d", (int)rc);
+        return -1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+void lanes_call_finish(lanes_call_t *c, lanes_status_t code, const char *message, void *buf, size_t len)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->finished) {
+        pthread_mutex_unlock(&c->mu);
+        free(buf);
+        lanes_log(LANES_LOG_ERR, 0, "internal: a call was finished twice");
+        return;
+    }
+    c->finished = 1;
+    if (c->send_pending) {
+        c->deferred = 1;
+        c->fin_code = code;
+        c->fin_msg = strdup(message ? message : "");
+        c->fin_buf = buf;
+        c->fin_len = len;
+    } else {
+        call_start_status_locked(c, code, message, buf, len);
+    }
+    int done = call_check_done_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (done)
+        call_release(c);
+}
+
+/* Delivers one callback outside the lock; afterwards checks whether the call is over. */
+#define DELIVER(c, expr)                         \
+    do {                                         \
+        (expr);                                  \
+        pthread_mutex_lock(&(c)->mu);            \
+        (c)->in_callbacks--;                     \
+        int done_ = call_check_done_locked((c)); \
+        pthread_mutex_unlock(&(c)->mu);          \
+        if (done_)                               \
+            call_release((c));                   \
+    } while (0)
+
+static void call_on_cancel_locked(lanes_call_t *c, int *deliver)
+{
+    c->cancelled = 1;
+    *deliver = 0;
+    if (!c->cancel_delivered && !c->finished && c->m) {
+        c->cancel_delivered = 1;
+        c->in_callbacks++;
+        *deliver = 1;
+    }
+}
+
+static void call_on_recv(lanes_call_t *c, int ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->recv_pending = 0;
+    c->pending_ops--;
+    grpc_byte_buffer *bb = c->recv_bb;
+    c->recv_bb = NULL;
+    int deliver_cancel = 0, deliver_msg = 0, deliver_close = 0;
+    if (!ok) {
+        call_on_cancel_locked(c, &deliver_cancel);
+    } else if (!c->finished && !c->cancelled) {
+        if (bb)
+            deliver_msg = 1;
+        else
+            c->half_closed = deliver_close = 1;
+        c->in_callbacks++;
+    }
+    int done = call_check_done_locked(c);
+    pthread_mutex_unlock(&c->mu);
+
+    if (deliver_msg) {
+        size_t len;
+        int ok_copy;
+        uint8_t *data = take_message(bb, &len, &ok_copy);
+        if (ok_copy)
+            DELIVER(c, c->m->on_message(c->ctx, data, len));
+        else
+            DELIVER(c, c->m->on_cancel(c->ctx)); /* out of memory: give the call up */
+    } else if (deliver_close) {
+        DELIVER(c, c->m->on_half_close(c->ctx));
+    } else if (deliver_cancel) {
+        DELIVER(c, c->m->on_cancel(c->ctx));
+    } else if (done) {
+        call_release(c);
+    }
+    if (bb)
+        grpc_byte_buffer_destroy(bb);
+}
+
+static void call_on_send(lanes_call_t *c, int ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->send_pending = 0;
+    c->pending_ops--;
+    if (c->send_bb) {
+        grpc_byte_buffer_destroy(c->send_bb);
+        c->send_bb = NULL;
+    }
+    int deliver = 0, deliver_cancel = 0;
+    if (c->deferred) {
+        c->deferred = 0;
+        call_start_status_locked(c, c->fin_code, c->fin_msg, c->fin_buf, c->fin_len);
+        c->fin_buf = NULL;
+    } else if (!ok) {
+        call_on_cancel_locked(c, &deliver_cancel);
+    } else if (!c->finished && c->m && c->m->on_sent) {
+        deliver = 1;
+        c->in_callbacks++;
+    }
+    int done = call_check_done_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (deliver)
+        DELIVER(c, c->m->on_sent(c->ctx, ok));
+    else if (deliver_cancel)
+        DELIVER(c, c->m->on_cancel(c->ctx));
+    else if (done)
+        call_release(c);
+}
+
+static void call_on_status(lanes_call_t *c, int ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->pending_ops--;
+    c->status_done = 1;
+    int done = call_check_done_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (done)
+        call_release(c);
+}
+
+static void call_on_close(lanes_call_t *c, int ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->pending_ops--;
+    c->close_done = 1;
+    int deliver_cancel = 0;
+    if (c->cancelled_flag || !ok)
+        call_on_cancel_locked(c, &deliver_cancel);
+    int done = call_check_done_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (deliver_cancel)
+        DELIVER(c, c->m->on_cancel(c->ctx));
+    else if (done)
+        call_release(c);
+}
+
+static void server_on_request(request_t *r, int ok)
+{
+    grpc_call *gc = r->call;
+    grpc_byte_buffer *payload = r->payload;
+    char unknown_method[256] = "";
+    if (!r->method && ok) {
+        size_t l = GRPC_SLICE_LENGTH(r->details.method);
+        if (l >= sizeof unknown_method)
+            l = sizeof unknown_method - 1;
+        memcpy(unknown_method, GRPC_SLICE_START_PTR(r->details.method), l);
+        unknown_method[l] = 0;
+    }
+    grpc_metadata_array_destroy(&r->md);
+    if (!r->method)
+        grpc_call_details_destroy(&r->details);
+
+    pthread_mutex_lock(&S.mu);
+    int stopping = S.shutting_down;
+    if (!stopping)
+        request_arm(r);
+    pthread_mutex_unlock(&S.mu);
+    if (!ok || !gc) {
+        if (payload)
+            grpc_byte_buffer_destroy(payload);
+        return;
+    }
+
+    lanes_call_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        grpc_call_cancel_with_status(gc, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        grpc_call_unref(gc);
+        if (payload)
+            grpc_byte_buffer_destroy(payload);
+        return;
+    }
+    atomic_fetch_add(&S.active, 1);
+    pthread_mutex_init(&c->mu, NULL);
+    c->call = gc;
+    c->arrival_ns = lanes_now_ns();
+    c->t_recv = (tag_t){TAG_RECV, c};
+    c->t_send = (tag_t){TAG_SEND, c};
+    c->t_status = (tag_t){TAG_STATUS, c};
+    c->t_close = (tag_t){TAG_CLOSE, c};
+
+    /* RECV_CLOSE_ON_SERVER tells us when the client cancels; start it first. */
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->cancelled_flag;
+    c->pending_ops = 1;
+    if (grpc_call_start_batch(gc, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK) {
+        lanes_log(LANES_LOG_ERR, 0, "grpc_call_start_batch(close) failed");
+        c->pending_ops = 0;
+        c->close_done = 1;
+    }
+
+    const char *reject = NULL;
+    lanes_status_t reject_code = LANES_STATUS_OK;
+    char reject_msg[400];
+    if (!r->method) {
+        snprintf(reject_msg, sizeof reject_msg, "unknown method %s", unknown_method);
+        reject = reject_msg;
+        reject_code = LANES_STATUS_UNIMPLEMENTED;
+    } else if (stopping) {
+        reject = "lanesd is shutting down";
+        reject_code = LANES_STATUS_UNAVAILABLE;
+    } else if (atomic_load(&S.active) > S.max_calls) {
+        snprintf(reject_msg, sizeof reject_msg, "too many concurrent calls (max_calls is %d)", S.max_calls);
+        reject = reject_msg;
+        reject_code = LANES_STATUS_RESOURCE_EXHAUSTED;
+    } else if (r->method->unary_request && !payload) {
+        reject = "the request message is missing";
+        reject_code = LANES_STATUS_INVALID_ARGUMENT;
+    } else {
+        c->ctx = r->method->start(c, r->method->arg);
+        if (!c->ctx) {
+            reject = "the server could not take the call (out of memory)";
+            reject_code = LANES_STATUS_RESOURCE_EXHAUSTED;
+        } else {
+            c->m = r->method;
+        }
+    }
+    if (reject) {
+        if (payload)
+            grpc_byte_buffer_destroy(payload);
+        lanes_log(LANES_LOG_DEBUG, 0, "rejected a call: %s", reject);
+        lanes_call_finish(c, reject_code, reject, NULL, 0);
+        return;
+    }
+
+    if (c->m->unary_request) {
+        size_t len;
+        int ok_copy;
+        uint8_t *data = take_message(payload, &len, &ok_copy);
+        grpc_byte_buffer_destroy(payload);
+        pthread_mutex_lock(&c->mu);
+        c->in_callbacks++;
+        pthread_mutex_unlock(&c->mu);
+        if (ok_copy)
+            DELIVER(c, c->m->on_message(c->ctx, data, len));
+        else
+            DELIVER(c, c->m->on_cancel(c->ctx));
+        return;
+    }
+
+    /* Streaming request: send the initial metadata and read the first message in one batch. */
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_MESSAGE;
+    ops[1].data.recv_message.recv_message = &c->recv_bb;
+    pthread_mutex_lock(&c->mu);
+    int start = !c->finished && !c->cancelled;
+    if (start) {
+        c->md_sent = 1;
+        c->recv_pending = 1;
+        c->pending_ops++;
+        if (grpc_call_start_batch(gc, ops, 2, &c->t_recv, NULL) != GRPC_CALL_OK) {
+            lanes_log(LANES_LOG_ERR, 0, "grpc_call_start_batch(first recv) failed");
+            c->recv_pending = 0;
+            c->pending_ops--;
+            c->cancelled = 1;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void *cq_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(S.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        tag_t *t = ev.tag;
+        switch (t->kind) {
+        case TAG_REQUEST: server_on_request(t->obj, ev.success); break;
+        case TAG_RECV: call_on_recv(t->obj, ev.success); break;
+        case TAG_SEND: call_on_send(t->obj, ev.success); break;
+        case TAG_STATUS: call_on_status(t->obj, ev.success); break;
+        case TAG_CLOSE: call_on_close(t->obj, ev.success); break;
+        case TAG_SHUTDOWN:
+            pthread_mutex_lock(&S.mu);
+            S.shutdown_done = 1;
+            pthread_cond_broadcast(&S.cv);
+            pthread_mutex_unlock(&S.mu);
+            break;
+        }
+    }
+    return NULL;
+}
+
+int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods, size_t n_methods, int *port,
+                       char *err, size_t err_cap)
+{
+    if (n_methods > MAX_METHODS) {
+        snprintf(err, err_cap, "too many methods");
+        return -1;
+    }
+    grpc_init();
+    grpc_arg args[2];
+    memset(args, 0, sizeof args);
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = (int)cfg->max_message_bytes;
+    /* gRPC turns SO_REUSEPORT on by default: a second daemon would silently share our port. */
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+    args[1].value.integer = 0;
+    grpc_channel_args ch_args = {2, args};
+    S.server = grpc_server_create(&ch_args, NULL);
+    S.cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(S.server, S.cq, NULL);
+    S.methods = methods;
+    S.n_methods = n_methods;
+    S.max_calls = cfg->max_calls;
+
+    S.n_requests = n_methods * REQUESTS_PER_METHOD + 1;
+    S.requests = calloc(S.n_requests, sizeof *S.requests);
+    if (!S.requests) {
+        snprintf(err, err_cap, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n_methods; i++) {
+        void *h = grpc_server_register_method(
+            S.server, methods[i].path, NULL,
+            methods[i].unary_request ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER : GRPC_SRM_PAYLOAD_NONE, 0);
+        if (!h) {
+            snprintf(err, err_cap, "grpc_server_register_method(%s) failed", methods[i].path);
+            return -1;
+        }
+        for (size_t k = 0; k < REQUESTS_PER_METHOD; k++) {
+            request_t *r = &S.requests[i * REQUESTS_PER_METHOD + k];
+            r->method = &methods[i];
+            r->handle = h;
+        }
+    }
+    for (size_t i = 0; i < S.n_requests; i++)
+        S.requests[i].tag = (tag_t){TAG_REQUEST, &S.requests[i]};
+
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    *port = grpc_server_add_http2_port(S.server, cfg->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (*port == 0) {
+        snprintf(err, err_cap,
+                 "cannot listen on %s: the address is taken by another process or is not valid "
+                 "(gRPC's own log above has details)",
+                 cfg->listen);
+        grpc_server_destroy(S.server);
+        grpc_completion_queue_shutdown(S.cq);
+        while (grpc_completion_queue_next(S.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN) {
+        }
+        grpc_completion_queue_destroy(S.cq);
+        free(S.requests);
+        grpc_shutdown();
+        return -1;
+    }
+    grpc_server_start(S.server);
+    pthread_mutex_lock(&S.mu);
+    for (size_t i = 0; i < S.n_requests; i++)
+        request_arm(&S.requests[i]);
+    pthread_mutex_unlock(&S.mu);
+
+    S.n_threads = cfg->cq_threads < MAX_CQ_THREADS ? cfg->cq_threads : MAX_CQ_THREADS;
+    for (int i = 0; i < S.n_threads; i++) {
+        int rc = pthread_create(&S.threads[i], NULL, cq_thread, NULL);
+        if (rc != 0) {
+            snprintf(err, err_cap, "pthread_create() failed: %s", strerror(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Waits (with S.mu held) until no call is active or the deadline passes; returns 1 if none is. */
+static int wait_idle_locked(uint64_t deadline_ns)
+{
+    while (atomic_load(&S.active) > 0) {
+        uint64_t now = lanes_now_ns();
+        if (now >= deadline_ns)
+            return 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t wait = deadline_ns - now;
+        if (wait > 50000000ull)
+            wait = 50000000ull; /* re-check periodically: active is also decremented without S.mu */
+        ts.tv_sec += (time_t)(wait / 1000000000ull);
+        ts.tv_nsec += (long)(wait % 1000000000ull);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+    }
+    return 1;
+}
+
+void lanes_server_stop(double grace_seconds)
+{
+    static tag_t shutdown_tag = {TAG_SHUTDOWN, NULL};
+    pthread_mutex_lock(&S.mu);
+    S.shutting_down = 1;
+    grpc_server_shutdown_and_notify(S.server, S.cq, &shutdown_tag);
+    int n = atomic_load(&S.active);
+    if (n > 0)
+        lanes_log(LANES_LOG_INFO, 0, "draining %d call(s) for up to %.1f s", n, grace_seconds);
+    int idle = wait_idle_locked(lanes_now_ns() + (uint64_t)(grace_seconds * 1e9));
+    pthread_mutex_unlock(&S.mu);
+    if (!idle) {
+        lanes_log(LANES_LOG_WARN, 0, "grace period over: cancelling %d call(s)", atomic_load(&S.active));
+        grpc_server_cancel_all_calls(S.server);
+        pthread_mutex_lock(&S.mu);
+        idle = wait_idle_locked(lanes_now_ns() + 30ull * 1000000000ull);
+        pthread_mutex_unlock(&S.mu);
+        if (!idle)
+            lanes_log(LANES_LOG_ERR, 0, "%d call(s) did not end after cancellation", atomic_load(&S.active));
+    }
+    pthread_mutex_lock(&S.mu);
+    while (!S.shutdown_done)
+        pthread_cond_wait(&S.cv, &S.mu);
+    pthread_mutex_unlock(&S.mu);
+    grpc_completion_queue_shutdown(S.cq);
+    for (int i = 0; i < S.n_threads; i++)
+        pthread_join(S.threads[i], NULL);
+    grpc_server_destroy(S.server);
+    grpc_completion_queue_destroy(S.cq);
+    free(S.requests);
+    grpc_shutdown();
+}

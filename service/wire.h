@@ -1,0 +1,41 @@
+/* Hand-written protobuf framing for the bulk path, so array bytes are never copied by a codec.
+ *
+ * Design: requests of Map and Reduce share one shape, `oneof { Spec spec = 1; Chunk chunk = 2; }`,
+ * and Chunk is `repeated bytes arrays = 1`. The daemon reads chunk arrays in place (pointers into the
+ * received message) and writes result chunks as a few header bytes followed by the array, which the
+ * kernels compute straight into the message buffer. Specs and summaries are small and go through
+ * protobuf-c. Every parser checks bounds and reports a malformed message instead of reading past it.
+ */
+#ifndef LANES_WIRE_H
+#define LANES_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Reads a message holding exactly one length-delimited field (a oneof of messages). Sets *field and
+ * the body span. Returns 0, or -1 if the message is empty, malformed or holds other fields. */
+int lanes_wire_oneof(const uint8_t *msg, size_t len, uint32_t *field, const uint8_t **body, size_t *body_len);
+
+/* Reads the arrays of a Chunk body in place. Returns the number of arrays (up to max are stored), or
+ * -1 if malformed. Arrays beyond max are counted, not stored. */
+int lanes_wire_chunk_arrays(const uint8_t *body, size_t len, const uint8_t **arrays, size_t *lens, int max);
+
+/* Largest header lanes_wire_chunk_header writes. */
+#define LANES_WIRE_CHUNK_HEADER_MAX 24
+
+/* Writes the header of `{ <outer_field>: Chunk { arrays: <payload_len bytes> } }` to out and returns its
+ * size; the payload follows it directly. */
+size_t lanes_wire_chunk_header(uint8_t *out, uint32_t outer_field, size_t payload_len);
+
+/* Size of the header lanes_wire_chunk_header would write. */
+size_t lanes_wire_chunk_header_size(uint32_t outer_field, size_t payload_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_WIRE_H */
