@@ -71,16 +71,18 @@ int main(int argc, char **argv)
     if (lanes_pool_start(cfg.pool_workers) != 0)
         return 1;
 
-    static lanes_method_t methods[6];
-    lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg);
-    lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, &cfg);
-    methods[2] = rpc_info_method;
-    methods[3] = rpc_echo_method;
-    methods[4] = rpc_health_check_method;
-    methods[5] = rpc_health_watch_method;
+    static lanes_method_t methods[8];
+    lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg, 0);
+    lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, &cfg, 0);
+    lanes_pipeline_method(&methods[2], "/lanes.v1.Lanes/MapOnce", &rpc_map_ops, &cfg, 1);
+    lanes_pipeline_method(&methods[3], "/lanes.v1.Lanes/ReduceOnce", &rpc_reduce_ops, &cfg, 1);
+    methods[4] = rpc_info_method;
+    methods[5] = rpc_echo_method;
+    methods[6] = rpc_health_check_method;
+    methods[7] = rpc_health_watch_method;
 
     int port = 0;
-    if (lanes_server_start(&cfg, methods, 6, &port, err, sizeof err) != 0) {
+    if (lanes_server_start(&cfg, methods, 8, &port, err, sizeof err) != 0) {
         lanes_log(LANES_LOG_ERR, 0, "%s", err);
         lanes_pool_stop();
         return 1;

@@ -38,7 +38,11 @@ typedef struct in_chunk {
 typedef struct binding {
     const lanes_job_ops_t *ops;
     const lanes_config_t *cfg;
+    int once; /* unary twin: spec and one chunk in the request, results and final in one reply */
 } binding_t;
+
+/* The largest one-message reply: stock gRPC clients receive at most 4 MiB by default. */
+#define ONCE_MAX_REPLY (4u << 20)
 
 struct lanes_job {
     pthread_mutex_t mu;
@@ -46,6 +50,7 @@ struct lanes_job {
     lanes_call_t *call;
     const lanes_job_ops_t *ops;
     const lanes_config_t *cfg;
+    int once;
     void *state;
     lanes_router_t router;
     lanes_job_layout_t layout;
@@ -181,6 +186,38 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, int threads, uint64_t que
 
 static void pump_unlock(lanes_job_t *j);
 
+/* Once mode: the reply is the result messages followed by the final one. Their fields have the reply
+ * type's numbers (results in field 1, whose repeated occurrences protobuf merges, so the pieces end up
+ * in one Chunk's arrays; the summary in field 2), so the concatenation is one valid message. */
+static lanes_status_t once_reply(lanes_job_t *j, uint8_t **buf, size_t *len, char *msg, size_t cap)
+{
+    size_t total = *len;
+    for (lanes_out_msg_t *m = j->out.head; m; m = m->next)
+        total += m->len;
+    if (total > ONCE_MAX_REPLY) {
+        snprintf(msg, cap, "the result (%zu bytes) is larger than a one-message reply allows (%u bytes): use the "
+                 "streaming %s call", total, ONCE_MAX_REPLY, j->ops->name);
+        return LANES_STATUS_RESOURCE_EXHAUSTED;
+    }
+    uint8_t *out = malloc(total ? total : 1);
+    if (!out) {
+        snprintf(msg, cap, "out of memory");
+        return LANES_STATUS_RESOURCE_EXHAUSTED;
+    }
+    size_t off = 0;
+    for (lanes_out_msg_t *m = j->out.head; m; m = m->next) {
+        memcpy(out + off, m->buf, m->len);
+        off += m->len;
+        j->st.bytes_out += m->payload;
+    }
+    if (*len)
+        memcpy(out + off, *buf, *len);
+    free(*buf);
+    *buf = out;
+    *len = total;
+    return LANES_STATUS_OK;
+}
+
 static void pool_run(void *arg)
 {
     pool_task_t *t = arg;
@@ -195,7 +232,7 @@ static void pump_unlock(lanes_job_t *j)
 {
     for (;;) {
         if (!j->failed && !j->cancelled && !j->computing && j->in_head &&
-            j->out_bytes <= 2 * j->cfg->chunk_bytes) {
+            (j->once || j->out_bytes <= 2 * j->cfg->chunk_bytes)) {
             in_chunk_t *c = j->in_head;
             j->in_head = c->next;
             if (!j->in_head)
@@ -220,7 +257,7 @@ static void pump_unlock(lanes_job_t *j)
             continue;
         }
     sends:
-        if (!j->sending && j->out.head && !j->cancelled && !j->failed) {
+        if (!j->once && !j->sending && j->out.head && !j->cancelled && !j->failed) {
             lanes_out_msg_t *m = j->out.head;
             j->out.head = m->next;
             if (!j->out.head)
@@ -237,7 +274,7 @@ static void pump_unlock(lanes_job_t *j)
         break;
     }
 
-    if (!j->recv_pending && !j->half_closed && !j->failed && !j->cancelled && !j->finishing &&
+    if (!j->once && !j->recv_pending && !j->half_closed && !j->failed && !j->cancelled && !j->finishing &&
         j->in_len + j->computing < IN_MAX) {
         j->recv_pending = 1;
         if (lanes_call_request_message(j->call) != 0) {
@@ -246,7 +283,7 @@ static void pump_unlock(lanes_job_t *j)
         }
     }
 
-    int done_ok = j->have_spec && j->half_closed && !j->in_head && !j->out.head && !j->computing;
+    int done_ok = j->have_spec && j->half_closed && !j->in_head && (j->once || !j->out.head) && !j->computing;
     int done_err = (j->failed || j->cancelled) && !j->computing;
     if (j->finishing || !(done_ok || done_err)) {
         pthread_mutex_unlock(&j->mu);
@@ -270,6 +307,8 @@ static void pump_unlock(lanes_job_t *j)
         lanes_router_explain(&j->router, j->st.inline_chunks, j->st.inline_elems, j->st.pool_chunks,
                              j->st.pool_elems, &j->st.backend, j->st.reason, sizeof j->st.reason);
         code = j->ops->finish(j->state, &j->st, &buf, &len, msg, sizeof msg);
+        if (code == LANES_STATUS_OK && j->once && j->out.head)
+            code = once_reply(j, &buf, &len, msg, sizeof msg);
         if (code != LANES_STATUS_OK) {
             free(buf);
             buf = NULL;
@@ -312,7 +351,8 @@ static void *job_start(lanes_call_t *call, void *arg)
     j->ops = b->ops;
     j->cfg = b->cfg;
     j->start_ns = lanes_call_arrival_ns(call);
-    j->recv_pending = 1; /* the server reads the first message itself */
+    j->once = b->once;
+    j->recv_pending = !b->once; /* the server reads the first message itself */
     return j;
 }
 
@@ -404,10 +444,53 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, const uint8_t *body, 
     j->st.bytes_in += total;
 }
 
+/* Once mode: the request holds the spec (field 1) and at most one chunk (field 2); then it is as if
+ * the client half-closed. */
+static void once_on_message_locked(lanes_job_t *j, uint8_t *data, size_t len)
+{
+    const uint8_t *p = data, *end = data + len, *body, *chunk = NULL, *spec = NULL;
+    size_t blen, chunk_len = 0, spec_len = 0;
+    uint32_t field;
+    int rc;
+    j->half_closed = 1;
+    while ((rc = lanes_wire_next_field(&p, end, &field, &body, &blen)) == 0) {
+        if (field == 1 && !spec) {
+            spec = body;
+            spec_len = blen;
+        } else if (field == 2 && !chunk) {
+            chunk = body;
+            chunk_len = blen;
+        } else {
+            fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                        "a one-message %s request holds the spec (field 1) and at most one chunk (field 2), "
+                        "once each; field %u is extra", j->ops->name, field);
+            free(data);
+            return;
+        }
+    }
+    if (rc < 0 || !spec) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, rc < 0 ? "malformed one-message %s request"
+                                                             : "the one-message %s request has no spec",
+                    j->ops->name);
+        free(data);
+        return;
+    }
+    on_spec_locked(j, spec, spec_len);
+    if (j->failed || !chunk)
+        free(data);
+    else
+        on_chunk_locked(j, data, chunk, chunk_len);
+}
+
 static void job_on_message(void *ctx, uint8_t *data, size_t len)
 {
     lanes_job_t *j = ctx;
     pthread_mutex_lock(&j->mu);
+    if (j->once) {
+        once_on_message_locked(j, data, len);
+        pump_unlock(j);
+        return;
+    }
     j->recv_pending = 0;
     uint32_t field = 0;
     const uint8_t *body = NULL;
@@ -467,16 +550,19 @@ static void job_on_cancel(void *ctx)
 static void job_on_done(void *ctx) { job_unref(ctx); }
 
 void lanes_pipeline_method(lanes_method_t *m, const char *path, const lanes_job_ops_t *ops,
-                           const lanes_config_t *cfg)
+                           const lanes_config_t *cfg, int once)
 {
-    static binding_t bindings[8];
+    static binding_t bindings[16];
     static int n_bindings;
+    if (n_bindings == 16)
+        abort(); /* a programming error: more endpoints than bindings */
     binding_t *b = &bindings[n_bindings++];
     b->ops = ops;
     b->cfg = cfg;
+    b->once = once;
     *m = (lanes_method_t){
         .path = path,
-        .unary_request = 0,
+        .unary_request = once,
         .arg = b,
         .start = job_start,
         .on_message = job_on_message,

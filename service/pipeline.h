@@ -80,10 +80,12 @@ typedef struct lanes_job_ops {
     void (*destroy)(void *state);
 } lanes_job_ops_t;
 
-/* Fills in the lanes_method_t of a streamed endpoint driven by this engine. 'ops' and 'cfg' must
- * outlive the server. */
+/* Fills in the lanes_method_t of an endpoint driven by this engine: a stream of spec then chunks, or
+ * with once = 1 its unary twin (spec and at most one chunk in the request; the result messages and
+ * the final message concatenated into the reply). 'ops' and 'cfg' must outlive the server. Main
+ * thread, before the server starts. */
 void lanes_pipeline_method(lanes_method_t *m, const char *path, const lanes_job_ops_t *ops,
-                           const lanes_config_t *cfg);
+                           const lanes_config_t *cfg, int once);
 
 /* Packs a JobSummary (protobuf-c) from stats. The caller frees nothing: it fills *s in place, with
  * strings borrowed from stats. */

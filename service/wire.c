@@ -17,8 +17,7 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
     return -1;
 }
 
-/* Reads one length-delimited field; returns 0, 1 at the end, -1 if malformed or of another wire type. */
-static int read_len_field(const uint8_t **p, const uint8_t *end, uint32_t *field, const uint8_t **body,
+int lanes_wire_next_field(const uint8_t **p, const uint8_t *end, uint32_t *field, const uint8_t **body,
                           size_t *body_len)
 {
     if (*p == end)
@@ -38,7 +37,7 @@ static int read_len_field(const uint8_t **p, const uint8_t *end, uint32_t *field
 int lanes_wire_oneof(const uint8_t *msg, size_t len, uint32_t *field, const uint8_t **body, size_t *body_len)
 {
     const uint8_t *p = msg, *end = msg + len;
-    if (!msg || read_len_field(&p, end, field, body, body_len) != 0)
+    if (!msg || lanes_wire_next_field(&p, end, field, body, body_len) != 0)
         return -1;
     return p == end ? 0 : -1;
 }
@@ -51,7 +50,7 @@ int lanes_wire_chunk_arrays(const uint8_t *body, size_t len, const uint8_t **arr
         uint32_t field;
         const uint8_t *b;
         size_t bl;
-        int rc = read_len_field(&p, end, &field, &b, &bl);
+        int rc = lanes_wire_next_field(&p, end, &field, &b, &bl);
         if (rc == 1)
             return n;
         if (rc != 0 || field != 1)

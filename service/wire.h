@@ -20,6 +20,11 @@ extern "C" {
  * the body span. Returns 0, or -1 if the message is empty, malformed or holds other fields. */
 int lanes_wire_oneof(const uint8_t *msg, size_t len, uint32_t *field, const uint8_t **body, size_t *body_len);
 
+/* Reads the next length-delimited field at *p (advancing it). Returns 0, 1 at the end of the message,
+ * or -1 if malformed or of another wire type. */
+int lanes_wire_next_field(const uint8_t **p, const uint8_t *end, uint32_t *field, const uint8_t **body,
+                          size_t *body_len);
+
 /* Reads the arrays of a Chunk body in place. Returns the number of arrays (up to max are stored), or
  * -1 if malformed. Arrays beyond max are counted, not stored. */
 int lanes_wire_chunk_arrays(const uint8_t *body, size_t len, const uint8_t **arrays, size_t *lens, int max);

@@ -93,8 +93,14 @@ class Client:
         self._channel = grpc.insecure_channel(address)
         self._stub = lanes_pb2_grpc.LanesStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
-        #: dict: the JobSummary of the last map or reduce call (backend, reason, counts, timings).
-        self.last_summary = None
+        self._last_summary = None
+
+    @property
+    def last_summary(self):
+        """The JobSummary of the last map or reduce call as a dict (backend, reason, elements, chunks,
+        bytes_in, bytes_out, queued/compute/stream seconds, threads), or None before the first."""
+        s = self._last_summary
+        return None if s is None else _summary(s)
 
     def close(self):
         """Closes the channel. The client cannot be used afterwards."""
@@ -153,6 +159,8 @@ class Client:
         arrays = np.broadcast_arrays(*[np.asarray(a) for a in arrays])
         shape = arrays[0].shape
         flat = [_as_wire(a).reshape(-1) for a in arrays]
+        if sum(a.nbytes for a in flat) <= self.chunk_bytes:
+            return self._map_once(fn, flat, out_dtype, backend, timeout, params).reshape(shape)
         out = np.empty(flat[0].size, dtype=np.dtype(out_dtype).newbyteorder("<"))
         per = _chunk_elements([a.itemsize for a in flat], self.chunk_bytes)
         chunks = (tuple(a[i:i + per] for a in flat) for i in range(0, flat[0].size, per))
@@ -206,25 +214,42 @@ class Client:
             for i in range(0, n, per):
                 yield tuple(a[i:i + per] for a in arrs)
 
-    def _map_stream(self, fn, wire_dtypes, chunks, out_dtype, backend, timeout, params):
+    def _map_spec(self, fn, wire_dtypes, out_dtype, backend, params):
         out_dt = np.dtype(out_dtype)
         if out_dt not in (np.dtype("f8"), np.dtype("f4")):
             raise errors.InvalidArgument(f"output dtype must be float64 or float32, got {out_dt}")
         spec = lanes_pb2.MapSpec(function=fn, input_dtypes=[_DTYPES[np.dtype(d)] for d in wire_dtypes],
                                  output_dtype=_DTYPES[out_dt.newbyteorder("<")], backend=_backend(backend),
                                  params={k: float(v) for k, v in params.items()})
+        return spec, out_dt.newbyteorder("<")
+
+    def _map_once(self, fn, flat, out_dtype, backend, timeout, params):
+        """A job that fits one message: one unary MapOnce round trip instead of a stream."""
+        spec, out_np = self._map_spec(fn, [a.dtype for a in flat], out_dtype, backend, params)
+        req = lanes_pb2.MapCall(spec=spec)
+        if flat[0].size:
+            req.chunk.arrays.extend([a.tobytes() for a in flat])
+        try:
+            r = self._stub.MapOnce(req, timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            raise errors.from_rpc_error(e) from None
+        self._last_summary = r.summary
+        parts = [np.frombuffer(p, dtype=out_np) for p in r.chunk.arrays]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=out_np)
+
+    def _map_stream(self, fn, wire_dtypes, chunks, out_dtype, backend, timeout, params):
+        spec, out_np = self._map_spec(fn, wire_dtypes, out_dtype, backend, params)
 
         def requests():
             yield lanes_pb2.MapRequest(spec=spec)
             for c in chunks:
                 yield lanes_pb2.MapRequest(chunk=lanes_pb2.Chunk(arrays=[a.tobytes() for a in c]))
 
-        out_np = out_dt.newbyteorder("<")
         call = self._stub.Map(requests(), timeout=self._timeout(timeout))
         try:
             for r in call:
                 if r.HasField("summary"):
-                    self.last_summary = _summary(r.summary)
+                    self._last_summary = r.summary
                     continue
                 yield np.frombuffer(r.chunk.arrays[0], dtype=out_np)
         except grpc.RpcError as e:
@@ -251,9 +276,19 @@ class Client:
         x = _as_wire(x).reshape(-1)
         if op == "histogram" and range is None:
             range = _auto_range(x)
+        spec = self._reduce_spec(op, x.dtype, ddof, bins, range, backend)
+        if x.nbytes <= self.chunk_bytes:
+            req = lanes_pb2.ReduceCall(spec=spec)
+            if x.size:
+                req.chunk.arrays.append(x.tobytes())
+            try:
+                r = self._stub.ReduceOnce(req, timeout=self._timeout(timeout))
+            except grpc.RpcError as e:
+                raise errors.from_rpc_error(e) from None
+            return self._reduce_result(op, x.dtype, r)
         per = _chunk_elements([x.itemsize], self.chunk_bytes)
         chunks = (x[i:i + per] for i in builtin_range(0, x.size, per))
-        return self._reduce_stream(op, x.dtype, chunks, ddof, bins, range, backend, timeout)
+        return self._reduce_stream(spec, x.dtype, chunks, timeout)
 
     def reduce_iter(self, op, chunks, *, dtype=None, ddof=0, bins=10, range=None, backend=None, timeout=None):
         """Reduces a stream of chunks (any iterable of arrays) without holding them all.
@@ -270,16 +305,19 @@ class Client:
             raise errors.InvalidArgument("histogram over a stream needs range=(lo, hi): the input is read once")
         body = itertools.chain([first], it) if first is not None else iter(())
         parts = (p[0] for p in self._split(body, [wire]))
-        return self._reduce_stream(op, wire, parts, ddof, bins, range, backend, timeout)
+        return self._reduce_stream(self._reduce_spec(op, wire, ddof, bins, range, backend), wire, parts, timeout)
 
-    def _reduce_stream(self, op, dtype, chunks, ddof, bins, range, backend, timeout):
+    @staticmethod
+    def _reduce_spec(op, dtype, ddof, bins, range, backend):
         spec = lanes_pb2.ReduceSpec(op=op, dtype=_DTYPES[np.dtype(dtype)], ddof=float(ddof), bins=int(bins),
                                     backend=_backend(backend))
         if range is not None:
             lo, hi = range
             spec.range.lo = float(lo)
             spec.range.hi = float(hi)
+        return spec
 
+    def _reduce_stream(self, spec, dtype, chunks, timeout):
         def requests():
             yield lanes_pb2.ReduceRequest(spec=spec)
             for c in chunks:
@@ -289,7 +327,10 @@ class Client:
             r = self._stub.Reduce(requests(), timeout=self._timeout(timeout))
         except grpc.RpcError as e:
             raise errors.from_rpc_error(e) from None
-        self.last_summary = _summary(r.summary)
+        return self._reduce_result(spec.op, dtype, r)
+
+    def _reduce_result(self, op, dtype, r):
+        self._last_summary = r.summary
         if op == "histogram":
             counts = np.frombuffer(r.histogram_counts, dtype="<i8").copy()
             edges = np.frombuffer(r.histogram_edges, dtype="<f8").copy()
