@@ -50,7 +50,8 @@ class Daemon:
         self.address = f"127.0.0.1:{self.port}"
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout=30) -> int:
@@ -62,7 +63,8 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
                 raise
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
         return self.proc.returncode
 
 

@@ -1,0 +1,398 @@
+"""Integration tests of the `lanes` CLI (clients/c) against a real lanesd, with numpy as the reference.
+
+Design: one daemon per module (the `daemon` fixture of conftest.py); each test writes its arrays with
+numpy into tmp_path, runs the CLI as a subprocess with --server pointing at the daemon, and compares
+what comes back with numpy: bit-exact where the result is one correctly rounded operation (square,
+affine with a=2, float32 rounding, counts, min/max, arg*) and for power against the C library's pow,
+which the kernels call; within 1 ulp for numpy's own sin and power; within a tight relative tolerance
+for float sums, whose summation order differs from numpy's. Error cases check the documented exit
+codes (1 server/transport, 2 usage/input) and that stderr names the problem.
+"""
+import json
+import math
+import os
+import socket
+import subprocess
+
+import numpy as np
+import pytest
+
+
+def run(cli_path, daemon, *args, stdin=None, env=None, server=True, timeout=120):
+    cmd = [str(cli_path)]
+    if server:
+        cmd += ["--server", daemon.address]
+    cmd += [str(a) for a in args]
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, env=full_env)
+
+
+def ok(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout: {proc.stdout[-2000:]!r}\nstderr: {proc.stderr.decode(errors='replace')}"
+    return proc
+
+
+def assert_within_ulps(got, want, ulps=1):
+    got = np.asarray(got)
+    want = np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    tol = ulps * np.spacing(np.abs(want)).astype(np.float64)
+    bad = ~((diff <= tol) | (got == want) | (np.isnan(got) & np.isnan(want)))
+    assert not bad.any(), f"{bad.sum()} values off by more than {ulps} ulp; first at {np.argmax(bad)}: {got[bad][:3]} vs {want[bad][:3]}"
+
+
+def libm_pow(x, y):
+    """pow() of the C library, element by element: the kernels call it. numpy's own np.power may use
+    a SIMD pow that differs from it by 1 ulp in a few percent of elements (numpy 2.x on AVX-512), so
+    bit-exact comparisons use this and np.power is checked within 1 ulp."""
+    return np.frompyfunc(math.pow, 2, 1)(x, y).astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def rng():
+    return np.random.default_rng(20261121)
+
+
+# ---- info and health ----
+
+def test_info(cli_path, daemon):
+    p = ok(run(cli_path, daemon, "info"))
+    out = p.stdout.decode()
+    assert out.startswith("lanesd ")
+    assert "backends:" in out and "cpu" in out
+    assert "map functions:" in out and "square" in out and "affine" in out
+    assert "reduce ops:" in out and "histogram" in out
+
+
+def test_info_json(cli_path, daemon):
+    info = json.loads(ok(run(cli_path, daemon, "info", "--json")).stdout)
+    assert "square" in info["map_functions"]
+    assert "sum" in info["reduce_ops"]
+    assert any(b["name"] == "cpu" and b["available"] for b in info["backends"])
+    assert info["max_message_bytes"] >= 4 << 20
+
+
+def test_health(cli_path, daemon):
+    p = ok(run(cli_path, daemon, "health"))
+    assert p.stdout.decode().strip() == "SERVING"
+
+
+def test_health_unknown_service_fails(cli_path, daemon):
+    p = run(cli_path, daemon, "health", "--service", "no.such.Service")
+    assert p.returncode == 1, p.stderr
+
+
+def test_server_from_environment(cli_path, daemon):
+    p = ok(run(cli_path, daemon, "health", server=False, env={"LANES_SERVER": daemon.address}))
+    assert p.stdout.decode().strip() == "SERVING"
+
+
+# ---- map ----
+
+def test_map_square_npy(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(300_001)  # three chunks of the default 1 MiB, the last one short
+    np.save(tmp_path / "x.npy", x)
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    assert y.dtype == np.float64 and y.shape == x.shape
+    np.testing.assert_array_equal(y, x * x)
+
+
+def test_map_small_chunks_keep_order(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(50_000)
+    np.save(tmp_path / "x.npy", x)
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy",
+           "--chunk-bytes", "8K"))
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), x * x)
+
+
+def test_map_large_stream(cli_path, daemon, tmp_path, rng):
+    x = rng.random(3_000_000)  # 24 MB in, 24 MB back
+    np.save(tmp_path / "x.npy", x)
+    p = ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy",
+               "--summary"))
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), x * x)
+    err = p.stderr.decode()
+    assert "backend:" in err and "elements: 3000000" in err
+
+
+def test_map_power_param(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(10_000) * 3
+    np.save(tmp_path / "x.npy", x)
+    ok(run(cli_path, daemon, "map", "power", "--in", tmp_path / "x.npy", "--param", "n=3",
+           "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    np.testing.assert_array_equal(y, libm_pow(x, 3.0))
+    assert_within_ulps(y, np.power(x, 3.0), ulps=1)
+
+
+def test_map_power_two_inputs(cli_path, daemon, tmp_path, rng):
+    x = rng.random(20_000) * 10
+    e = rng.standard_normal(20_000) * 4
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "e.npy", e)
+    ok(run(cli_path, daemon, "map", "power", "--in", tmp_path / "x.npy", "--in", tmp_path / "e.npy",
+           "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    np.testing.assert_array_equal(y, libm_pow(x, e))
+    assert_within_ulps(y, np.power(x, e), ulps=1)
+
+
+def test_map_affine(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(10_000)
+    np.save(tmp_path / "x.npy", x)
+    ok(run(cli_path, daemon, "map", "affine", "--in", tmp_path / "x.npy", "--param", "a=2",
+           "--param", "b=-1", "--out", tmp_path / "y.npy"))
+    # 2*x is exact, so a*x + b is one rounding whether or not the kernel fuses it.
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), 2 * x - 1)
+
+
+def test_map_sin_within_one_ulp(cli_path, daemon, tmp_path, rng):
+    x = rng.uniform(-100, 100, 100_000)
+    np.save(tmp_path / "x.npy", x)
+    ok(run(cli_path, daemon, "map", "sin", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+    assert_within_ulps(np.load(tmp_path / "y.npy"), np.sin(x), ulps=1)
+
+
+def test_map_float32_output(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(10_000)
+    np.save(tmp_path / "x.npy", x)
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out-dtype", "float32",
+           "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, (x * x).astype(np.float32))
+
+
+def test_map_int_and_float32_inputs(cli_path, daemon, tmp_path):
+    i = np.arange(-500, 500, dtype=np.int64)
+    f = np.linspace(-2, 2, 1000, dtype=np.float32)
+    np.save(tmp_path / "i.npy", i)
+    np.save(tmp_path / "f.npy", f)
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "i.npy", "--out", tmp_path / "yi.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "yi.npy"), (i * i).astype(np.float64))
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "f.npy", "--out", tmp_path / "yf.npy"))
+    f64 = f.astype(np.float64)
+    np.testing.assert_array_equal(np.load(tmp_path / "yf.npy"), f64 * f64)
+
+
+def test_map_2d_npy_is_read_flat(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal((30, 7))
+    np.save(tmp_path / "x.npy", x)
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), (x * x).ravel())
+
+
+def test_map_text_in_and_out(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(1000)
+    np.savetxt(tmp_path / "x.txt", x, fmt="%.17g")
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.txt", "--out", tmp_path / "y.txt"))
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "y.txt"), x * x)
+
+
+def test_map_stdin_to_stdout(cli_path, daemon):
+    p = ok(run(cli_path, daemon, "map", "affine", "--in", "-", "--param", "a=0.5", "--param", "b=1",
+               stdin=b"1 2\n3\n-4.5\n"))
+    assert p.stdout.decode().split() == ["1.5", "2", "2.5", "-1.25"]
+
+
+def test_map_float32_text_output(cli_path, daemon):
+    p = ok(run(cli_path, daemon, "map", "square", "--in", "-", "--out-dtype", "float32", "--out", "-",
+               stdin=b"0.1\n3\n"))
+    lines = p.stdout.decode().split()
+    assert np.float32(lines[0]) == np.float32(0.1 * 0.1) and lines[1] == "9"
+
+
+def test_map_raw_in_and_out(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(5000).astype(np.float32)
+    x.tofile(tmp_path / "x.bin")
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.bin", "--dtype", "float32",
+           "--out", tmp_path / "y.bin", "--out-dtype", "float32"))
+    y = np.fromfile(tmp_path / "y.bin", dtype=np.float32)
+    x64 = x.astype(np.float64)
+    np.testing.assert_array_equal(y, (x64 * x64).astype(np.float32))
+
+
+def test_map_format_overrides_extension(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "x.npy", np.array([1.0, 2.0, 3.0]))
+    ok(run(cli_path, daemon, "map", "cube", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.dat",
+           "--format", "npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "y.dat"), [1.0, 8.0, 27.0])
+    ok(run(cli_path, daemon, "map", "cube", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.out"))
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "y.out"), [1.0, 8.0, 27.0])  # raw by default
+
+
+def test_map_empty_input(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(0))
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+    assert np.load(tmp_path / "y.npy").shape == (0,)
+
+
+# ---- reduce ----
+
+def reduce_out(cli_path, daemon, *args):
+    return ok(run(cli_path, daemon, "reduce", *args)).stdout.decode().strip()
+
+
+def test_reduce_float_ops(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(250_000) + 0.25
+    np.save(tmp_path / "x.npy", x)
+    path = tmp_path / "x.npy"
+    assert float(reduce_out(cli_path, daemon, "sum", "--in", path)) == pytest.approx(np.sum(x), rel=1e-12)
+    assert float(reduce_out(cli_path, daemon, "mean", "--in", path)) == pytest.approx(np.mean(x), rel=1e-12)
+    assert float(reduce_out(cli_path, daemon, "var", "--in", path, "--ddof", "1")) == \
+        pytest.approx(np.var(x, ddof=1), rel=1e-12)
+    assert float(reduce_out(cli_path, daemon, "std", "--in", path)) == pytest.approx(np.std(x), rel=1e-12)
+    assert float(reduce_out(cli_path, daemon, "min", "--in", path)) == np.min(x)
+    assert float(reduce_out(cli_path, daemon, "max", "--in", path)) == np.max(x)
+    assert reduce_out(cli_path, daemon, "argmax", "--in", path) == str(np.argmax(x))
+    assert reduce_out(cli_path, daemon, "argmin", "--in", path) == str(np.argmin(x))
+    assert reduce_out(cli_path, daemon, "count", "--in", path) == str(x.size)
+
+
+def test_reduce_small_exact(cli_path, daemon, tmp_path):
+    x = np.array([3.0, -1.0, 4.0, 1.0, -5.0, 9.0, 2.0, 6.0])
+    np.save(tmp_path / "x.npy", x)
+    assert reduce_out(cli_path, daemon, "sum", "--in", tmp_path / "x.npy") == "19"
+    assert float(reduce_out(cli_path, daemon, "mean", "--in", tmp_path / "x.npy")) == np.mean(x)
+    assert float(reduce_out(cli_path, daemon, "var", "--in", tmp_path / "x.npy", "--ddof", "1")) == \
+        pytest.approx(np.var(x, ddof=1), rel=1e-15)
+
+
+def test_reduce_integers_print_as_integers(cli_path, daemon, tmp_path):
+    x = np.arange(1, 100_001, dtype=np.int64) * 1_000_003
+    np.save(tmp_path / "x.npy", x)
+    assert reduce_out(cli_path, daemon, "sum", "--in", tmp_path / "x.npy") == str(int(np.sum(x)))
+    assert reduce_out(cli_path, daemon, "max", "--in", tmp_path / "x.npy") == str(int(np.max(x)))
+    i32 = np.array([5, -7, 3], dtype=np.int32)
+    np.save(tmp_path / "i.npy", i32)
+    assert reduce_out(cli_path, daemon, "min", "--in", tmp_path / "i.npy") == "-7"
+    assert reduce_out(cli_path, daemon, "sum", "--in", tmp_path / "i.npy") == "1"
+
+
+def test_reduce_float32_min(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(1000).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    assert float(reduce_out(cli_path, daemon, "min", "--in", tmp_path / "x.npy")) == float(np.min(x))
+
+
+def test_reduce_histogram(cli_path, daemon, tmp_path, rng):
+    x = rng.random(100_000) * 1.2 - 0.1  # some values fall outside the range
+    np.save(tmp_path / "x.npy", x)
+    out = reduce_out(cli_path, daemon, "histogram", "--in", tmp_path / "x.npy", "--bins", "5", "--range", "0:1")
+    rows = [line.split() for line in out.splitlines()]
+    counts, edges = np.histogram(x, bins=5, range=(0, 1))
+    assert len(rows) == 5
+    assert [int(r[2]) for r in rows] == counts.tolist()
+    np.testing.assert_allclose([float(r[0]) for r in rows], edges[:-1], rtol=0, atol=1e-15)
+    np.testing.assert_allclose([float(r[1]) for r in rows], edges[1:], rtol=0, atol=1e-15)
+
+
+def test_reduce_text_stdin(cli_path, daemon):
+    p = ok(run(cli_path, daemon, "reduce", "sum", "--in", "-", "--dtype", "int64", stdin=b"1 2 3\n4\n"))
+    assert p.stdout.decode().strip() == "10"
+
+
+def test_reduce_summary(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones(1000))
+    p = ok(run(cli_path, daemon, "reduce", "sum", "--in", tmp_path / "x.npy", "--summary"))
+    assert p.stdout.decode().strip() == "1000"
+    assert "elements: 1000" in p.stderr.decode()
+
+
+# ---- errors ----
+
+def test_unknown_function(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones(4))
+    p = run(cli_path, daemon, "map", "sine", "--in", tmp_path / "x.npy")
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert err.startswith("lanes: INVALID_ARGUMENT: ") and "sine" in err
+
+
+def test_unknown_reduce_op(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones(4))
+    p = run(cli_path, daemon, "reduce", "median", "--in", tmp_path / "x.npy")
+    assert p.returncode == 1
+    assert "INVALID_ARGUMENT" in p.stderr.decode() and "median" in p.stderr.decode()
+
+
+def test_missing_param(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones(4))
+    p = run(cli_path, daemon, "map", "power", "--in", tmp_path / "x.npy")
+    assert p.returncode == 1
+    assert "INVALID_ARGUMENT" in p.stderr.decode()
+
+
+def test_empty_min_is_a_server_error(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(0))
+    p = run(cli_path, daemon, "reduce", "min", "--in", tmp_path / "x.npy")
+    assert p.returncode == 1
+    assert p.stderr.decode().startswith("lanes: ")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["map", "square"], "--in"),
+    (["reduce", "sum"], "--in"),
+    (["map", "--in", "x.npy"], "FUNCTION"),
+    (["map", "square", "--in", "x.npy", "--bogus"], "--bogus"),
+    (["map", "square", "--in", "x.npy", "--param", "n"], "--param"),
+    (["map", "square", "--in", "x.npy", "--out-dtype", "int8"], "--out-dtype"),
+    (["map", "square", "--in", "x.npy", "--chunk-bytes", "5M"], "--chunk-bytes"),
+    (["map", "square", "--in", "x.npy", "--format", "json"], "--format"),
+    (["reduce", "histogram", "--in", "x.npy", "--bins", "5"], "--range"),
+    (["reduce", "sum", "--in", "x.npy", "--range", "0-1"], "--range"),
+    (["frobnicate"], "frobnicate"),
+    ([], "COMMAND"),
+])
+def test_usage_errors(cli_path, daemon, tmp_path, args, needle):
+    np.save(tmp_path / "x.npy", np.ones(4))
+    args = [str(tmp_path / a) if a == "x.npy" else a for a in args]
+    p = run(cli_path, daemon, *args)
+    assert p.returncode == 2, p.stderr
+    assert needle in p.stderr.decode()
+
+
+def test_input_errors(cli_path, daemon, tmp_path):
+    p = run(cli_path, daemon, "map", "square", "--in", tmp_path / "missing.npy")
+    assert p.returncode == 2 and "missing.npy" in p.stderr.decode()
+    (tmp_path / "x.bin").write_bytes(b"\0" * 16)
+    p = run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.bin")
+    assert p.returncode == 2 and "--dtype" in p.stderr.decode()
+    np.save(tmp_path / "a.npy", np.ones(3))
+    np.save(tmp_path / "b.npy", np.ones(4))
+    p = run(cli_path, daemon, "map", "power", "--in", tmp_path / "a.npy", "--in", tmp_path / "b.npy")
+    assert p.returncode == 2 and "differ in length" in p.stderr.decode()
+    np.save(tmp_path / "be.npy", np.ones(3, dtype=">f8"))
+    p = run(cli_path, daemon, "map", "square", "--in", tmp_path / "be.npy")
+    assert p.returncode == 2 and "big-endian" in p.stderr.decode()
+    p = run(cli_path, daemon, "map", "square", "--in", "-", stdin=b"1 2 x\n")
+    assert p.returncode == 2 and "'x'" in p.stderr.decode()
+
+
+def test_help(cli_path, daemon):
+    for args in (["--help"], ["map", "--help"], ["reduce", "--help"], ["info", "--help"], ["health", "--help"]):
+        p = ok(run(cli_path, daemon, *args, server=False))
+        assert "Usage: lanes" in p.stdout.decode()
+
+
+def test_server_down_is_unavailable(cli_path, daemon, tmp_path):
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    np.save(tmp_path / "x.npy", np.ones(4))
+    for args in (["info"], ["health"], ["map", "square", "--in", tmp_path / "x.npy"],
+                 ["reduce", "sum", "--in", tmp_path / "x.npy"]):
+        p = run(cli_path, daemon, "--server", f"127.0.0.1:{port}", *args, server=False)
+        assert p.returncode == 1, args
+        assert p.stderr.decode().startswith("lanes: UNAVAILABLE: "), p.stderr
+
+
+def test_deadline_exceeded(cli_path, daemon, tmp_path, rng):
+    np.save(tmp_path / "x.npy", rng.random(2_000_000))
+    p = run(cli_path, daemon, "--timeout", "0.000001", "map", "square", "--in", tmp_path / "x.npy",
+            "--out", tmp_path / "y.npy")
+    assert p.returncode == 1
+    assert "DEADLINE_EXCEEDED" in p.stderr.decode()

@@ -1,0 +1,180 @@
+"""lanesd as a process: configuration, port conflicts, signals, draining, health during shutdown."""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+import lanes
+from conftest import LANESD
+
+
+def run_lanesd(*args, env=None, timeout=20):
+    full = dict(os.environ)
+    full.update(env or {})
+    return subprocess.run([str(LANESD), *args], capture_output=True, text=True, timeout=timeout, env=full)
+
+
+def test_help_version_and_print_config(lanesd_path):
+    r = run_lanesd("--help")
+    assert r.returncode == 0 and "--inline-threshold" in r.stdout and "LANES_" in r.stdout
+    r = run_lanesd("--version")
+    assert r.returncode == 0 and r.stdout.startswith("lanesd ")
+    r = run_lanesd("--print-config", "--chunk-bytes", "64KiB", env={"LANES_THREADS": "3"})
+    assert r.returncode == 0
+    assert "chunk_bytes = 65536" in r.stdout and "threads = 3" in r.stdout
+    assert 'listen = "127.0.0.1:50051"' in r.stdout
+
+
+def test_config_precedence_file_env_flags(tmp_path, lanesd_path):
+    conf = tmp_path / "lanes.conf"
+    conf.write_text("# comment\nthreads = 1\ncq_threads = 3\nlog_level = debug\n")
+    r = run_lanesd("--config", str(conf), "--print-config", "--cq-threads=4", env={"LANES_THREADS": "2"})
+    assert r.returncode == 0, r.stderr
+    assert "threads = 2" in r.stdout and "cq_threads = 4" in r.stdout and "log_level = debug" in r.stdout
+
+
+@pytest.mark.parametrize("args,env,text", [
+    (["--chunk-bytes", "12"], {}, "option --chunk-bytes: chunk_bytes: 12 is below the minimum 4096"),
+    (["--threads", "lots"], {}, "'lots' is not an integer"),
+    (["--no-such-key", "1"], {}, "unknown option '--no-such-key'"),
+    ([], {"LANES_GRACE_SECONDS": "soon"}, "environment LANES_GRACE_SECONDS: grace_seconds: 'soon' is not a number"),
+    (["--log-level", "loud"], {}, "'loud' is not one of error, warn, info, debug"),
+    (["--inline-threshold", "1.5"], {}, "not a byte count"),
+])
+def test_bad_configuration_is_fatal_and_named(lanesd_path, args, env, text):
+    r = run_lanesd(*args, env=env)
+    assert r.returncode == 2
+    assert text in r.stderr, r.stderr
+
+
+def test_bad_config_file_names_the_line(tmp_path, lanesd_path):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("threads = 2\n\nmax_calls = -5\n")
+    r = run_lanesd("--config", str(conf))
+    assert r.returncode == 2
+    assert f"config file {conf} line 3: max_calls: -5 is below the minimum 1" in r.stderr
+    conf.write_text("threads 2\n")
+    r = run_lanesd("--config", str(conf))
+    assert r.returncode == 2 and "line 1: expected 'key = value'" in r.stderr
+    r = run_lanesd("--config", str(tmp_path / "missing.conf"))
+    assert r.returncode == 2 and "cannot open" in r.stderr
+
+
+def test_second_daemon_on_a_taken_port_fails_clearly(start_daemon):
+    first = start_daemon()
+    r = run_lanesd("--listen", first.address)
+    assert r.returncode == 1
+    assert f"cannot listen on {first.address}" in r.stderr
+    with lanes.Client(first.address) as c:  # the first is unharmed
+        assert c.health() == "SERVING"
+    assert first.stop() == 0
+
+
+def test_log_lines_carry_time_level_and_pid(start_daemon):
+    d = start_daemon()
+    assert d.stop() == 0
+    line = next(l for l in d.log().splitlines() if "listening on" in l)
+    # 2026-11-21T10:35:00.123Z INFO  [1234] lanesd 0.1.0 listening on ...
+    stamp, level, pid = line.split()[:3]
+    assert stamp.endswith("Z") and "T" in stamp and level == "INFO" and pid == f"[{d.proc.pid}]"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_drains_in_flight_calls_then_exits_0(start_daemon, sig):
+    d = start_daemon("--grace-seconds", "20")
+    x = np.ones(200_000)
+    result = {}
+
+    def slow_stream():
+        def chunks():
+            for i in range(40):
+                time.sleep(0.05)  # about 2 s in all: still running when the signal comes
+                yield x
+        try:
+            with lanes.Client(d.address) as c:
+                result["n"] = sum(part.size for part in c.map_iter("square", chunks()))
+        except Exception as e:  # noqa: BLE001
+            result["error"] = e
+
+    t = threading.Thread(target=slow_stream)
+    t.start()
+    time.sleep(0.5)
+    d.proc.send_signal(sig)
+    t.join(60)
+    assert d.proc.wait(60) == 0
+    assert result.get("n") == 40 * x.size, result
+    assert "draining 1 call(s)" in d.log() and "stopped" in d.log()
+
+
+def test_calls_past_the_grace_period_are_cancelled(start_daemon):
+    d = start_daemon("--grace-seconds", "0.5")
+    outcome = {}
+
+    def endless():
+        def chunks():
+            while True:
+                time.sleep(0.02)
+                yield np.ones(1000)
+        try:
+            with lanes.Client(d.address) as c:
+                for _ in c.map_iter("square", chunks()):
+                    pass
+        except lanes.Error as e:
+            outcome["code"] = e.code
+
+    t = threading.Thread(target=endless)
+    t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(30) == 0
+    assert time.monotonic() - t0 < 10
+    t.join(30)
+    assert outcome.get("code") in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE), outcome
+    assert "grace period over: cancelling" in d.log()
+
+
+def test_health_watch_sees_not_serving_at_shutdown(start_daemon):
+    d = start_daemon("--grace-seconds", "5")
+    ch = grpc.insecure_channel(d.address)
+    stub = health_pb2_grpc.HealthStub(ch)
+    statuses = []
+    watch = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
+    unknown = stub.Watch(health_pb2.HealthCheckRequest(service="other"), timeout=30)
+    first = next(watch)
+    statuses.append(first.status)
+    assert next(unknown).status == health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+    d.proc.send_signal(signal.SIGTERM)
+    with pytest.raises(grpc.RpcError) as e:
+        for r in watch:
+            statuses.append(r.status)
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert statuses == [health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING]
+    with pytest.raises(grpc.RpcError):
+        for _ in unknown:
+            pass
+    assert d.proc.wait(30) == 0
+    ch.close()
+
+
+def test_too_many_calls_get_resource_exhausted(start_daemon):
+    d = start_daemon("--max-calls", "1")
+    ch = grpc.insecure_channel(d.address)
+    stub = health_pb2_grpc.HealthStub(ch)
+    watch = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
+    next(watch)  # holds the one allowed call
+    with pytest.raises(lanes.ResourceExhausted, match="max_calls is 1"):
+        with lanes.Client(d.address) as c:
+            c.reduce("sum", np.ones(3))
+    watch.cancel()
+    time.sleep(0.3)
+    with lanes.Client(d.address) as c:
+        assert c.reduce("sum", np.ones(3)) == 3.0
+    ch.close()
+    assert d.stop() == 0
