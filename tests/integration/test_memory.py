@@ -1,10 +1,9 @@
 """Map is a pipeline: streaming 2 GiB through it keeps the whole daemon's peak RSS under a fixed bound.
 
 The bound: 100 MiB for the whole process (VmHWM, the high-water mark of its resident set) after 2 GiB
-in and 2 GiB out. The daemon idles at about 13-25 MiB and peaked at 45 MiB in this test on a 2-core machine (gRPC, OpenMP and CUDA runtime libraries); a call
-holds at most two 1 MiB input chunks, two chunks' worth of unsent results and gRPC's own buffers, a few
-MiB in all. A daemon that kept O(job) would pass 2 GiB; one that kept O(job/100) would pass 20 MiB and
-so fail too, against the measured growth printed below.
+in and 2 GiB out. The daemon idles at about 13-25 MiB (gRPC, OpenMP and CUDA runtime libraries) and
+peaked at 45 MiB in this test on a 2-core machine: a call holds at most two 1 MiB input chunks, two
+chunks' worth of unsent results and gRPC's own buffers. A daemon holding O(job) would need over 2 GiB.
 """
 import time
 
