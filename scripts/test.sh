@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: GoogleTest unit tests, the integration tests (the real
+# daemon driven by the CLI and the Python client), then the same again on an AddressSanitizer +
+# UndefinedBehaviorSanitizer build. Exits non-zero if anything fails.
+#
+# Environment: LANES_TEST_SKIP_ASAN=1 skips the sanitizer pass (for quick local runs only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=$(nproc)
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "setup and build (build/)"
+scripts/setup.sh
+PY="$ROOT/.venv/bin/python"
+
+step "unit tests (build/)"
+ctest --test-dir build -L unit --output-on-failure -j "$JOBS"
+
+step "integration tests (build/)"
+LANES_BUILD_DIR=build "$PY" -m pytest -q tests/integration
+
+if [ "${LANES_TEST_SKIP_ASAN:-0}" != 1 ]; then
+  step "sanitizer build (build-asan/: AddressSanitizer + UndefinedBehaviorSanitizer)"
+  LANES_BUILD_DIR=build-asan scripts/build.sh -DLANES_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
+
+  step "unit tests (build-asan/)"
+  ctest --test-dir build-asan -L unit --output-on-failure -j "$JOBS"
+
+  step "integration tests (build-asan/; the 2 GiB memory test runs on the plain build only)"
+  LANES_BUILD_DIR=build-asan "$PY" -m pytest -q tests/integration --deselect tests/integration/test_memory.py
+fi
+step "all tests passed"
