@@ -58,6 +58,7 @@ static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t le
         rs.lo = m->range->lo;
         rs.hi = m->range->hi;
     }
+    rs.range_from_data = m->range_from_data;
     lanes_error_t err = {0};
     s->r = lanes_reducer_new(&rs, &err);
     if (!s->r) {

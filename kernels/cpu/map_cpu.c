@@ -45,6 +45,7 @@ typedef enum map_op {
     MAP_SIN,
     MAP_COS,
     MAP_AFFINE,
+    MAP_RECIP,      /* 1/x: power with n = -1 */
 } map_op_t;
 
 /* One named function: its op, inputs and parameter names. power is listed once and resolves to
@@ -236,6 +237,16 @@ lanes_map_plan_t *lanes_map_plan_compile(const char *function, const lanes_param
         plan->in_dtypes[i] = in_dtypes[i];
     plan->out_dtype = out_dtype;
     memcpy(plan->p, values, sizeof values);
+    /* numpy's x**n takes fast paths for these scalar exponents (square, sqrt, reciprocal); libm's pow
+     * can differ from them in the last bit (and sqrt(-0.0) is -0.0, sqrt(-inf) NaN), so follow numpy. */
+    if (op == MAP_POWER) {
+        if (values[0] == 2.0)
+            plan->op = MAP_SQUARE;
+        else if (values[0] == 0.5)
+            plan->op = MAP_SQRT;
+        else if (values[0] == -1.0)
+            plan->op = MAP_RECIP;
+    }
     return plan;
 }
 
@@ -303,6 +314,11 @@ static void map_apply(const lanes_map_plan_t *plan, double *y, const double *x, 
     case MAP_COS:
         for (size_t i = 0; i < n; i++)
             y[i] = cos(x[i]);
+        break;
+    case MAP_RECIP:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            y[i] = 1.0 / x[i];
         break;
     case MAP_AFFINE:
 #pragma omp simd

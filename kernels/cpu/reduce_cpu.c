@@ -665,9 +665,28 @@ static int hist_init(lanes_reducer_t *r, const lanes_reduce_spec_t *spec, lanes_
             r->edges[i] = (double)i * step + lo;
     }
     r->edges[bins] = hi;
-    if (r->f32)
+    if (r->f32 && spec->range_from_data) {
+        /* numpy's default range on float32 data is float32 scalars: the widening and linspace run in
+         * float32 arithmetic (each operation rounded to float). */
+        float lo32 = (float)spec->lo, hi32 = (float)spec->hi;
+        if (lo32 == hi32) {
+            lo32 = lo32 - 0.5f;
+            hi32 = hi32 + 0.5f;
+        }
+        float d32 = hi32 - lo32, step32 = d32 / (float)bins;
+        for (uint32_t i = 0; i < bins; i++) {
+            float e = step32 == 0 ? ((float)i / (float)bins) * d32 : (float)i * step32;
+            r->edges[i] = (double)(e + lo32);
+        }
+        r->edges[bins] = hi32;
+        r->lo = lo32;
+        r->hi = hi32;
+        r->denom = (double)d32;
+        r->lo32 = lo32;
+    } else if (r->f32) {
         for (uint32_t i = 0; i <= bins; i++)
             r->edges[i] = (double)(float)r->edges[i];
+    }
     for (uint32_t i = 0; i < bins; i++)
         if (!(r->edges[i] < r->edges[i + 1]))
             return lanes_error_set(err, LANES_EINVAL,

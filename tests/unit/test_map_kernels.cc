@@ -159,8 +159,19 @@ double RefEval(const Fn &fn, double x, double y)
         return x * x;
     if (f == "cube")
         return x * x * x;
-    if (f == "power")
-        return fn.n_inputs == 2 ? std::pow(x, y) : std::pow(x, param("n"));
+    if (f == "power") {
+        if (fn.n_inputs == 2)
+            return std::pow(x, y);
+        // numpy's x**n fast paths for these scalar exponents.
+        double n = param("n");
+        if (n == 2.0)
+            return x * x;
+        if (n == 0.5)
+            return std::sqrt(x);
+        if (n == -1.0)
+            return 1.0 / x;
+        return std::pow(x, n);
+    }
     if (f == "sqrt")
         return std::sqrt(x);
     if (f == "exp")
@@ -213,6 +224,7 @@ std::vector<Fn> OneInputFunctions()
         {"cube", {}, 1},
         {"power", {{"n", 2.0}}, 1},
         {"power", {{"n", 0.5}}, 1},
+        {"power", {{"n", -1.0}}, 1},
         {"power", {{"n", -1.5}}, 1},
         {"power", {{"n", 3.0}}, 1},
         {"sqrt", {}, 1},

@@ -274,9 +274,9 @@ class Client:
             (counts int64 array, bin edges array) like numpy.histogram.
         """
         x = _as_wire(x).reshape(-1)
-        if op == "histogram" and range is None:
-            range = _auto_range(x)
-        spec = self._reduce_spec(op, x.dtype, ddof, bins, range, backend)
+        spec = self._reduce_spec(op, x.dtype, ddof, bins, range if range is not None or op != "histogram"
+                                 else _auto_range(x), backend)
+        spec.range_from_data = op == "histogram" and range is None
         if x.nbytes <= self.chunk_bytes:
             req = lanes_pb2.ReduceCall(spec=spec)
             if x.size:

@@ -145,6 +145,9 @@ typedef struct lanes_reduce_spec {
     uint32_t bins;       /* histogram: 1 .. LANES_HISTOGRAM_MAX_BINS */
     int has_range;       /* histogram: must be 1 */
     double lo, hi;       /* histogram range, finite, lo <= hi (lo == hi widens by 0.5 each way) */
+    /* histogram: lo and hi are the data's min and max (numpy's default range). For float32 input numpy
+     * then computes the edges in float32 arithmetic, not in float64 as for a given range. */
+    int range_from_data;
 } lanes_reduce_spec_t;
 
 typedef struct lanes_reduce_result {
