@@ -59,7 +59,8 @@ TEST(Wire, HeaderMatchesProtobufC)
         std::vector<uint8_t> ours(LANES_WIRE_CHUNK_HEADER_MAX + n);
         size_t h = lanes_wire_chunk_header(ours.data(), 1, n);
         EXPECT_EQ(h, lanes_wire_chunk_header_size(1, n));
-        memcpy(ours.data() + h, payload.data(), n);
+        if (n)
+            memcpy(ours.data() + h, payload.data(), n);
         ours.resize(h + n);
         EXPECT_EQ(ours, ref) << "payload " << n;
     }
