@@ -292,3 +292,13 @@ def test_info_and_health(client):
     assert client.health("lanes.v1.Lanes") == "SERVING"
     with pytest.raises(lanes.NotFound, match="unknown service 'nope'"):
         client.health("nope")
+
+
+def test_example_lab_script_runs(daemon):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, str(ROOT / "clients/python/examples/lab_script.py"), "--server",
+                        daemon.address, "-n", "300000"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "all results match numpy" in r.stdout and "unknown function 'sine'" in r.stdout
