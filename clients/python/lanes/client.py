@@ -243,7 +243,9 @@ class Client:
         def requests():
             yield lanes_pb2.MapRequest(spec=spec)
             for c in chunks:
-                yield lanes_pb2.MapRequest(chunk=lanes_pb2.Chunk(arrays=[a.tobytes() for a in c]))
+                m = lanes_pb2.MapRequest()  # filled in place: a Chunk passed to the constructor is copied again
+                m.chunk.arrays.extend([a.tobytes() for a in c])
+                yield m
 
         call = self._stub.Map(requests(), timeout=self._timeout(timeout))
         try:
@@ -321,7 +323,9 @@ class Client:
         def requests():
             yield lanes_pb2.ReduceRequest(spec=spec)
             for c in chunks:
-                yield lanes_pb2.ReduceRequest(chunk=lanes_pb2.Chunk(arrays=[c.tobytes()]))
+                m = lanes_pb2.ReduceRequest()
+                m.chunk.arrays.append(c.tobytes())
+                yield m
 
         try:
             r = self._stub.Reduce(requests(), timeout=self._timeout(timeout))
