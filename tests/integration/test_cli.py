@@ -396,3 +396,14 @@ def test_deadline_exceeded(cli_path, daemon, tmp_path, rng):
             "--out", tmp_path / "y.npy")
     assert p.returncode == 1
     assert "DEADLINE_EXCEEDED" in p.stderr.decode()
+
+
+def test_deadline_mid_stream_always_ends(cli_path, daemon, tmp_path, rng):
+    # A deadline that expires while chunks are in flight: gRPC core 1.51 sometimes never completes such
+    # a call; the client must give up on it (about 1 s after the deadline) rather than hang.
+    np.save(tmp_path / "x.npy", rng.random(5_000_000))
+    for timeout in ("0.005", "0.02", "0.05"):
+        p = run(cli_path, daemon, "--timeout", timeout, "map", "square", "--in", tmp_path / "x.npy",
+                "--out", tmp_path / "y.npy", timeout=30)
+        assert p.returncode == 1, p.stderr
+        assert p.stderr.decode().startswith("lanes: DEADLINE_EXCEEDED: ")

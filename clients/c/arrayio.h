@@ -1,0 +1,94 @@
+/* arrayio: reading and writing flat arrays as .npy, raw binary or text, for the C clients.
+ *
+ * Design: an array here is one flat run of little-endian elements of a lanes dtype (float64, float32,
+ * int64, int32), the same layout the wire protocol carries, held in one malloc'd buffer. Readers take a
+ * FILE * (so stdin works) and fill an arrayio_array_t; writers take an array and a FILE *.
+ *   - npy: format 1.0, 2.0 and 3.0 on read, with descr '<f8' '<f4' '<i8' '<i4' ('|' or '=' byte orders
+ *     are not accepted for these sizes), C order, any shape read flat (a Fortran-ordered array is
+ *     accepted only when its order does not matter: at most one extent above 1). Written as 1-D,
+ *     version 1.0 (2.0 only if the header would not fit), header padded to 64 bytes as numpy does.
+ *   - raw: densely packed elements with no header; the dtype comes from the caller.
+ *   - text: numbers separated by whitespace, newlines or commas; '#' starts a comment to the end of the
+ *     line. Written one per line: %.17g for float64, %.9g for float32 (both round-trip exactly),
+ *     integers as integers.
+ * Errors: functions return 0 or a negative LANES_E* code and fill a lanes_error_t whose message names
+ * the problem ("'x.npy': big-endian data ('>f8') is not supported ..."); I/O errors give LANES_EINVAL
+ * with strerror() in the message. The host must be little-endian (checked at compile time).
+ * Thread-safety: no global state; distinct arrays and files may be used from distinct threads.
+ */
+#ifndef LANES_ARRAYIO_H
+#define LANES_ARRAYIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lanes/kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum arrayio_format {
+    ARRAYIO_FORMAT_NPY,
+    ARRAYIO_FORMAT_RAW,
+    ARRAYIO_FORMAT_TEXT,
+} arrayio_format_t;
+
+/* A flat array. data holds n * lanes_dtype_size(dtype) bytes, owned by the array (malloc'd; NULL
+ * when n == 0) and freed with arrayio_array_free(). */
+typedef struct arrayio_array {
+    lanes_dtype_t dtype;
+    size_t n;
+    void *data;
+} arrayio_array_t;
+
+/* Frees a's buffer and resets it to empty; NULL is allowed. */
+void arrayio_array_free(arrayio_array_t *a);
+
+/* Parses "npy", "raw" or "text". Returns 0 or LANES_EINVAL. */
+int arrayio_format_parse(const char *name, arrayio_format_t *fmt);
+/* "npy", "raw" or "text". Static string. */
+const char *arrayio_format_name(arrayio_format_t fmt);
+/* The format a file name implies: .npy → npy, .txt/.csv → text, "-" → text, anything else → raw.
+ * Case-insensitive. */
+arrayio_format_t arrayio_format_from_path(const char *path);
+
+/* Parses "float64", "float32", "int64", "int32" (also "f8", "f4", "i8", "i4", "double", "float").
+ * Returns the dtype or LANES_DTYPE_INVALID. */
+lanes_dtype_t arrayio_dtype_parse(const char *name);
+
+/* Reads a whole array from f in format fmt into *out (which the caller then owns). dtype is required
+ * for raw and text (for text, LANES_DTYPE_INVALID means float64) and ignored for npy, whose header
+ * gives it. 'name' only labels messages (a path, or "<stdin>"). On failure *out is left empty and err
+ * names the problem. */
+int arrayio_read(FILE *f, const char *name, arrayio_format_t fmt, lanes_dtype_t dtype,
+                 arrayio_array_t *out, lanes_error_t *err);
+
+/* Opens path ("-" is stdin) and reads it with arrayio_read(). If the file starts with the .npy magic
+ * it is read as npy whatever fmt says. */
+int arrayio_read_path(const char *path, arrayio_format_t fmt, lanes_dtype_t dtype, arrayio_array_t *out,
+                      lanes_error_t *err);
+
+/* Parses a complete .npy image held in memory (buf, len). Same rules as arrayio_read(). */
+int arrayio_read_npy_buffer(const void *buf, size_t len, const char *name, arrayio_array_t *out,
+                            lanes_error_t *err);
+
+/* Writes n elements of dtype at data to f in format fmt (npy: a 1-D array). The data is borrowed.
+ * Returns 0, or LANES_EINVAL with err set when writing fails. Does not close f; flushes it. */
+int arrayio_write(FILE *f, const char *name, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
+                  size_t n, lanes_error_t *err);
+
+/* Creates (truncates) path ("-" is stdout) and writes the array with arrayio_write(). */
+int arrayio_write_path(const char *path, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
+                       size_t n, lanes_error_t *err);
+
+/* Builds the .npy header (magic, version, length, dict, padding and newline) for a 1-D array of n
+ * elements into buf (cap bytes). version is 1 or 2 (0: 1 unless the header needs 2). Returns the
+ * header length, or 0 if cap is too small or the arguments are bad. */
+size_t arrayio_npy_header(char *buf, size_t cap, lanes_dtype_t dtype, size_t n, int version);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_ARRAYIO_H */
