@@ -2,18 +2,21 @@
  *
  *   lanes-bench [--server HOST:PORT] [--max-elements N] [--repeat R] [--json FILE] ...
  *
- * Design: for each element count (1e3 .. 1e8, up to --max-elements) three streaming calls move the
- * same float64 payload: Echo (the transport bound: bytes out and back, no decoding, no compute),
- * Map "square" (float64 in, float64 out) and Reduce "sum" (float64 in, one value out). Inputs come from
- * one pattern buffer of a chunk's size, handed out again and again by a source callback, so 1e8
- * elements (800 MB) stream from a megabyte of client memory; Map results go to a sink that checks a
- * few values of each run and drops them. Each point is timed as --repeat samples; a sample repeats the
- * call enough times to last --min-seconds, and the median sample gives MB/s of input payload
- * (10^6 bytes) and the ratio to Echo of the same bytes. Then the latency of tiny calls: Reduce "sum" of
- * 8 float64 and unary Info, each --latency-calls times after a warm-up, as p50/p99 in microseconds.
- * Output: a table on stdout; with --json FILE one JSON object holding every number, in rows that a
- * Python benchmark can emit too, so the two merge into one table. Not a test: it checks results only
- * to make sure the numbers measure real work.
+ * Design: for each element count (1e3 .. 1e8, up to --max-elements) three calls move the same float64
+ * payload: Echo (the transport bound: bytes out and back, no decoding, no compute), Map "square"
+ * (float64 in, float64 out) and Reduce "sum" (float64 in, one value out). Inputs come from one pattern
+ * buffer of a chunk's size: a job that fits it is passed in memory (so, like the Python client, it goes
+ * as one MapOnce/ReduceOnce round trip), a larger one streams from a source callback that hands the
+ * pattern out again and again, so 1e8 elements (800 MB) stream from a megabyte of client memory. Map
+ * results go to a sink that checks two values of each run and drops them. Each point is timed as
+ * --repeat samples; a sample repeats the call enough times to last --min-seconds. The table shows the
+ * median sample as MB/s of input payload (10^6 bytes) and its ratio to Echo of the same bytes. Then the
+ * latency of tiny calls, each --latency-calls times after a warm-up, as p50/p99 in microseconds: Reduce
+ * "sum" of 8 float64 through ReduceOnce and through the Reduce stream, and unary Info.
+ * Output: the table on stdout; with --json FILE one JSON object with every number: "throughput" and
+ * "latency_detail" in full, and "rows"/"latency" in the shape scripts/bench.py merges with its Python
+ * results (best sample per point, as its Python side takes best-of). Not a test: it checks results
+ * only to make sure the numbers measure real work.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -190,8 +193,12 @@ static void run_once(bench_t *b, op_t op, uint64_t n, char *backend, size_t back
         job.n = n;
         job.out_dtype = LANES_DTYPE_F64;
         job.chunk_bytes = b->opt.chunk_bytes;
-        job.source = source_f64;
-        job.source_ctx = &b->pat;
+        if (n <= b->pat.pn) {
+            job.inputs[0] = b->pat.x; /* in memory: a job that fits one message goes as MapOnce */
+        } else {
+            job.source = source_f64;
+            job.source_ctx = &b->pat;
+        }
         job.sink = sink_square;
         job.sink_ctx = &sc;
         if (lanes_client_map(b->c, &job, &sum, &st) != GRPC_STATUS_OK)
@@ -214,8 +221,12 @@ static void run_once(bench_t *b, op_t op, uint64_t n, char *backend, size_t back
         job.dtype = LANES_DTYPE_F64;
         job.n = n;
         job.chunk_bytes = b->opt.chunk_bytes;
-        job.source = source_f64;
-        job.source_ctx = &b->pat;
+        if (n <= b->pat.pn) {
+            job.data = b->pat.x; /* in memory: a job that fits one message goes as ReduceOnce */
+        } else {
+            job.source = source_f64;
+            job.source_ctx = &b->pat;
+        }
         if (lanes_client_reduce(b->c, &job, &reply, &st) != GRPC_STATUS_OK)
             die_call("Reduce sum", &st);
         long double want = pattern_sum(&b->pat, n);
@@ -293,10 +304,9 @@ static void latency_of(double *us, int n, latency_t *out)
     out->max_us = us[n - 1];
 }
 
-static void measure_latency(bench_t *b, latency_t *reduce_lat, latency_t *info_lat)
+/* Times n calls of one tiny Reduce "sum" of 1..8 (after the warm-up), one call mode. */
+static void latency_reduce(bench_t *b, lanes_client_call_t mode, double *us, latency_t *out)
 {
-    int n = b->opt.latency_calls;
-    double *us = malloc((size_t)n * sizeof *us);
     const double x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     lanes_client_status_t st;
     lanes_client_reduce_job_t job;
@@ -305,11 +315,8 @@ static void measure_latency(bench_t *b, latency_t *reduce_lat, latency_t *info_l
     job.dtype = LANES_DTYPE_F64;
     job.data = x;
     job.n = 8;
-    if (!us) {
-        fprintf(stderr, "lanes-bench: out of memory\n");
-        exit(1);
-    }
-    for (int i = -b->opt.warmup_calls; i < n; i++) {
+    job.call = mode;
+    for (int i = -b->opt.warmup_calls; i < b->opt.latency_calls; i++) {
         lanes_client_reduce_reply_t reply;
         double t0 = now_seconds();
         if (lanes_client_reduce(b->c, &job, &reply, &st) != GRPC_STATUS_OK)
@@ -322,7 +329,21 @@ static void measure_latency(bench_t *b, latency_t *reduce_lat, latency_t *info_l
         if (i >= 0)
             us[i] = t * 1e6;
     }
-    latency_of(us, n, reduce_lat);
+    latency_of(us, b->opt.latency_calls, out);
+}
+
+static void measure_latency(bench_t *b, latency_t *reduce_lat, latency_t *reduce_stream_lat,
+                            latency_t *info_lat)
+{
+    int n = b->opt.latency_calls;
+    double *us = malloc((size_t)n * sizeof *us);
+    lanes_client_status_t st;
+    if (!us) {
+        fprintf(stderr, "lanes-bench: out of memory\n");
+        exit(1);
+    }
+    latency_reduce(b, LANES_CLIENT_CALL_AUTO, us, reduce_lat);          /* ReduceOnce */
+    latency_reduce(b, LANES_CLIENT_CALL_STREAM, us, reduce_stream_lat); /* Reduce stream */
     for (int i = -b->opt.warmup_calls; i < n; i++) {
         Lanes__V1__InfoResponse *r;
         double t0 = now_seconds();
@@ -503,14 +524,17 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
-    latency_t lat_reduce = {0}, lat_info = {0};
+    latency_t lat_reduce = {0}, lat_reduce_stream = {0}, lat_info = {0};
     if (!o->skip_latency) {
-        measure_latency(&b, &lat_reduce, &lat_info);
+        measure_latency(&b, &lat_reduce, &lat_reduce_stream, &lat_info);
         printf("\nlatency over %d calls after %d warm-up calls (microseconds):\n", o->latency_calls,
                o->warmup_calls);
-        printf("  %-30s p50 %8.1f  p99 %8.1f  mean %8.1f  min %8.1f\n", "Reduce sum of 8 float64",
+        printf("  %-40s p50 %8.1f  p99 %8.1f  mean %8.1f  min %8.1f\n", "Reduce sum of 8 float64 (ReduceOnce)",
                lat_reduce.p50_us, lat_reduce.p99_us, lat_reduce.mean_us, lat_reduce.min_us);
-        printf("  %-30s p50 %8.1f  p99 %8.1f  mean %8.1f  min %8.1f\n", "Info (unary)", lat_info.p50_us,
+        printf("  %-40s p50 %8.1f  p99 %8.1f  mean %8.1f  min %8.1f\n", "Reduce sum of 8 float64 (stream)",
+               lat_reduce_stream.p50_us, lat_reduce_stream.p99_us, lat_reduce_stream.mean_us,
+               lat_reduce_stream.min_us);
+        printf("  %-40s p50 %8.1f  p99 %8.1f  mean %8.1f  min %8.1f\n", "Info (unary)", lat_info.p50_us,
                lat_info.p99_us, lat_info.mean_us, lat_info.min_us);
     }
 
@@ -546,9 +570,34 @@ int main(int argc, char **argv)
                 fputc('}', f);
                 first = 0;
             }
-        fprintf(f, "\n], \"latency\": {");
+        /* scripts/bench.py's rows: best sample per point, as its Python side takes best-of. */
+        fprintf(f, "\n], \"rows_statistic\": \"best\", \"rows\": [");
+        for (int r = 0; r < n_sizes; r++) {
+            const point_t *e = &pts[r][OP_ECHO], *m = &pts[r][OP_MAP], *d = &pts[r][OP_REDUCE];
+            double mb = (double)e->bytes / 1e6;
+            fprintf(f, "%s\n  {\"client\": \"c\", \"elements\": %" PRIu64 ", \"map_MBps\": %.3f, "
+                       "\"reduce_MBps\": %.3f, \"echo_MBps\": %.3f, \"map_vs_echo\": %.4f, \"map_backend\": ",
+                    r ? "," : "", e->elements, mb / m->best_seconds, mb / d->best_seconds, mb / e->best_seconds,
+                    e->best_seconds / m->best_seconds);
+            json_str(f, m->backend);
+            fputc('}', f);
+        }
+        fprintf(f, "\n], \"latency\": ");
+        if (o->skip_latency) {
+            fprintf(f, "null");
+        } else {
+            fprintf(f,
+                    "{\"client\": \"c\", \"calls\": %d, \"reduce_p50_us\": %.3f, \"reduce_p99_us\": %.3f, "
+                    "\"reduce_stream_p50_us\": %.3f, \"reduce_stream_p99_us\": %.3f, \"info_p50_us\": %.3f, "
+                    "\"info_p99_us\": %.3f}",
+                    o->latency_calls, lat_reduce.p50_us, lat_reduce.p99_us, lat_reduce_stream.p50_us,
+                    lat_reduce_stream.p99_us, lat_info.p50_us, lat_info.p99_us);
+        }
+        fprintf(f, ", \"latency_detail\": {");
         if (!o->skip_latency) {
-            json_latency(f, "reduce_sum_8", "Reduce sum of 8 float64", &lat_reduce);
+            json_latency(f, "reduce_sum_8", "Reduce sum of 8 float64 (ReduceOnce)", &lat_reduce);
+            fprintf(f, ", ");
+            json_latency(f, "reduce_sum_8_stream", "Reduce sum of 8 float64 (Reduce stream)", &lat_reduce_stream);
             fprintf(f, ", ");
             json_latency(f, "info", "Info (unary)", &lat_info);
         }

@@ -37,6 +37,8 @@
 
 #define METHOD_MAP "/lanes.v1.Lanes/Map"
 #define METHOD_REDUCE "/lanes.v1.Lanes/Reduce"
+#define METHOD_MAP_ONCE "/lanes.v1.Lanes/MapOnce"
+#define METHOD_REDUCE_ONCE "/lanes.v1.Lanes/ReduceOnce"
 #define METHOD_INFO "/lanes.v1.Lanes/Info"
 #define METHOD_ECHO "/lanes.v1.Lanes/Echo"
 #define METHOD_HEALTH "/grpc.health.v1.Health/Check"
@@ -728,8 +730,55 @@ typedef struct map_call {
     drain_t drain;
     lanes_dtype_t out_dtype;
     int spec_sent, got_summary;
+    int once; /* decoding a MapResult: a chunk may hold several pieces */
     lanes_client_summary_t summary;
 } map_call_t;
+
+/* A MapSpec and the arrays it points into. */
+typedef struct map_spec_buf {
+    Lanes__V1__MapSpec spec;
+    Lanes__V1__DType dts[LANES_MAP_MAX_INPUTS];
+    Lanes__V1__MapSpec__ParamsEntry *entries, **eptrs;
+} map_spec_buf_t;
+
+static int map_spec_build(const map_call_t *mc, map_spec_buf_t *b, lanes_client_status_t *st)
+{
+    const lanes_client_map_job_t *job = mc->job;
+    lanes__v1__map_spec__init(&b->spec);
+    b->entries = NULL;
+    b->eptrs = NULL;
+    if (job->n_params) {
+        b->entries = calloc(job->n_params, sizeof *b->entries);
+        b->eptrs = calloc(job->n_params, sizeof *b->eptrs);
+        if (!b->entries || !b->eptrs) {
+            free(b->entries);
+            free(b->eptrs);
+            return st_set(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "client: out of memory") != 0;
+        }
+    }
+    for (size_t i = 0; i < job->n_params; i++) {
+        lanes__v1__map_spec__params_entry__init(&b->entries[i]);
+        b->entries[i].key = (char *)job->params[i].name;
+        b->entries[i].value = job->params[i].value;
+        b->eptrs[i] = &b->entries[i];
+    }
+    for (size_t i = 0; i < job->n_inputs; i++)
+        b->dts[i] = (Lanes__V1__DType)job->in_dtypes[i];
+    b->spec.function = (char *)job->function;
+    b->spec.n_input_dtypes = job->n_inputs;
+    b->spec.input_dtypes = b->dts;
+    b->spec.output_dtype = (Lanes__V1__DType)mc->out_dtype;
+    b->spec.n_params = job->n_params;
+    b->spec.params = b->eptrs;
+    b->spec.backend = (Lanes__V1__Backend)job->backend;
+    return 0;
+}
+
+static void map_spec_free(map_spec_buf_t *b)
+{
+    free(b->entries);
+    free(b->eptrs);
+}
 
 static grpc_byte_buffer *map_next(void *ctx, int *last, lanes_client_status_t *st)
 {
@@ -737,39 +786,13 @@ static grpc_byte_buffer *map_next(void *ctx, int *last, lanes_client_status_t *s
     const lanes_client_map_job_t *job = mc->job;
     Lanes__V1__MapRequest req = LANES__V1__MAP_REQUEST__INIT;
     if (!mc->spec_sent) {
-        Lanes__V1__MapSpec spec = LANES__V1__MAP_SPEC__INIT;
-        Lanes__V1__DType dts[LANES_MAP_MAX_INPUTS];
-        Lanes__V1__MapSpec__ParamsEntry *entries = NULL, **eptrs = NULL;
-        if (job->n_params) {
-            entries = calloc(job->n_params, sizeof *entries);
-            eptrs = calloc(job->n_params, sizeof *eptrs);
-            if (!entries || !eptrs) {
-                free(entries);
-                free(eptrs);
-                st_set(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "client: out of memory");
-                return NULL;
-            }
-        }
-        for (size_t i = 0; i < job->n_params; i++) {
-            lanes__v1__map_spec__params_entry__init(&entries[i]);
-            entries[i].key = (char *)job->params[i].name;
-            entries[i].value = job->params[i].value;
-            eptrs[i] = &entries[i];
-        }
-        for (size_t i = 0; i < job->n_inputs; i++)
-            dts[i] = (Lanes__V1__DType)job->in_dtypes[i];
-        spec.function = (char *)job->function;
-        spec.n_input_dtypes = job->n_inputs;
-        spec.input_dtypes = dts;
-        spec.output_dtype = (Lanes__V1__DType)mc->out_dtype;
-        spec.n_params = job->n_params;
-        spec.params = eptrs;
-        spec.backend = (Lanes__V1__Backend)job->backend;
+        map_spec_buf_t b;
+        if (map_spec_build(mc, &b, st))
+            return NULL;
         req.msg_case = LANES__V1__MAP_REQUEST__MSG_SPEC;
-        req.spec = &spec;
+        req.spec = &b.spec;
         grpc_byte_buffer *bb = pack_message(&req.base);
-        free(entries);
-        free(eptrs);
+        map_spec_free(&b);
         mc->spec_sent = 1;
         *last = job->n == 0;
         return bb;
@@ -786,7 +809,9 @@ static grpc_byte_buffer *map_next(void *ctx, int *last, lanes_client_status_t *s
     return pack_message(&req.base);
 }
 
-/* MapResponse: oneof { Chunk chunk = 1; JobSummary summary = 2; }; Chunk: repeated bytes arrays = 1. */
+/* MapResponse: oneof { Chunk chunk = 1; JobSummary summary = 2; }; Chunk: repeated bytes arrays = 1.
+ * MapResult has the same field numbers (chunk = 1, summary = 2), and its chunk may hold several
+ * pieces, in order. */
 static int map_on_message(void *ctx, const uint8_t *data, size_t len, lanes_client_status_t *st)
 {
     map_call_t *mc = ctx;
@@ -800,12 +825,16 @@ static int map_on_message(void *ctx, const uint8_t *data, size_t len, lanes_clie
             size_t alen = 0, narr = 0;
             while ((r = wire_next(&q, qend, &field, &wt, &val, &vlen)) == 1)
                 if (field == 1 && wt == 2) {
+                    if (mc->once && drain_put(&mc->drain, val, vlen, st))
+                        return -1;
                     arr = val;
                     alen = vlen;
                     narr++;
                 }
             if (r < 0)
                 break;
+            if (mc->once)
+                continue;
             if (narr != 1)
                 return st_set(st, GRPC_STATUS_INTERNAL,
                               "client: a Map result chunk holds %zu arrays instead of 1", narr) != 0;
@@ -821,8 +850,40 @@ static int map_on_message(void *ctx, const uint8_t *data, size_t len, lanes_clie
         }
     }
     if (r < 0)
-        return st_set(st, GRPC_STATUS_INTERNAL, "client: cannot decode a MapResponse") != 0;
+        return st_set(st, GRPC_STATUS_INTERNAL, "client: cannot decode a Map reply") != 0;
     return 0;
+}
+
+/* The whole job as one MapCall to MapOnce. */
+static grpc_status_code map_once(lanes_client_t *c, map_call_t *mc, lanes_client_status_t *st)
+{
+    const lanes_client_map_job_t *job = mc->job;
+    map_spec_buf_t b;
+    ProtobufCBinaryData bins[LANES_MAP_MAX_INPUTS];
+    Lanes__V1__Chunk chunk = LANES__V1__CHUNK__INIT;
+    Lanes__V1__MapCall call = LANES__V1__MAP_CALL__INIT;
+    grpc_slice reply;
+    if (map_spec_build(mc, &b, st))
+        return st->code;
+    call.spec = &b.spec;
+    if (job->n) {
+        for (size_t i = 0; i < job->n_inputs; i++) {
+            bins[i].len = (size_t)job->n * mc->feed.es[i];
+            bins[i].data = (uint8_t *)job->inputs[i];
+        }
+        chunk.n_arrays = job->n_inputs;
+        chunk.arrays = bins;
+        call.chunk = &chunk;
+    }
+    grpc_status_code code = run_unary(c, METHOD_MAP_ONCE, &call.base, &reply, st);
+    map_spec_free(&b);
+    if (code != GRPC_STATUS_OK)
+        return code;
+    mc->once = 1;
+    if (map_on_message(mc, GRPC_SLICE_START_PTR(reply), GRPC_SLICE_LENGTH(reply), st) == 0)
+        st_ok(st);
+    grpc_slice_unref(reply);
+    return st->code;
 }
 
 grpc_status_code lanes_client_map(lanes_client_t *c, const lanes_client_map_job_t *job,
@@ -872,9 +933,26 @@ grpc_status_code lanes_client_map(lanes_client_t *c, const lanes_client_map_job_
     mc.drain.sink = job->sink;
     mc.drain.sink_ctx = job->sink_ctx;
 
-    stream_io_t io = {map_next, map_on_message, &mc};
-    if (run_stream(c, METHOD_MAP, &io, st) != GRPC_STATUS_OK)
-        return st->code;
+    /* One message each way: the inputs fit one chunk, and the result fits one message too. */
+    int fits = !job->source && job->n <= mc.feed.chunk_elems &&
+               job->n * mc.drain.es <= LANES_CLIENT_MAX_MESSAGE_BYTES - 64;
+    if (job->call == LANES_CLIENT_CALL_ONCE && !fits)
+        return st_set(st, GRPC_STATUS_INVALID_ARGUMENT,
+                      "client: this Map job does not fit one message (or has a source): use the stream");
+    grpc_status_code code = GRPC_STATUS_UNIMPLEMENTED;
+    if (fits && job->call != LANES_CLIENT_CALL_STREAM) {
+        code = map_once(c, &mc, st);
+        if (code == GRPC_STATUS_UNIMPLEMENTED && job->call == LANES_CLIENT_CALL_AUTO) {
+            mc.drain.received = 0;
+            mc.once = 0;
+        }
+    }
+    if (code == GRPC_STATUS_UNIMPLEMENTED && job->call != LANES_CLIENT_CALL_ONCE) {
+        stream_io_t io = {map_next, map_on_message, &mc};
+        code = run_stream(c, METHOD_MAP, &io, st);
+    }
+    if (code != GRPC_STATUS_OK)
+        return code;
     if (mc.drain.received != job->n)
         return st_set(st, GRPC_STATUS_INTERNAL, "client: the server returned %llu of %llu elements",
                       (unsigned long long)mc.drain.received, (unsigned long long)job->n);
@@ -892,24 +970,34 @@ typedef struct reduce_call {
     lanes_client_reduce_reply_t *reply;
 } reduce_call_t;
 
+/* Fills spec (and range, which it points to) from the job. */
+static void reduce_spec_build(const lanes_client_reduce_job_t *job, Lanes__V1__ReduceSpec *spec,
+                              Lanes__V1__Range *range)
+{
+    lanes__v1__reduce_spec__init(spec);
+    lanes__v1__range__init(range);
+    spec->op = (char *)job->op;
+    spec->dtype = (Lanes__V1__DType)job->dtype;
+    spec->ddof = job->ddof;
+    spec->bins = job->bins;
+    if (job->has_range) {
+        range->lo = job->lo;
+        range->hi = job->hi;
+        spec->range = range;
+    }
+    spec->range_from_data = job->range_from_data != 0;
+    spec->backend = (Lanes__V1__Backend)job->backend;
+}
+
 static grpc_byte_buffer *reduce_next(void *ctx, int *last, lanes_client_status_t *st)
 {
     reduce_call_t *rc = ctx;
     const lanes_client_reduce_job_t *job = rc->job;
     Lanes__V1__ReduceRequest req = LANES__V1__REDUCE_REQUEST__INIT;
     if (!rc->spec_sent) {
-        Lanes__V1__ReduceSpec spec = LANES__V1__REDUCE_SPEC__INIT;
-        Lanes__V1__Range range = LANES__V1__RANGE__INIT;
-        spec.op = (char *)job->op;
-        spec.dtype = (Lanes__V1__DType)job->dtype;
-        spec.ddof = job->ddof;
-        spec.bins = job->bins;
-        if (job->has_range) {
-            range.lo = job->lo;
-            range.hi = job->hi;
-            spec.range = &range;
-        }
-        spec.backend = (Lanes__V1__Backend)job->backend;
+        Lanes__V1__ReduceSpec spec;
+        Lanes__V1__Range range;
+        reduce_spec_build(job, &spec, &range);
         req.msg_case = LANES__V1__REDUCE_REQUEST__MSG_SPEC;
         req.spec = &spec;
         rc->spec_sent = 1;
@@ -966,6 +1054,34 @@ static int reduce_on_message(void *ctx, const uint8_t *data, size_t len, lanes_c
     return 0;
 }
 
+/* The whole job as one ReduceCall to ReduceOnce. */
+static grpc_status_code reduce_once(lanes_client_t *c, reduce_call_t *rc, lanes_client_status_t *st)
+{
+    const lanes_client_reduce_job_t *job = rc->job;
+    Lanes__V1__ReduceSpec spec;
+    Lanes__V1__Range range;
+    ProtobufCBinaryData bin;
+    Lanes__V1__Chunk chunk = LANES__V1__CHUNK__INIT;
+    Lanes__V1__ReduceCall call = LANES__V1__REDUCE_CALL__INIT;
+    grpc_slice reply;
+    reduce_spec_build(job, &spec, &range);
+    call.spec = &spec;
+    if (job->n) {
+        bin.len = (size_t)job->n * rc->feed.es[0];
+        bin.data = (uint8_t *)job->data;
+        chunk.n_arrays = 1;
+        chunk.arrays = &bin;
+        call.chunk = &chunk;
+    }
+    grpc_status_code code = run_unary(c, METHOD_REDUCE_ONCE, &call.base, &reply, st);
+    if (code != GRPC_STATUS_OK)
+        return code;
+    if (reduce_on_message(rc, GRPC_SLICE_START_PTR(reply), GRPC_SLICE_LENGTH(reply), st) == 0)
+        st_ok(st);
+    grpc_slice_unref(reply);
+    return st->code;
+}
+
 void lanes_client_reduce_reply_free(lanes_client_reduce_reply_t *reply)
 {
     if (!reply)
@@ -1003,11 +1119,21 @@ grpc_status_code lanes_client_reduce(lanes_client_t *c, const lanes_client_reduc
     rc.feed.n = job->n;
     rc.feed.chunk_elems = chunk_elements(job->chunk_bytes, es, 1);
 
-    stream_io_t io = {reduce_next, reduce_on_message, &rc};
-    if (run_stream(c, METHOD_REDUCE, &io, st) != GRPC_STATUS_OK) {
+    int fits = !job->source && job->n <= rc.feed.chunk_elems;
+    if (job->call == LANES_CLIENT_CALL_ONCE && !fits)
+        return st_set(st, GRPC_STATUS_INVALID_ARGUMENT,
+                      "client: this Reduce job does not fit one message (or has a source): use the stream");
+    grpc_status_code code = GRPC_STATUS_UNIMPLEMENTED;
+    if (fits && job->call != LANES_CLIENT_CALL_STREAM)
+        code = reduce_once(c, &rc, st);
+    if (code == GRPC_STATUS_UNIMPLEMENTED && job->call != LANES_CLIENT_CALL_ONCE) {
+        stream_io_t io = {reduce_next, reduce_on_message, &rc};
+        code = run_stream(c, METHOD_REDUCE, &io, st);
+    }
+    if (code != GRPC_STATUS_OK) {
         lanes_client_reduce_reply_free(reply);
         memset(reply, 0, sizeof *reply);
-        return st->code;
+        return code;
     }
     if (!rc.got_reply)
         return st_set(st, GRPC_STATUS_INTERNAL, "client: Reduce returned OK but no ReduceResponse");

@@ -5,7 +5,9 @@
  * and one wait; streaming calls (Map, Reduce, Echo) keep exactly one SEND_MESSAGE and one RECV_MESSAGE
  * in flight at once and wait on the queue with grpc_completion_queue_next, so the client sends the
  * next chunk while the daemon's results for earlier chunks stream back, and gRPC's flow control is the
- * only buffer. Jobs are described by plain structs; the data comes either from memory (pointers) or
+ * only buffer. A Map or Reduce job that fits one message goes instead through the unary twin
+ * (MapOnce / ReduceOnce: one round trip), unless the job asks for the stream; a daemon without the
+ * twins (UNIMPLEMENTED) gets the stream. Jobs are described by plain structs; the data comes either from memory (pointers) or
  * from a source callback that hands out the next run of elements (so a benchmark can stream 800 MB
  * from a 1 MiB pattern), and results go to a caller buffer or a sink callback.
  *
@@ -103,6 +105,13 @@ typedef size_t (*lanes_client_source_fn)(void *ctx, uint64_t offset, size_t n, c
  * Returns 0 to go on, nonzero to abort the job (CANCELLED, "client: sink failed"). */
 typedef int (*lanes_client_sink_fn)(void *ctx, uint64_t offset, const void *data, size_t n);
 
+/* Which call carries a Map or Reduce job. */
+typedef enum lanes_client_call {
+    LANES_CLIENT_CALL_AUTO = 0, /* the unary twin if the job has no source and fits one message */
+    LANES_CLIENT_CALL_STREAM,   /* always the stream */
+    LANES_CLIENT_CALL_ONCE,     /* always the unary twin; INVALID_ARGUMENT if the job does not fit */
+} lanes_client_call_t;
+
 typedef struct lanes_client_map_job {
     const char *function;          /* "square", "power", ... */
     const lanes_param_t *params;   /* n_params scalar parameters (names and array borrowed) */
@@ -119,6 +128,7 @@ typedef struct lanes_client_map_job {
     void *out;                     /* n elements of out_dtype; used when sink is NULL */
     lanes_client_sink_fn sink;     /* optional, instead of out */
     void *sink_ctx;
+    lanes_client_call_t call;      /* default AUTO */
 } lanes_client_map_job_t;
 
 /* Runs a Map job: streams the spec and the inputs, writes the n results to job->out (or the sink) in
@@ -134,12 +144,15 @@ typedef struct lanes_client_reduce_job {
     uint32_t bins;                 /* histogram; 0 = the server's default (10) */
     int has_range;                 /* histogram: sends Range{lo, hi} when nonzero */
     double lo, hi;
+    int range_from_data;           /* histogram: lo and hi are the data's min and max (numpy's default
+                                      range; float32 edges then use float32 arithmetic, as numpy) */
     int backend;                   /* a Lanes__V1__Backend number; 0 = auto */
     size_t chunk_bytes;            /* 0 = default */
     const void *data;              /* n elements; used when source is NULL */
     uint64_t n;
     lanes_client_source_fn source; /* optional, instead of data */
     void *source_ctx;
+    lanes_client_call_t call;      /* default AUTO */
 } lanes_client_reduce_job_t;
 
 typedef struct lanes_client_reduce_reply {

@@ -489,6 +489,7 @@ static const optspec_t map_opts[] = {
                        "(text defaults to float64)"},
     {"chunk-bytes", "N", "payload per message, all inputs together (default 1M; at most 4M)"},
     {"backend", "NAME", "auto (default), inline, cpu, process_pool or cuda"},
+    {"stream", NULL, "use the streaming call even for a job that fits one message"},
     {"summary", NULL, "print the job summary on stderr"},
     GLOBAL_OPTSPECS,
     {NULL, NULL, NULL},
@@ -503,7 +504,7 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     lanes_param_t params[MAX_PARAMS];
     char param_names[MAX_PARAMS][64];
     lanes_dtype_t out_dtype = LANES_DTYPE_F64, in_dtype = LANES_DTYPE_INVALID;
-    int have_format = 0, want_summary = 0, backend = 0, k;
+    int have_format = 0, want_summary = 0, backend = 0, stream = 0, k;
     arrayio_format_t out_fmt = ARRAYIO_FORMAT_TEXT;
     uint64_t chunk_bytes = 0;
 
@@ -563,6 +564,8 @@ static int cmd_map(globals_t *g, int argc, char **argv)
         } else if (strcmp(o, "backend") == 0) {
             if (parse_backend(val, &backend))
                 return usage_error(it.cmd, "bad --backend '%s' (auto, inline, cpu, process_pool, cuda)", val);
+        } else if (strcmp(o, "stream") == 0) {
+            stream = 1;
         } else if (strcmp(o, "summary") == 0) {
             want_summary = 1;
         } else if (global_option(it.cmd, g, o, val) < 0) {
@@ -619,6 +622,7 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     job.backend = backend;
     job.chunk_bytes = (size_t)chunk_bytes;
     job.out = out;
+    job.call = stream ? LANES_CLIENT_CALL_STREAM : LANES_CLIENT_CALL_AUTO;
 
     c = connect_client(g);
     lanes_client_status_t st;
@@ -650,9 +654,10 @@ static const optspec_t reduce_opts[] = {
                        "(text defaults to float64)"},
     {"ddof", "D", "var and std: delta degrees of freedom, as numpy's ddof (default 0)"},
     {"bins", "N", "histogram: number of equal-width bins (default 10)"},
-    {"range", "LO:HI", "histogram: the range of the bins (required for histogram)"},
+    {"range", "LO:HI", "histogram: the range of the bins (default: the data's min:max, as numpy)"},
     {"chunk-bytes", "N", "payload per message (default 1M; at most 4M)"},
     {"backend", "NAME", "auto (default), inline, cpu, process_pool or cuda"},
+    {"stream", NULL, "use the streaming call even for a job that fits one message"},
     {"summary", NULL, "print the job summary on stderr"},
     GLOBAL_OPTSPECS,
     {NULL, NULL, NULL},
@@ -668,6 +673,44 @@ static int parse_range(const char *s, double *lo, double *hi)
     return parse_double(end + 1, hi);
 }
 
+/* The (min, max) of a's values as doubles, (0, 1) when empty. Returns -1 if either is not finite. */
+static int data_range(const arrayio_array_t *a, double *lo, double *hi)
+{
+    if (a->n == 0) {
+        *lo = 0;
+        *hi = 1;
+        return 0;
+    }
+    double mn = INFINITY, mx = -INFINITY;
+    int nan = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        double v;
+        switch (a->dtype) {
+        case LANES_DTYPE_F64:
+            v = ((const double *)a->data)[i];
+            break;
+        case LANES_DTYPE_F32:
+            v = ((const float *)a->data)[i];
+            break;
+        case LANES_DTYPE_I64:
+            v = (double)((const int64_t *)a->data)[i];
+            break;
+        default:
+            v = ((const int32_t *)a->data)[i];
+            break;
+        }
+        if (isnan(v))
+            nan = 1;
+        if (v < mn)
+            mn = v;
+        if (v > mx)
+            mx = v;
+    }
+    *lo = nan ? NAN : mn; /* numpy's min and max propagate NaN */
+    *hi = nan ? NAN : mx;
+    return isfinite(*lo) && isfinite(*hi) ? 0 : -1;
+}
+
 static int cmd_reduce(globals_t *g, int argc, char **argv)
 {
     optiter_t it = {argc, argv, 0, 0, "lanes reduce"};
@@ -676,7 +719,7 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
     lanes_dtype_t in_dtype = LANES_DTYPE_INVALID;
     double ddof = 0, lo = 0, hi = 0;
     uint64_t bins = 0, chunk_bytes = 0;
-    int has_range = 0, want_summary = 0, backend = 0, k;
+    int has_range = 0, want_summary = 0, backend = 0, stream = 0, k;
 
     while ((k = opt_next(&it, reduce_opts, &spec, &val)) != OPT_END) {
         if (k == OPT_ERROR)
@@ -689,7 +732,7 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
         }
         const char *o = spec->name;
         if (strcmp(o, "help") == 0) {
-            printf("Usage: lanes reduce OP --in X [--ddof D] [--bins N --range LO:HI]\n"
+            printf("Usage: lanes reduce OP --in X [--ddof D] [--bins N] [--range LO:HI]\n"
                    "Reduces an array to one value: sum, min, max, mean, var, std, count, argmin, argmax,\n"
                    "or histogram (printed as lines 'lo hi count'). Integers print as integers, floats\n"
                    "with %%.17g.\nExamples:\n  lanes reduce sum --in x.npy\n  lanes reduce var --in x.npy "
@@ -721,6 +764,8 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
         } else if (strcmp(o, "backend") == 0) {
             if (parse_backend(val, &backend))
                 return usage_error(it.cmd, "bad --backend '%s' (auto, inline, cpu, process_pool, cuda)", val);
+        } else if (strcmp(o, "stream") == 0) {
+            stream = 1;
         } else if (strcmp(o, "summary") == 0) {
             want_summary = 1;
         } else if (global_option(it.cmd, g, o, val) < 0) {
@@ -731,13 +776,22 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
         return usage_error(it.cmd, "missing OP (e.g. 'lanes reduce sum --in x.npy')");
     if (!in)
         return usage_error(it.cmd, "missing --in (the input array)");
-    if (strcmp(op, "histogram") == 0 && !has_range)
-        return usage_error(it.cmd, "histogram needs --range LO:HI (the input is streamed once)");
-
     arrayio_array_t a;
     int rc = read_input(it.cmd, in, in_dtype, &a);
     if (rc != EXIT_OK)
         return rc;
+    int range_from_data = 0;
+    if (strcmp(op, "histogram") == 0 && !has_range) {
+        /* numpy.histogram's default range: the data's (min, max), (0, 1) when empty. */
+        if (data_range(&a, &lo, &hi) != 0) {
+            fprintf(stderr, "%s: autodetected range of [%.17g, %.17g] is not finite; give --range LO:HI\n",
+                    it.cmd, lo, hi);
+            arrayio_array_free(&a);
+            return EXIT_USAGE;
+        }
+        has_range = 1;
+        range_from_data = 1;
+    }
     lanes_client_reduce_job_t job;
     memset(&job, 0, sizeof job);
     job.op = op;
@@ -747,6 +801,8 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
     job.has_range = has_range;
     job.lo = lo;
     job.hi = hi;
+    job.range_from_data = range_from_data;
+    job.call = stream ? LANES_CLIENT_CALL_STREAM : LANES_CLIENT_CALL_AUTO;
     job.backend = backend;
     job.chunk_bytes = (size_t)chunk_bytes;
     job.data = a.data;
