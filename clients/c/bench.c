@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "json_out.h"
 
 #define MAX_SIZES 16
 #define MAX_REPEAT 1000
@@ -360,24 +361,11 @@ static void measure_latency(bench_t *b, latency_t *reduce_lat, latency_t *reduce
 
 /* ---- output ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
 
 static void json_latency(FILE *f, const char *name, const char *what, const latency_t *l)
 {
     fprintf(f, "\"%s\": {\"what\": ", name);
-    json_str(f, what);
+    json_write_string(f, what);
     fprintf(f,
             ", \"calls\": %d, \"p50_us\": %.3f, \"p99_us\": %.3f, \"mean_us\": %.3f, \"min_us\": %.3f, "
             "\"max_us\": %.3f}",
@@ -545,9 +533,9 @@ int main(int argc, char **argv)
             return 1;
         }
         fprintf(f, "{\"tool\": \"lanes-bench\", \"client\": \"c\", \"server\": ");
-        json_str(f, o->server);
+        json_write_string(f, o->server);
         fprintf(f, ", \"server_version\": ");
-        json_str(f, info->version);
+        json_write_string(f, info->version);
         fprintf(f,
                 ", \"server_cpu_threads\": %u, \"server_online_cpus\": %u, \"inline_threshold\": %" PRIu64
                 ", \"dtype\": \"float64\", \"chunk_bytes\": %zu, \"repeat\": %d, \"min_seconds\": %g, "
@@ -566,7 +554,7 @@ int main(int argc, char **argv)
                         op == OP_MAP ? "square" : op == OP_REDUCE ? "sum" : "", p->elements, p->bytes,
                         p->seconds, p->best_seconds, p->mb_per_s, p->ratio_to_echo, p->samples,
                         p->calls_per_sample);
-                json_str(f, op == OP_ECHO ? "" : p->backend);
+                json_write_string(f, op == OP_ECHO ? "" : p->backend);
                 fputc('}', f);
                 first = 0;
             }
@@ -579,7 +567,7 @@ int main(int argc, char **argv)
                        "\"reduce_MBps\": %.3f, \"echo_MBps\": %.3f, \"map_vs_echo\": %.4f, \"map_backend\": ",
                     r ? "," : "", e->elements, mb / m->best_seconds, mb / d->best_seconds, mb / e->best_seconds,
                     e->best_seconds / m->best_seconds);
-            json_str(f, m->backend);
+            json_write_string(f, m->backend);
             fputc('}', f);
         }
         fprintf(f, "\n], \"latency\": ");

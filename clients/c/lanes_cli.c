@@ -22,6 +22,7 @@
 
 #include "arrayio.h"
 #include "client.h"
+#include "json_out.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 #define EXIT_OK 0
@@ -281,19 +282,6 @@ static const optspec_t info_opts[] = {
     {NULL, NULL, NULL},
 };
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
 
 static void json_strings(FILE *f, char **v, size_t n)
 {
@@ -301,7 +289,7 @@ static void json_strings(FILE *f, char **v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputs(", ", f);
-        json_string(f, v[i]);
+        json_write_string(f, v[i]);
     }
     fputc(']', f);
 }
@@ -309,26 +297,26 @@ static void json_strings(FILE *f, char **v, size_t n)
 static void info_print_json(FILE *f, const Lanes__V1__InfoResponse *r)
 {
     fputs("{\"version\": ", f);
-    json_string(f, r->version);
+    json_write_string(f, r->version);
     fputs(", \"grpc_core_version\": ", f);
-    json_string(f, r->grpc_core_version);
+    json_write_string(f, r->grpc_core_version);
     fputs(", \"backends\": [", f);
     for (size_t i = 0; i < r->n_backends; i++) {
         const Lanes__V1__BackendInfo *b = r->backends[i];
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        json_string(f, b->name);
+        json_write_string(f, b->name);
         fprintf(f, ", \"compiled\": %s, \"available\": %s, \"detail\": ", b->compiled ? "true" : "false",
                 b->available ? "true" : "false");
-        json_string(f, b->detail);
+        json_write_string(f, b->detail);
         fputc('}', f);
     }
     fputs("], \"devices\": [", f);
     for (size_t i = 0; i < r->n_devices; i++) {
         const Lanes__V1__DeviceInfo *d = r->devices[i];
         fprintf(f, "%s{\"index\": %d, \"name\": ", i ? ", " : "", d->index);
-        json_string(f, d->name);
+        json_write_string(f, d->name);
         fprintf(f, ", \"memory_bytes\": %" PRIu64 ", \"compute_capability\": ", d->memory_bytes);
-        json_string(f, d->compute_capability);
+        json_write_string(f, d->compute_capability);
         fputc('}', f);
     }
     fprintf(f,
