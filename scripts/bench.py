@@ -9,7 +9,9 @@ One run measures, against one daemon:
   - from C: the same through clients/c/lanes-bench (its JSON is merged into the table).
 Throughput counts input payload bytes per second (Map and Echo move as many bytes back).
 
-Usage: .venv/bin/python scripts/bench.py [--server HOST:PORT] [--max-elements 1e8] [--repeat 3]
+Python numbers are medians of --repeat rounds in which Map, Reduce and Echo take turns.
+
+Usage: .venv/bin/python scripts/bench.py [--server HOST:PORT] [--max-elements 1e8] [--repeat 5]
        [--json out.json]. Without --server it starts build/service/lanesd on a free port.
 Timings on a 2-core machine are noisy: compare ratios taken in the same run.
 """
@@ -46,14 +48,16 @@ def start_daemon(build):
     raise SystemExit("lanesd did not start")
 
 
-def best_of(repeat, fn):
-    """Best wall time of `repeat` runs (the least disturbed by the rest of the machine)."""
-    times = []
+def interleaved_medians(repeat, fns):
+    """Median wall time of each function over `repeat` rounds, the functions taking turns in each round,
+    so slow drift on a shared machine hits them alike."""
+    times = {k: [] for k in fns}
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def echo_same_bytes(stub, x, chunk_bytes):
@@ -63,7 +67,9 @@ def echo_same_bytes(stub, x, chunk_bytes):
 
     def requests():
         for i in range(0, x.size, per):
-            yield lanes_pb2.EchoChunk(data=x[i:i + per].tobytes())
+            m = lanes_pb2.EchoChunk()  # built like the Map client's messages
+            m.data = x[i:i + per].tobytes()
+            yield m
 
     pos = 0
     for r in stub.Echo(requests()):
@@ -93,11 +99,17 @@ def python_bench(address, sizes, repeat):
         rng = np.random.default_rng(1)
         for n in sizes:
             x = rng.random(n)
-            r = max(1, repeat if n < 10**8 else 1)
-            t_map = best_of(r, lambda: c.map("square", x))
-            backend = c.last_summary["backend"]
-            t_red = best_of(r, lambda: c.reduce("sum", x))
-            t_echo = best_of(r, lambda: echo_same_bytes(stub, x, c.chunk_bytes))
+            r = repeat if n < 10**8 else max(1, repeat // 2)
+            seen = {}
+
+            def run_map():
+                c.map("square", x)
+                seen["backend"] = c.last_summary["backend"]
+
+            t = interleaved_medians(r, {"map": run_map, "reduce": lambda: c.reduce("sum", x),
+                                        "echo": lambda: echo_same_bytes(stub, x, c.chunk_bytes)})
+            t_map, t_red, t_echo = t["map"], t["reduce"], t["echo"]
+            backend = seen["backend"]
             mb = x.nbytes / 1e6
             rows.append({"client": "python", "elements": n, "map_MBps": mb / t_map, "reduce_MBps": mb / t_red,
                          "echo_MBps": mb / t_echo, "map_vs_echo": t_echo / t_map, "map_backend": backend})
@@ -143,7 +155,7 @@ def main():
     ap.add_argument("--server")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--max-elements", type=float, default=1e8)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json")
     args = ap.parse_args()
     build = Path(args.build)
