@@ -30,6 +30,7 @@
 
 typedef struct in_chunk {
     uint8_t *msg; /* owned: the received message the arrays point into */
+    size_t msg_len;
     const uint8_t *arrays[LANES_MAP_MAX_INPUTS];
     size_t n;
     struct in_chunk *next;
@@ -150,7 +151,8 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, int threads, uint64_t que
     lanes_out_list_t out = {0};
     char msg[512] = "";
     uint64_t t0 = lanes_now_ns();
-    lanes_status_t rc = j->ops->compute(j->state, c->arrays, c->n, threads, &out, msg, sizeof msg);
+    lanes_status_t rc =
+        j->ops->compute(j->state, c->arrays, c->n, threads, &c->msg, c->msg_len, &out, msg, sizeof msg);
     uint64_t dt = lanes_now_ns() - t0;
     size_t n = c->n;
     in_chunk_free(c);
@@ -199,16 +201,31 @@ static lanes_status_t once_reply(lanes_job_t *j, uint8_t **buf, size_t *len, cha
                  "streaming %s call", total, ONCE_MAX_REPLY, j->ops->name);
         return LANES_STATUS_RESOURCE_EXHAUSTED;
     }
-    uint8_t *out = malloc(total ? total : 1);
-    if (!out) {
-        snprintf(msg, cap, "out of memory");
-        return LANES_STATUS_RESOURCE_EXHAUSTED;
-    }
+    uint8_t *out;
     size_t off = 0;
-    for (lanes_out_msg_t *m = j->out.head; m; m = m->next) {
-        memcpy(out + off, m->buf, m->len);
-        off += m->len;
+    if (!j->out.head->next) {
+        /* One result piece (the usual case): grow it and append the final message; a large block is
+         * remapped by realloc rather than copied. */
+        lanes_out_msg_t *m = j->out.head;
+        out = realloc(m->buf, total);
+        if (!out) {
+            snprintf(msg, cap, "out of memory");
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+        m->buf = NULL;
+        off = m->len;
         j->st.bytes_out += m->payload;
+    } else {
+        out = malloc(total);
+        if (!out) {
+            snprintf(msg, cap, "out of memory");
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+        for (lanes_out_msg_t *m = j->out.head; m; m = m->next) {
+            memcpy(out + off, m->buf, m->len);
+            off += m->len;
+            j->st.bytes_out += m->payload;
+        }
     }
     if (*len)
         memcpy(out + off, *buf, *len);
@@ -376,7 +393,7 @@ static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
     j->have_spec = 1;
 }
 
-static void on_chunk_locked(lanes_job_t *j, uint8_t *data, const uint8_t *body, size_t len)
+static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, const uint8_t *body, size_t len)
 {
     const uint8_t *arrays[LANES_MAP_MAX_INPUTS];
     size_t lens[LANES_MAP_MAX_INPUTS];
@@ -430,6 +447,7 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, const uint8_t *body, 
         return;
     }
     c->msg = data;
+    c->msg_len = data_len;
     c->n = n;
     for (int i = 0; i < n_arrays; i++)
         c->arrays[i] = arrays[i];
@@ -479,7 +497,7 @@ static void once_on_message_locked(lanes_job_t *j, uint8_t *data, size_t len)
     if (j->failed || !chunk)
         free(data);
     else
-        on_chunk_locked(j, data, chunk, chunk_len);
+        on_chunk_locked(j, data, len, chunk, chunk_len);
 }
 
 static void job_on_message(void *ctx, uint8_t *data, size_t len)
@@ -506,7 +524,7 @@ static void job_on_message(void *ctx, uint8_t *data, size_t len)
         on_spec_locked(j, body, blen);
         free(data);
     } else if (field == 2) {
-        on_chunk_locked(j, data, body, blen);
+        on_chunk_locked(j, data, len, body, blen);
     } else {
         fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "unknown field %u in a %s request message", field,
                     j->ops->name);

@@ -70,9 +70,12 @@ typedef struct lanes_job_ops {
     lanes_status_t (*on_spec)(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
                               char *msg, size_t cap);
     /* Computes one chunk of n elements per array with 'threads' threads (1: inline), appending result
-     * messages to out. Returns OK or a status with msg. Never runs concurrently for one job. */
+     * messages to out. The arrays point into *request (malloc'ed, request_len bytes): the compute may
+     * take that buffer over, to write its result in place, by setting *request to NULL. Returns OK or a
+     * status with msg. Never runs concurrently for one job. */
     lanes_status_t (*compute)(void *state, const uint8_t *const *arrays, size_t n, int threads,
-                              lanes_out_list_t *out, char *msg, size_t cap);
+                              uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
+                              size_t cap);
     /* Builds the last message (malloc'ed, into *buf and *len) once everything is computed and sent.
      * Returns OK or a status with msg (then no message is sent). */
     lanes_status_t (*finish)(void *state, const lanes_job_stats_t *stats, uint8_t **buf, size_t *len, char *msg,

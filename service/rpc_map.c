@@ -2,7 +2,10 @@
  *
  * Design: a job of the chunk pipeline. The spec (lanes.v1.MapSpec) is compiled by the kernels into a
  * map plan; each input chunk becomes one or more result messages of at most chunk_bytes of payload,
- * framed by wire.c so the kernel writes its output straight into the message buffer. Nothing here
+ * framed by wire.c so the kernel writes its output straight into the message buffer. When the result
+ * has the input's element size and fits one reply, it is computed in place over the received array:
+ * a MapRequest chunk and a MapResponse chunk of the same payload have headers of the same length, so
+ * the request's buffer, its header rewritten, is the reply (no allocation, one pass). Nothing here
  * knows how a function is evaluated: when the kernels learn expressions, this file does not change.
  */
 #include <stdio.h>
@@ -100,9 +103,29 @@ out:
 }
 
 static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, size_t n, int threads,
-                                  lanes_out_list_t *out, char *msg, size_t cap)
+                                  uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
+                                  size_t cap)
 {
     map_state_t *s = state;
+    size_t payload_all = n * s->out_size;
+    size_t hdr_all = lanes_wire_chunk_header_size(1, payload_all);
+    if (s->n_inputs == 1 && s->in_size[0] == s->out_size && payload_all <= s->cfg->chunk_bytes &&
+        *request && arrays[0] == *request + hdr_all && request_len == hdr_all + payload_all) {
+        uint8_t *buf = *request;
+        const void *in[1] = {arrays[0]};
+        int rc = lanes_map_plan_run(s->plan, in, n, buf + hdr_all, threads);
+        if (rc != 0) {
+            snprintf(msg, cap, "map kernel failed: %s", lanes_strerror(rc));
+            return LANES_STATUS_INTERNAL;
+        }
+        lanes_wire_chunk_header(buf, 1, payload_all);
+        *request = NULL;
+        if (lanes_out_list_push(out, buf, request_len, payload_all) != 0) {
+            snprintf(msg, cap, "out of memory");
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+        return LANES_STATUS_OK;
+    }
     size_t per = s->cfg->chunk_bytes / s->out_size;
     if (per == 0)
         per = 1;

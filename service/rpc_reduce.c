@@ -75,7 +75,8 @@ out:
 }
 
 static lanes_status_t reduce_compute(void *state, const uint8_t *const *arrays, size_t n, int threads,
-                                     lanes_out_list_t *out, char *msg, size_t cap)
+                                     uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
+                                     size_t cap)
 {
     reduce_state_t *s = state;
     int rc = lanes_reducer_feed(s->r, arrays[0], n, threads);
