@@ -156,7 +156,8 @@ typedef struct lanes_reduce_result {
     lanes_dtype_t dtype;
     double f;            /* the value when dtype is F64 or F32 */
     int64_t i;           /* the value when dtype is I64 or I32 */
-    /* histogram only: bins counts and bins+1 edges, owned by the reducer (valid until it is freed). */
+    /* histogram only: bins counts and bins+1 edges, owned by the reducer (valid until it is freed);
+     * dtype is then I64 and i the number of values counted (those within the range). */
     uint32_t bins;
     const int64_t *counts;
     const double *edges;
@@ -165,14 +166,17 @@ typedef struct lanes_reduce_result {
 typedef struct lanes_reducer lanes_reducer_t;
 
 /* Creates a streaming reducer. Validates the spec (bad dtype, ddof not finite, histogram
- * without a finite range or with bins out of range, ...) and fails with LANES_EINVAL and a message.
+ * without a finite range, with bins out of range, or with edges that cannot all be distinct in the
+ * data's precision: numpy's "Too many bins for data range") and fails with LANES_EINVAL and a message.
  * Returns a new reducer that the caller owns (lanes_reducer_free()), or NULL with err set.
- * Memory is O(block), whatever the number of elements fed. Thread-safe. */
+ * Memory is O(block) (+ O(bins), and threads x bins during a parallel feed, for histograms), whatever
+ * the number of elements fed. Thread-safe. */
 lanes_reducer_t *lanes_reducer_new(const lanes_reduce_spec_t *spec, lanes_error_t *err);
 
 /* Feeds the next n elements (of the spec's dtype; no alignment needed). Chunks may have any size; the
  * result is bit-identical for every chunking and every thread count. threads <= 1 runs inline.
- * Not thread-safe for one reducer. Returns 0. */
+ * Not thread-safe for one reducer. Returns 0, or LANES_EINVAL for a NULL reducer, NULL data with
+ * n > 0, or a feed after finish. */
 int lanes_reducer_feed(lanes_reducer_t *r, const void *data, size_t n, int threads);
 
 /* Elements fed so far. */
@@ -181,13 +185,15 @@ uint64_t lanes_reducer_count(const lanes_reducer_t *r);
 /* Computes the result of everything fed. numpy's semantics: NaN propagates through sum, mean, var,
  * std, min and max; argmin/argmax return the first NaN's index if any; integer sums wrap as int64;
  * an empty sum is 0, an empty mean/var/std NaN; var with n - ddof <= 0 gives inf (or NaN for 0/0);
- * empty min, max, argmin, argmax fail with LANES_EEMPTY and numpy's message. May be called once.
- * Returns 0 or a negative code with err set. */
+ * empty min, max, argmin, argmax fail with LANES_EEMPTY and numpy's message. May be called once (a
+ * second call fails with LANES_EINVAL). Returns 0 or a negative code with err set. */
 int lanes_reducer_finish(lanes_reducer_t *r, lanes_reduce_result_t *out, lanes_error_t *err);
 
 void lanes_reducer_free(lanes_reducer_t *r);
 
-/* Number of elements in one reduction block: the unit of the fixed summation order. */
+/* Number of elements in one reduction block: the unit of the fixed summation order (reduce_cpu.c's
+ * design comment gives the order exactly). Another backend that must match it bit for bit has to keep
+ * each addition a separate rounding: no fused multiply-add contraction (nvcc: --fmad=false). */
 #define LANES_REDUCE_BLOCK 4096
 
 #ifdef __cplusplus
