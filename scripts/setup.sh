@@ -11,9 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
+# libgrpc++-dev and protobuf-compiler-grpc: lanes uses only the C core, but Debian's gRPC CMake
+# package checks every file it lists (libgrpc++.so, grpc_cpp_plugin) when find_package(gRPC) loads.
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates procps
-  libgrpc-dev protobuf-compiler-grpc grpc-proto
+  libgrpc-dev libgrpc++-dev protobuf-compiler-grpc grpc-proto
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libgtest-dev libgmock-dev
   python3 python3-venv python3-dev
