@@ -47,7 +47,8 @@ const char *lanes_strerror(int err);
 /* A failure's code and a message for a person. Filled by the functions that take one. */
 typedef struct lanes_error {
     int code;        /* LANES_E*, 0 if no error */
-    char msg[256];   /* names the problem; "" if no error */
+    char msg[512];   /* names the problem; "" if no error (expression errors add a caret line) */
+    int column;      /* 1-based column of the problem in an expression's source; 0 if none */
 } lanes_error_t;
 
 /* Sets err (if not NULL) to code and a printf-formatted message; returns code. Thread-safe. */
