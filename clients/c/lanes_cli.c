@@ -451,7 +451,7 @@ static int cmd_health(globals_t *g, int argc, char **argv)
 /* Reads one --in argument: .npy (or any file with the npy magic), text (.txt, .csv, "-") or raw. */
 static int read_input(const char *cmd, const char *path, lanes_dtype_t dtype, arrayio_array_t *a)
 {
-    lanes_error_t err = {0, ""};
+    lanes_error_t err = {0};
     arrayio_format_t fmt = arrayio_format_from_path(path);
     if (arrayio_read_path(path, fmt, dtype, a, &err) != 0) {
         if (fmt == ARRAYIO_FORMAT_RAW && dtype == LANES_DTYPE_INVALID && strstr(err.msg, "needs a dtype"))
@@ -621,7 +621,7 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     }
     if (want_summary)
         print_summary(stderr, &summary);
-    lanes_error_t err = {0, ""};
+    lanes_error_t err = {0};
     if (arrayio_write_path(out_path ? out_path : "-", out_fmt, out_dtype, out, n, &err) != 0) {
         fprintf(stderr, "lanes: %s\n", err.msg);
         rc = EXIT_SERVER;
