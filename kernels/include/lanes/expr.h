@@ -18,6 +18,10 @@
  *   tanh floor ceil round (half to even, as numpy) trunc min max (NaN-propagating, as numpy's
  *   minimum/maximum) pow hypot clip(x, lo, hi) where(c, a, b); and the named functions of the map API
  *   as aliases: square(x) = x**2, cube(x) = x**3, power(x, n) = x**n, affine(x, a, b) = a*x + b.
+ *   x ** p and power(x, p) are C pow, except that an exponent p that is the same for every element
+ *   (a constant or parameter, after folding) takes numpy's fast paths: p == 2 is x*x, p == 0.5
+ *   sqrt(x), p == -1 1/x; pow(x, p) is always C pow (so cube(x) is pow(x, 3), not the map API's
+ *   x*x*x). round is nearbyint in the default rounding mode. The element index i is float64.
  *
  * Errors name the problem and where: "unknown function 'sine' at column 1", followed by the source
  * (an excerpt around the column if long) and a caret line; lanes_error_t.column holds the column.
@@ -38,7 +42,7 @@ extern "C" {
 #endif
 
 #define LANES_EXPR_MAX_LENGTH 4096  /* characters of source */
-#define LANES_EXPR_MAX_DEPTH 64     /* nesting of the tree */
+#define LANES_EXPR_MAX_DEPTH 64     /* nesting of the tree (its height; parentheses may nest twice as deep) */
 #define LANES_EXPR_MAX_NODES 512    /* nodes after folding (about the instruction count) */
 #define LANES_EXPR_MAX_INPUTS 8     /* named inputs, streamed and generated together */
 #define LANES_EXPR_MAX_PARAMS 32
@@ -111,10 +115,21 @@ void lanes_expr_free(lanes_expr_t *e);
 /* Compiled expressions are cached by their source, inputs (names, kinds, dtypes) and parameter names
  * (not by parameter values or bindings, which come at evaluation). acquire returns a shared
  * expression (compiling it on a miss) that the caller gives back with lanes_expr_release(); the cache
- * keeps a bounded number of them. Thread-safe. */
+ * keeps a bounded number of them (least recently used dropped first). release also frees an expression
+ * from lanes_expr_compile() that nobody else holds, like lanes_expr_free(). Thread-safe. */
 lanes_expr_t *lanes_expr_acquire(const char *src, const lanes_expr_input_t *inputs, size_t n_inputs,
                                  const char *const *param_names, size_t n_params, lanes_error_t *err);
 void lanes_expr_release(lanes_expr_t *e);
+
+/* The cache's counters and size, for Info and tests. */
+typedef struct lanes_expr_cache_stats {
+    size_t entries, capacity;       /* expressions held now, most it holds */
+    uint64_t hits, misses, evictions;
+} lanes_expr_cache_stats_t;
+void lanes_expr_cache_stats(lanes_expr_cache_stats_t *out);
+
+/* Drops every cache entry (expressions still acquired live until released). Thread-safe. */
+void lanes_expr_cache_clear(void);
 
 /* The folded tree; valid as long as e. */
 const lanes_expr_node_t *lanes_expr_root(const lanes_expr_t *e);
@@ -124,7 +139,8 @@ int lanes_expr_uses_input(const lanes_expr_t *e, size_t slot);
 
 /* Evaluates elements index0 .. index0+n-1 of the job into out (n elements of out_dtype, F64 or F32:
  * computed in float64, rounded once). bindings has one entry per input; params one value per parameter
- * name. threads <= 1 runs inline, else OpenMP. Returns 0 or LANES_EINVAL. Thread-safe. */
+ * name. threads <= 1 runs inline, else OpenMP. Returns 0, LANES_EINVAL (bad arguments, a missing
+ * binding for an input the expression uses) or LANES_ENOMEM (register scratch). Thread-safe. */
 int lanes_expr_eval(const lanes_expr_t *e, const lanes_expr_binding_t *bindings, const double *params,
                     uint64_t index0, size_t n, void *out, lanes_dtype_t out_dtype, int threads);
 
