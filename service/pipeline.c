@@ -33,6 +33,7 @@ typedef struct in_chunk {
     size_t msg_len;
     const uint8_t *arrays[LANES_MAP_MAX_INPUTS];
     size_t n;
+    uint64_t index0; /* the job's index of its first element */
     struct in_chunk *next;
 } in_chunk_t;
 
@@ -69,6 +70,7 @@ struct lanes_job {
     char fail_msg[512];
     lanes_job_stats_t st;
     uint64_t start_ns;
+    uint64_t gen_next; /* generated jobs: the next element to hand out */
 };
 
 typedef struct pool_task {
@@ -151,8 +153,8 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, int threads, uint64_t que
     lanes_out_list_t out = {0};
     char msg[512] = "";
     uint64_t t0 = lanes_now_ns();
-    lanes_status_t rc =
-        j->ops->compute(j->state, c->arrays, c->n, threads, &c->msg, c->msg_len, &out, msg, sizeof msg);
+    lanes_status_t rc = j->ops->compute(j->state, c->arrays, c->n, c->index0, threads, &c->msg, c->msg_len, &out,
+                                        msg, sizeof msg);
     uint64_t dt = lanes_now_ns() - t0;
     size_t n = c->n;
     in_chunk_free(c);
@@ -245,9 +247,31 @@ static void pool_run(void *arg)
     job_unref(j);
 }
 
+/* Generated jobs: queues the next piece when nothing else is waiting (one piece ahead at most). */
+static void generate_locked(lanes_job_t *j)
+{
+    if (!j->have_spec || j->layout.n_arrays != 0 || j->in_head || j->failed || j->cancelled ||
+        j->gen_next >= j->layout.generated_n)
+        return;
+    in_chunk_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    uint64_t left = j->layout.generated_n - j->gen_next;
+    c->n = (size_t)(left < j->layout.generated_piece ? left : j->layout.generated_piece);
+    c->index0 = j->gen_next;
+    j->gen_next += c->n;
+    j->in_head = j->in_tail = c;
+    j->in_len = 1;
+    j->st.chunks++;
+    j->st.elements += c->n;
+}
+
 static void pump_unlock(lanes_job_t *j)
 {
     for (;;) {
+        generate_locked(j);
         if (!j->failed && !j->cancelled && !j->computing && j->in_head &&
             (j->once || j->out_bytes <= 2 * j->cfg->chunk_bytes)) {
             in_chunk_t *c = j->in_head;
@@ -300,7 +324,8 @@ static void pump_unlock(lanes_job_t *j)
         }
     }
 
-    int done_ok = j->have_spec && j->half_closed && !j->in_head && (j->once || !j->out.head) && !j->computing;
+    int done_ok = j->have_spec && j->half_closed && !j->in_head && (j->once || !j->out.head) && !j->computing &&
+                  (j->layout.n_arrays > 0 || j->gen_next >= j->layout.generated_n);
     int done_err = (j->failed || j->cancelled) && !j->computing;
     if (j->finishing || !(done_ok || done_err)) {
         pthread_mutex_unlock(&j->mu);
@@ -390,6 +415,8 @@ static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
     }
     for (int i = 0; i < j->layout.n_arrays; i++)
         j->elem_size[i] = lanes_dtype_size(j->layout.dtypes[i]);
+    if (j->layout.generated_piece == 0)
+        j->layout.generated_piece = 1;
     j->have_spec = 1;
 }
 
@@ -401,6 +428,13 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
     if (!j->have_spec) {
         fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
                     "a data chunk arrived before the job spec: the first message of a %s call must carry the spec",
+                    j->ops->name);
+        free(data);
+        return;
+    }
+    if (j->layout.n_arrays == 0) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                    "this %s job streams no array (every input is generated), but a data chunk arrived",
                     j->ops->name);
         free(data);
         return;
@@ -449,6 +483,7 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
     c->msg = data;
     c->msg_len = data_len;
     c->n = n;
+    c->index0 = j->st.elements;
     for (int i = 0; i < n_arrays; i++)
         c->arrays[i] = arrays[i];
     if (j->in_tail)

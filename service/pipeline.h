@@ -31,9 +31,13 @@ typedef struct lanes_job lanes_job_t;
 
 /* What a spec says about the chunks that follow. */
 typedef struct lanes_job_layout {
-    int n_arrays;                           /* arrays per chunk, 1..LANES_MAP_MAX_INPUTS */
+    int n_arrays;                           /* arrays per chunk, 0..LANES_MAP_MAX_INPUTS */
     lanes_dtype_t dtypes[LANES_MAP_MAX_INPUTS];
     int backend;                            /* requested lanes.v1.Backend */
+    /* n_arrays == 0: every input is generated; the engine computes elements 0 .. generated_n - 1 in
+     * pieces of generated_piece elements, with no chunk from the client. */
+    uint64_t generated_n;
+    uint64_t generated_piece;
 } lanes_job_layout_t;
 
 /* Messages a compute produced, in order. */
@@ -69,13 +73,14 @@ typedef struct lanes_job_ops {
     /* Decodes and validates the spec; fills the layout. Returns OK or a status with msg. */
     lanes_status_t (*on_spec)(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
                               char *msg, size_t cap);
-    /* Computes one chunk of n elements per array with 'threads' threads (1: inline), appending result
-     * messages to out. The arrays point into *request (malloc'ed, request_len bytes): the compute may
-     * take that buffer over, to write its result in place, by setting *request to NULL. Returns OK or a
-     * status with msg. Never runs concurrently for one job. */
-    lanes_status_t (*compute)(void *state, const uint8_t *const *arrays, size_t n, int threads,
-                              uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
-                              size_t cap);
+    /* Computes one chunk of n elements per array, elements index0 .. index0+n-1 of the job, with
+     * 'threads' threads (1: inline), appending result messages to out. The arrays point into *request
+     * (malloc'ed, request_len bytes; NULL for a generated piece): the compute may take that buffer
+     * over, to write its result in place, by setting *request to NULL. Returns OK or a status with msg.
+     * Never runs concurrently for one job. */
+    lanes_status_t (*compute)(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
+                              int threads, uint8_t **request, size_t request_len, lanes_out_list_t *out,
+                              char *msg, size_t cap);
     /* Builds the last message (malloc'ed, into *buf and *len) once everything is computed and sent.
      * Returns OK or a status with msg (then no message is sent). */
     lanes_status_t (*finish)(void *state, const lanes_job_stats_t *stats, uint8_t **buf, size_t *len, char *msg,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lanes/expr.h"
 #include "lanes/registry.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
@@ -115,6 +116,12 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
     r.map_functions = (char **)fn;
     r.n_reduce_ops = no;
     r.reduce_ops = (char **)ops;
+    const char *const *efn = lanes_expr_function_names();
+    size_t ne = 0;
+    while (efn[ne])
+        ne++;
+    r.n_expression_functions = ne;
+    r.expression_functions = (char **)efn;
     r.pid = (uint32_t)getpid();
     r.uptime_seconds = (double)(lanes_now_ns() - g_start_ns) * 1e-9;
     long online = sysconf(_SC_NPROCESSORS_ONLN);

@@ -8,21 +8,54 @@
  * the request's buffer, its header rewritten, is the reply (no allocation, one pass). Nothing here
  * knows how a function is evaluated: when the kernels learn expressions, this file does not change.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
+#include "rpc_expr.h"
 #include "wire.h"
 
 typedef struct map_state {
     const lanes_config_t *cfg;
-    lanes_map_plan_t *plan;
+    lanes_map_plan_t *plan; /* a named function on unnamed inputs: the specialised kernels */
+    rpc_expr_job_t x;       /* otherwise an expression */
     size_t in_size[LANES_MAP_MAX_INPUTS];
     size_t n_inputs;
     size_t out_size;
+    lanes_dtype_t out_dtype;
 } map_state_t;
+
+static int is_named_function(const char *name)
+{
+    for (const char *const *f = lanes_map_function_names(); *f; f++)
+        if (strcmp(*f, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether the spec is an expression rather than a named function: named or generated inputs, or any
+ * text but a bare name. A bare name is an expression only when it names an input ("x", "u"); an
+ * unknown bare name ("sine") is reported as an unknown function, which is what its writer meant. */
+static int is_expression(const Lanes__V1__MapSpec *m)
+{
+    if (m->n_input_names || m->n_generated)
+        return 1;
+    const char *f = m->function;
+    int bare = (*f == '_' || isalpha((unsigned char)*f));
+    for (const char *p = f; bare && *p; p++)
+        bare = *p == '_' || isalnum((unsigned char)*p);
+    if (!bare)
+        return 1;
+    if (is_named_function(f))
+        return 0;
+    for (size_t i = 0; i < m->n_input_dtypes && i < LANES_EXPR_MAX_INPUTS; i++)
+        if (strcmp(f, rpc_expr_default_names[i]) == 0)
+            return 1;
+    return 0;
+}
 
 static void *map_create(const lanes_config_t *cfg)
 {
@@ -36,6 +69,7 @@ static void map_destroy(void *state)
 {
     map_state_t *s = state;
     lanes_map_plan_free(s->plan);
+    rpc_expr_clear(&s->x);
     free(s);
 }
 
@@ -54,6 +88,34 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
         rc = LANES_STATUS_INVALID_ARGUMENT;
         goto out;
     }
+    lanes_dtype_t out_dt = m->output_dtype == LANES__V1__DTYPE__DTYPE_UNSPECIFIED ? LANES_DTYPE_F64
+                                                                                    : (lanes_dtype_t)m->output_dtype;
+    if (out_dt != LANES_DTYPE_F64 && out_dt != LANES_DTYPE_F32) {
+        snprintf(msg, cap, "output dtype must be float64 or float32, got %s", lanes_dtype_name(out_dt));
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    s->out_dtype = out_dt;
+    s->out_size = lanes_dtype_size(out_dt);
+    layout->backend = (int)m->backend;
+    if (is_expression(m)) {
+        rpc_expr_spec_t es = {.src = m->function,
+                              .n_dtypes = m->n_input_dtypes,
+                              .dtypes = m->input_dtypes,
+                              .n_names = m->n_input_names,
+                              .names = m->input_names,
+                              .n_generated = m->n_generated,
+                              .generated = m->generated,
+                              .n_params = m->n_params,
+                              .n = m->n};
+        for (size_t i = 0; i < m->n_params && i < LANES_EXPR_MAX_PARAMS; i++) {
+            es.param_names[i] = m->params[i]->key ? m->params[i]->key : "";
+            es.param_values[i] = m->params[i]->value;
+        }
+        size_t piece = s->cfg->chunk_bytes / s->out_size;
+        rc = rpc_expr_setup(&s->x, &es, piece ? piece : 1, layout, msg, cap);
+        goto out;
+    }
     if (m->n_input_dtypes < 1 || m->n_input_dtypes > LANES_MAP_MAX_INPUTS) {
         snprintf(msg, cap, "MapSpec.input_dtypes has %zu entries; give one dtype per input array (1 to %d)",
                  m->n_input_dtypes, LANES_MAP_MAX_INPUTS);
@@ -70,8 +132,6 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
             goto out;
         }
     }
-    lanes_dtype_t out_dt = m->output_dtype == LANES__V1__DTYPE__DTYPE_UNSPECIFIED ? LANES_DTYPE_F64
-                                                                                    : (lanes_dtype_t)m->output_dtype;
     lanes_param_t params[16];
     if (m->n_params > 16) {
         snprintf(msg, cap, "MapSpec.params has %zu entries (at most 16)", m->n_params);
@@ -95,21 +155,19 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
         layout->dtypes[i] = in[i];
         s->in_size[i] = lanes_dtype_size(in[i]);
     }
-    s->out_size = lanes_dtype_size(out_dt);
-    layout->backend = (int)m->backend;
 out:
     lanes__v1__map_spec__free_unpacked(m, NULL);
     return rc;
 }
 
-static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, size_t n, int threads,
+static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, int threads,
                                   uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
                                   size_t cap)
 {
     map_state_t *s = state;
     size_t payload_all = n * s->out_size;
     size_t hdr_all = lanes_wire_chunk_header_size(1, payload_all);
-    if (s->n_inputs == 1 && s->in_size[0] == s->out_size && payload_all <= s->cfg->chunk_bytes &&
+    if (s->plan && s->n_inputs == 1 && s->in_size[0] == s->out_size && payload_all <= s->cfg->chunk_bytes &&
         *request && arrays[0] == *request + hdr_all && request_len == hdr_all + payload_all) {
         uint8_t *buf = *request;
         const void *in[1] = {arrays[0]};
@@ -139,10 +197,17 @@ static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, siz
             return LANES_STATUS_RESOURCE_EXHAUSTED;
         }
         lanes_wire_chunk_header(buf, 1, payload);
-        const void *in[LANES_MAP_MAX_INPUTS];
-        for (size_t i = 0; i < s->n_inputs; i++)
-            in[i] = arrays[i] + off * s->in_size[i];
-        int rc = lanes_map_plan_run(s->plan, in, k, buf + hdr, threads);
+        int rc;
+        if (s->plan) {
+            const void *in[LANES_MAP_MAX_INPUTS];
+            for (size_t i = 0; i < s->n_inputs; i++)
+                in[i] = arrays[i] + off * s->in_size[i];
+            rc = lanes_map_plan_run(s->plan, in, k, buf + hdr, threads);
+        } else {
+            rpc_expr_bind(&s->x, arrays, off);
+            rc = lanes_expr_eval(s->x.expr, s->x.bind, s->x.params, index0 + off, k, buf + hdr, s->out_dtype,
+                                 threads);
+        }
         if (rc != 0) {
             free(buf);
             snprintf(msg, cap, "map kernel failed: %s", lanes_strerror(rc));

@@ -11,9 +11,15 @@
 
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
+#include "rpc_expr.h"
+
+/* Elements of a generated piece: large, since a fused reduction never holds them (lanes_expr_reduce
+ * evaluates in bounded blocks); each piece is one compute of the pipeline. */
+#define GENERATED_PIECE (1u << 22)
 
 typedef struct reduce_state {
     lanes_reducer_t *r;
+    rpc_expr_job_t x; /* fused map-reduce when x.expr is set */
 } reduce_state_t;
 
 static void *reduce_create(const lanes_config_t *cfg)
@@ -26,6 +32,7 @@ static void reduce_destroy(void *state)
 {
     reduce_state_t *s = state;
     lanes_reducer_free(s->r);
+    rpc_expr_clear(&s->x);
     free(s);
 }
 
@@ -45,7 +52,33 @@ static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t le
         rc = LANES_STATUS_INVALID_ARGUMENT;
         goto out;
     }
-    rs.dtype = (lanes_dtype_t)m->dtype;
+    int fused = m->expr && *m->expr;
+    if (fused) {
+        rpc_expr_spec_t es = {.src = m->expr,
+                              .n_dtypes = m->n_input_dtypes,
+                              .dtypes = m->input_dtypes,
+                              .n_names = m->n_input_names,
+                              .names = m->input_names,
+                              .n_generated = m->n_generated,
+                              .generated = m->generated,
+                              .n_params = m->n_params,
+                              .n = m->n};
+        for (size_t i = 0; i < m->n_params && i < LANES_EXPR_MAX_PARAMS; i++) {
+            es.param_names[i] = m->params[i]->key ? m->params[i]->key : "";
+            es.param_values[i] = m->params[i]->value;
+        }
+        rc = rpc_expr_setup(&s->x, &es, GENERATED_PIECE, layout, msg, cap);
+        if (rc != LANES_STATUS_OK)
+            goto out;
+        rs.dtype = LANES_DTYPE_F64; /* the mapped values */
+    } else if (m->n_input_dtypes || m->n_input_names || m->n_generated || m->n_params) {
+        snprintf(msg, cap, "input_dtypes, input_names, generated and params go with expr (a fused map-reduce); "
+                           "a plain reduce takes dtype");
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    } else {
+        rs.dtype = (lanes_dtype_t)m->dtype;
+    }
     if (lanes_dtype_size(rs.dtype) == 0) {
         snprintf(msg, cap, "ReduceSpec.dtype is %d, not a dtype (float64, float32, int64, int32)", (int)m->dtype);
         rc = LANES_STATUS_INVALID_ARGUMENT;
@@ -66,20 +99,28 @@ static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t le
         rc = err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
         goto out;
     }
-    layout->n_arrays = 1;
-    layout->dtypes[0] = rs.dtype;
+    if (!fused) {
+        layout->n_arrays = 1;
+        layout->dtypes[0] = rs.dtype;
+    }
     layout->backend = (int)m->backend;
 out:
     lanes__v1__reduce_spec__free_unpacked(m, NULL);
     return rc;
 }
 
-static lanes_status_t reduce_compute(void *state, const uint8_t *const *arrays, size_t n, int threads,
+static lanes_status_t reduce_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, int threads,
                                      uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
                                      size_t cap)
 {
     reduce_state_t *s = state;
-    int rc = lanes_reducer_feed(s->r, arrays[0], n, threads);
+    int rc;
+    if (s->x.expr) {
+        rpc_expr_bind(&s->x, arrays, 0);
+        rc = lanes_expr_reduce(s->x.expr, s->x.bind, s->x.params, index0, n, s->r, threads);
+    } else {
+        rc = lanes_reducer_feed(s->r, arrays[0], n, threads);
+    }
     if (rc != 0) {
         snprintf(msg, cap, "reduce kernel failed: %s", lanes_strerror(rc));
         return LANES_STATUS_INTERNAL;

@@ -738,6 +738,7 @@ typedef struct map_call {
 typedef struct map_spec_buf {
     Lanes__V1__MapSpec spec;
     Lanes__V1__DType dts[LANES_MAP_MAX_INPUTS];
+    char *names[LANES_MAP_MAX_INPUTS];
     Lanes__V1__MapSpec__ParamsEntry *entries, **eptrs;
 } map_spec_buf_t;
 
@@ -764,6 +765,16 @@ static int map_spec_build(const map_call_t *mc, map_spec_buf_t *b, lanes_client_
     }
     for (size_t i = 0; i < job->n_inputs; i++)
         b->dts[i] = (Lanes__V1__DType)job->in_dtypes[i];
+    static const char *const default_names[LANES_MAP_MAX_INPUTS] = {"x", "y", "z", "w", "v", "s", "t", "r"};
+    int named = 0;
+    for (size_t i = 0; i < job->n_inputs; i++) {
+        b->names[i] = (char *)(job->in_names[i] ? job->in_names[i] : default_names[i]);
+        named |= job->in_names[i] != NULL;
+    }
+    if (named) {
+        b->spec.n_input_names = job->n_inputs;
+        b->spec.input_names = b->names;
+    }
     b->spec.function = (char *)job->function;
     b->spec.n_input_dtypes = job->n_inputs;
     b->spec.input_dtypes = b->dts;

@@ -113,7 +113,10 @@ typedef enum lanes_client_call {
 } lanes_client_call_t;
 
 typedef struct lanes_client_map_job {
-    const char *function;          /* "square", "power", ... */
+    const char *function;          /* "square", "power", ..., or an expression: "x*x + 1" */
+    /* Optional names of the inputs in an expression (borrowed); all NULL: the daemon's defaults
+     * x, y, z, w, ... */
+    const char *in_names[LANES_MAP_MAX_INPUTS];
     const lanes_param_t *params;   /* n_params scalar parameters (names and array borrowed) */
     size_t n_params;
     size_t n_inputs;               /* 1 .. LANES_MAP_MAX_INPUTS */

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -491,6 +492,8 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     size_t n_in = 0, n_params = 0;
     lanes_param_t params[MAX_PARAMS];
     char param_names[MAX_PARAMS][64];
+    char in_names[LANES_MAP_MAX_INPUTS][64];
+    int named_inputs = 0;
     lanes_dtype_t out_dtype = LANES_DTYPE_F64, in_dtype = LANES_DTYPE_INVALID;
     int have_format = 0, want_summary = 0, backend = 0, stream = 0, k;
     arrayio_format_t out_fmt = ARRAYIO_FORMAT_TEXT;
@@ -507,9 +510,12 @@ static int cmd_map(globals_t *g, int argc, char **argv)
         }
         const char *o = spec->name;
         if (strcmp(o, "help") == 0) {
-            printf("Usage: lanes map FUNCTION --in X [--in Y] [--param NAME=VALUE]... [--out FILE]\n"
+            printf("Usage: lanes map FUNCTION --in [NAME=]X [--in [NAME=]Y] [--param NAME=VALUE]... [--out FILE]\n"
                    "Applies FUNCTION elementwise (square, cube, power, sqrt, exp, log, abs, sin, cos, "
-                   "affine;\n'lanes info' lists them) and writes one output element per input element.\n"
+                   "affine;\n'lanes info' lists them), or an expression over the inputs (named x, y, z, ... "
+                   "or NAME=),\nand writes one output element per input element.\n"
+                   "  lanes map 'x*x + 1' --in x.npy --out y.npy\n"
+                   "  lanes map 'where(a > b, a, b) * k' --in a=a.npy --in b=b.npy --param k=2\n"
                    "Examples:\n  lanes map square --in x.npy --out y.npy\n"
                    "  lanes map power --in x.npy --param n=3\n  lanes map power --in x.npy --in y.npy\n"
                    "  lanes map affine --in x.txt --param a=2 --param b=-1 --out -\n\nOptions:\n");
@@ -518,6 +524,18 @@ static int cmd_map(globals_t *g, int argc, char **argv)
         } else if (strcmp(o, "in") == 0) {
             if (n_in == LANES_MAP_MAX_INPUTS)
                 return usage_error(it.cmd, "too many --in (at most %d)", LANES_MAP_MAX_INPUTS);
+            /* --in NAME=FILE names the input in an expression */
+            size_t id = 0;
+            while ((val[id] == '_' || isalpha((unsigned char)val[id]) || (id && isdigit((unsigned char)val[id]))))
+                id++;
+            if (id > 0 && id < 64 && val[id] == '=' && val[id + 1]) {
+                memcpy(in_names[n_in], val, id);
+                in_names[n_in][id] = 0;
+                named_inputs = 1;
+                val += id + 1;
+            } else {
+                in_names[n_in][0] = 0;
+            }
             ins[n_in++] = val;
         } else if (strcmp(o, "param") == 0) {
             const char *eq = strchr(val, '=');
@@ -601,6 +619,8 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     job.params = params;
     job.n_params = n_params;
     job.n_inputs = n_in;
+    for (size_t i = 0; named_inputs && i < n_in; i++)
+        job.in_names[i] = in_names[i][0] ? in_names[i] : NULL;
     for (size_t i = 0; i < n_in; i++) {
         job.in_dtypes[i] = arrays[i].dtype;
         job.inputs[i] = arrays[i].data;

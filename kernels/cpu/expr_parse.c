@@ -16,7 +16,7 @@
  * Nodes are built straight into one arena of lanes_expr_node_t sized from the source length (every
  * node consumes at least one character of source, so it cannot overflow), names are resolved and
  * arities checked as the parser meets them, and the map API's aliases are expanded on the spot:
- * square(x) = x**2, cube(x) = x**3, power(x, n) = x**n, affine(x, a, b) = a*x + b. Then constant
+ * square(x) = x**2, cube(x) = (x*x)*x, power(x, n) = x**n, affine(x, a, b) = a*x + b. Then constant
  * subtrees (no input, parameter or i) are folded with lanes__expr_apply(), the function the VM's
  * scalars use too, so folding never changes a result; where() with a constant condition becomes the
  * chosen branch. The folded tree is copied, children first, into an array of exactly its size, the
@@ -615,9 +615,13 @@ static lanes_expr_node_t *parse_call(parser_t *p, const fn_entry_t *fn, size_t c
         nd = node_new(p, LANES_EXPR_WHERE, col, col, 3, args[0], args[1], args[2]);
         break;
     case FN_SQUARE:
-    case FN_CUBE:
-        k = node_const(p, fn->kind == FN_SQUARE ? 2.0 : 3.0, col);
+        k = node_const(p, 2.0, col);
         nd = k ? node_new(p, LANES_EXPR_POW, col, col, 2, args[0], k, NULL) : NULL;
+        break;
+    case FN_CUBE:
+        /* (x*x)*x, as the map API's named cube, so both give the same bits (pow(x, 3) can differ). */
+        k = node_new(p, LANES_EXPR_MUL, col, col, 2, args[0], args[0], NULL);
+        nd = k ? node_new(p, LANES_EXPR_MUL, col, col, 2, k, args[0], NULL) : NULL;
         break;
     case FN_POWER:
         nd = node_new(p, LANES_EXPR_POW, col, col, 2, args[0], args[1], NULL);

@@ -35,6 +35,81 @@ _BACKENDS = {
 }
 
 
+class Generated:
+    """An input the daemon generates itself, so no bytes are sent for it (see uniform, normal, range).
+
+    Element k of the job gets: range: start + step*k; uniform: a uniform [0, 1) value and normal: a
+    standard normal value from the seeded counter-based Philox4x32-10 stream, the same for element k
+    whatever the chunking, thread count or backend.
+    """
+
+    __slots__ = ("kind", "seed", "start", "step")
+
+    def __init__(self, kind, seed=0, start=0.0, step=1.0):
+        self.kind, self.seed, self.start, self.step = kind, int(seed), float(start), float(step)
+
+    def __repr__(self):
+        if self.kind == lanes_pb2.Generated.RANGE:
+            return f"lanes.range(start={self.start}, step={self.step})"
+        name = "uniform" if self.kind == lanes_pb2.Generated.UNIFORM else "normal"
+        return f"lanes.{name}(seed={self.seed})"
+
+    def _proto(self, name):
+        return lanes_pb2.Generated(name=name, kind=self.kind, seed=self.seed, start=self.start, step=self.step)
+
+
+def uniform(seed=0):
+    """A generated input of uniform [0, 1) values from Philox stream `seed` (53 random bits each)."""
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError("seed must be in [0, 2**64)")
+    return Generated(lanes_pb2.Generated.UNIFORM, seed=seed)
+
+
+def normal(seed=0):
+    """A generated input of standard normal values (Box-Muller on Philox stream `seed`)."""
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError("seed must be in [0, 2**64)")
+    return Generated(lanes_pb2.Generated.NORMAL, seed=seed)
+
+
+def range_(start=0.0, step=1.0):
+    """A generated input start + step*k for element k (numpy.arange without sending it)."""
+    return Generated(lanes_pb2.Generated.RANGE, start=start, step=step)
+
+
+_DEFAULT_NAMES = ("x", "y", "z", "w", "v", "s", "t", "r")
+
+
+def _split_inputs(positional, named, count_allowed):
+    """Sorts a call's inputs: positional arrays (named x, y, z, ...), keyword arrays, generated inputs
+    and scalar parameters. Returns (names, arrays, generated {name: Generated}, params, n) where n is
+    the element count when nothing is streamed (the keyword n, then not a parameter)."""
+    names, arrays, generated, params = [], [], {}, {}
+    for i, a in enumerate(positional):
+        if isinstance(a, Generated):
+            raise TypeError("give a generated input a name: map(expr, u=lanes.uniform(1))")
+        names.append(_DEFAULT_NAMES[i] if i < len(_DEFAULT_NAMES) else f"x{i}")
+        arrays.append(a)
+    for k, v in named.items():
+        if k in names:
+            raise TypeError(f"input {k!r} given twice (positional inputs are named {', '.join(names)})")
+        if isinstance(v, Generated):
+            generated[k] = v
+        elif np.ndim(v) == 0 and not isinstance(v, (list, tuple)):
+            params[k] = float(v)
+        else:
+            names.append(k)
+            arrays.append(v)
+    n = None
+    if not arrays and count_allowed:
+        if "n" not in params:
+            raise TypeError("a job whose inputs are all generated needs its length: n=...")
+        n = int(params.pop("n"))
+        if n < 0:
+            raise ValueError("n must be >= 0")
+    return names, arrays, generated, params, n
+
+
 def wire_dtype(dtype):
     """The dtype an input of `dtype` travels as: float64, float32, int64 or int32 (little-endian).
 
@@ -137,35 +212,51 @@ class Client:
 
     # ---- Map ----
 
-    def map(self, fn, *arrays, out_dtype="float64", backend=None, timeout=None, **params):
-        """Applies the elementwise function `fn` to the arrays and returns the result.
+    def map(self, fn, *arrays, out_dtype="float64", backend=None, timeout=None, **inputs):
+        """Applies a named function or an expression elementwise and returns the result.
 
         Args:
-            fn: a function name: square, cube, power, sqrt, exp, log, abs, sin, cos, affine.
-            *arrays: one input (or two for power(x, y)); numpy arrays or anything np.asarray takes.
-                They are broadcast together; the result has their broadcast shape.
+            fn: a named function (square, cube, power, sqrt, exp, log, abs, sin, cos, affine) or an
+                expression: "x**2 + y**2", "where(x > 0, log(x), 0)", "sin(x)*exp(-x)" (the language
+                of lanes/expr.h: + - * / % **, comparisons, and/or/not, where(), the usual functions,
+                pi, e and the element index i).
+            *arrays: input arrays, named x, y, z, ... in the expression (for named functions: one
+                input, or two for power(x, y)); broadcast together, the result has their shape.
             out_dtype: "float64" (default) or "float32".
             backend: None/"auto", "inline" or "cpu" to force where it runs.
-            **params: scalar parameters: n for power, a and b for affine (a*x + b).
+            **inputs: keyword arrays are inputs by that name; lanes.uniform(seed), lanes.normal(seed)
+                and lanes.range(start, step) are inputs the daemon generates; scalars are parameters
+                (n for power, a and b for affine, any name in an expression). When no array is sent,
+                n= gives the number of elements.
 
         Returns:
             numpy.ndarray of out_dtype, element k computed from element k of each input.
 
         Raises:
-            lanes.InvalidArgument for an unknown function, a missing or unknown parameter, etc.
+            lanes.InvalidArgument for an unknown function or name, a syntax error (with its column),
+            a missing or unknown parameter, and so on.
         """
-        if not arrays:
-            raise TypeError("map() needs at least one input array")
-        arrays = np.broadcast_arrays(*[np.asarray(a) for a in arrays])
-        shape = arrays[0].shape
-        flat = [_as_wire(a).reshape(-1) for a in arrays]
-        if sum(a.nbytes for a in flat) <= self.chunk_bytes:
-            return self._map_once(fn, flat, out_dtype, backend, timeout, params).reshape(shape)
-        out = np.empty(flat[0].size, dtype=np.dtype(out_dtype).newbyteorder("<"))
-        per = _chunk_elements([a.itemsize for a in flat], self.chunk_bytes)
-        chunks = (tuple(a[i:i + per] for a in flat) for i in range(0, flat[0].size, per))
+        names, arrs, generated, params, n = _split_inputs(arrays, inputs, count_allowed=True)
+        if not arrs and not generated:
+            raise TypeError("map() needs at least one input array or generated input")
+        explicit_names = bool(generated) or len(names) > len(arrays)
+        arrs = np.broadcast_arrays(*[np.asarray(a) for a in arrs]) if arrs else []
+        shape = arrs[0].shape if arrs else (n,)
+        flat = [_as_wire(a).reshape(-1) for a in arrs]
+        size = flat[0].size if flat else n
+        spec, out_np = self._map_spec(fn, [a.dtype for a in flat], out_dtype, backend, params)
+        if explicit_names:
+            spec.input_names.extend(names)
+        spec.generated.extend(g._proto(k) for k, g in generated.items())
+        if not flat:
+            spec.n = n
+        if sum(a.nbytes for a in flat) <= self.chunk_bytes and size * out_np.itemsize <= self.chunk_bytes:
+            return self._map_once(spec, flat, out_np, timeout).reshape(shape)
+        out = np.empty(size, dtype=out_np)
+        per = _chunk_elements([a.itemsize for a in flat], self.chunk_bytes) if flat else 0
+        chunks = (tuple(a[i:i + per] for a in flat) for i in range(0, size, per)) if flat else iter(())
         pos = 0
-        for part in self._map_stream(fn, [a.dtype for a in flat], chunks, out_dtype, backend, timeout, params):
+        for part in self._map_stream(spec, out_np, chunks, timeout):
             out[pos:pos + part.size] = part
             pos += part.size
         if pos != out.size:
@@ -198,7 +289,8 @@ class Client:
             first_t = first if isinstance(first, tuple) else (first,)
             wire = [wire_dtype(d) for d in dtypes] if dtypes else [wire_dtype(np.asarray(a).dtype) for a in first_t]
             stream = self._split(itertools.chain([first], it), wire)
-        yield from self._map_stream(fn, wire, stream, out_dtype, backend, timeout, params)
+        spec, out_np = self._map_spec(fn, wire, out_dtype, backend, params)
+        yield from self._map_stream(spec, out_np, stream, timeout)
 
     def _split(self, chunks, wire):
         """Converts user chunks to tuples of wire arrays of at most chunk_bytes together."""
@@ -223,11 +315,10 @@ class Client:
                                  params={k: float(v) for k, v in params.items()})
         return spec, out_dt.newbyteorder("<")
 
-    def _map_once(self, fn, flat, out_dtype, backend, timeout, params):
+    def _map_once(self, spec, flat, out_np, timeout):
         """A job that fits one message: one unary MapOnce round trip instead of a stream."""
-        spec, out_np = self._map_spec(fn, [a.dtype for a in flat], out_dtype, backend, params)
         req = lanes_pb2.MapCall(spec=spec)
-        if flat[0].size:
+        if flat and flat[0].size:
             req.chunk.arrays.extend([a.tobytes() for a in flat])
         try:
             r = self._stub.MapOnce(req, timeout=self._timeout(timeout))
@@ -237,8 +328,7 @@ class Client:
         parts = [np.frombuffer(p, dtype=out_np) for p in r.chunk.arrays]
         return np.concatenate(parts) if parts else np.empty(0, dtype=out_np)
 
-    def _map_stream(self, fn, wire_dtypes, chunks, out_dtype, backend, timeout, params):
-        spec, out_np = self._map_spec(fn, wire_dtypes, out_dtype, backend, params)
+    def _map_stream(self, spec, out_np, chunks, timeout):
 
         def requests():
             yield lanes_pb2.MapRequest(spec=spec)
@@ -261,36 +351,80 @@ class Client:
 
     # ---- Reduce ----
 
-    def reduce(self, op, x, *, ddof=0, bins=10, range=None, backend=None, timeout=None):
-        """Reduces the array x (all elements, flattened) with `op`.
+    def reduce(self, op, x=None, *, expr=None, ddof=0, bins=10, range=None, backend=None, timeout=None,
+               **inputs):
+        """Reduces the array x (all elements, flattened), or the values of an expression, with `op`.
 
         Args:
             op: sum, min, max, mean, var, std, count, argmin, argmax or histogram.
+            x: the array to reduce (named x in expr when expr is given).
+            expr: optional expression evaluated elementwise before the reduction, without
+                materialising its values: reduce("sum", x, expr="x*x"), reduce("max", expr="abs(x - y)",
+                x=a, y=b), reduce("mean", expr="4*(u*u + v*v < 1)", u=lanes.uniform(1),
+                v=lanes.uniform(2), n=10**9) (Monte-Carlo pi, nothing sent but the spec).
             ddof: delta degrees of freedom for var and std (numpy's ddof).
-            bins, range: for histogram, as numpy.histogram (range defaults to (x.min(), x.max())).
+            bins, range: for histogram, as numpy.histogram (range defaults to (x.min(), x.max()) for
+                a plain array; give it with expr).
             backend: None/"auto", "inline" or "cpu".
+            **inputs: with expr, keyword arrays, generated inputs (lanes.uniform/normal/range) and
+                scalar parameters, as in map(); n= is the length when every input is generated.
 
         Returns:
             A numpy scalar of the type numpy would give (int64 for integer sums, count, argmin and
-            argmax; the input's dtype for min and max; float64 otherwise), or for histogram a tuple
-            (counts int64 array, bin edges array) like numpy.histogram.
+            argmax; the input's dtype for min and max; float64 otherwise and for expressions), or for
+            histogram a tuple (counts int64 array, bin edges array) like numpy.histogram.
         """
+        if expr is None:
+            if inputs:
+                raise TypeError(f"reduce() got {', '.join(inputs)}: keyword inputs go with expr=")
+            if x is None:
+                raise TypeError("reduce() needs an array x (or expr= with its inputs)")
+            return self._reduce_array(op, x, ddof, bins, range, backend, timeout)
+        names, arrs, generated, params, n = _split_inputs([] if x is None else [x], inputs, count_allowed=True)
+        if op == "histogram" and range is None:
+            raise errors.InvalidArgument("histogram of an expression needs range=(lo, hi)")
+        arrs = np.broadcast_arrays(*[np.asarray(a) for a in arrs]) if arrs else []
+        flat = [_as_wire(a).reshape(-1) for a in arrs]
+        spec = self._reduce_spec(op, np.float64, ddof, bins, range, backend)
+        spec.ClearField("dtype")
+        spec.expr = expr
+        spec.input_dtypes.extend(_DTYPES[a.dtype] for a in flat)
+        if generated or len(names) > (0 if x is None else 1):
+            spec.input_names.extend(names)
+        spec.generated.extend(g._proto(k) for k, g in generated.items())
+        for k, v in params.items():
+            spec.params[k] = v
+        if not flat:
+            spec.n = n
+            return self._reduce_call(spec, np.float64, [], timeout)
+        size = flat[0].size
+        if sum(a.nbytes for a in flat) <= self.chunk_bytes:
+            return self._reduce_call(spec, np.float64, flat, timeout)
+        per = _chunk_elements([a.itemsize for a in flat], self.chunk_bytes)
+        chunks = (tuple(a[i:i + per] for a in flat) for i in builtin_range(0, size, per))
+        return self._reduce_stream(spec, np.float64, chunks, timeout)
+
+    def _reduce_array(self, op, x, ddof, bins, range, backend, timeout):
         x = _as_wire(x).reshape(-1)
         spec = self._reduce_spec(op, x.dtype, ddof, bins, range if range is not None or op != "histogram"
                                  else _auto_range(x), backend)
         spec.range_from_data = op == "histogram" and range is None
         if x.nbytes <= self.chunk_bytes:
-            req = lanes_pb2.ReduceCall(spec=spec)
-            if x.size:
-                req.chunk.arrays.append(x.tobytes())
-            try:
-                r = self._stub.ReduceOnce(req, timeout=self._timeout(timeout))
-            except grpc.RpcError as e:
-                raise errors.from_rpc_error(e) from None
-            return self._reduce_result(op, x.dtype, r)
+            return self._reduce_call(spec, x.dtype, [x], timeout)
         per = _chunk_elements([x.itemsize], self.chunk_bytes)
-        chunks = (x[i:i + per] for i in builtin_range(0, x.size, per))
+        chunks = ((x[i:i + per],) for i in builtin_range(0, x.size, per))
         return self._reduce_stream(spec, x.dtype, chunks, timeout)
+
+    def _reduce_call(self, spec, dtype, flat, timeout):
+        """A job that fits one message: one unary ReduceOnce round trip."""
+        req = lanes_pb2.ReduceCall(spec=spec)
+        if flat and flat[0].size:
+            req.chunk.arrays.extend(a.tobytes() for a in flat)
+        try:
+            r = self._stub.ReduceOnce(req, timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            raise errors.from_rpc_error(e) from None
+        return self._reduce_result(spec.op, dtype, r)
 
     def reduce_iter(self, op, chunks, *, dtype=None, ddof=0, bins=10, range=None, backend=None, timeout=None):
         """Reduces a stream of chunks (any iterable of arrays) without holding them all.
@@ -306,7 +440,7 @@ class Client:
         if op == "histogram" and range is None:
             raise errors.InvalidArgument("histogram over a stream needs range=(lo, hi): the input is read once")
         body = itertools.chain([first], it) if first is not None else iter(())
-        parts = (p[0] for p in self._split(body, [wire]))
+        parts = self._split(body, [wire])
         return self._reduce_stream(self._reduce_spec(op, wire, ddof, bins, range, backend), wire, parts, timeout)
 
     @staticmethod
@@ -322,9 +456,9 @@ class Client:
     def _reduce_stream(self, spec, dtype, chunks, timeout):
         def requests():
             yield lanes_pb2.ReduceRequest(spec=spec)
-            for c in chunks:
+            for c in chunks:  # tuples: one array per streamed input
                 m = lanes_pb2.ReduceRequest()
-                m.chunk.arrays.append(c.tobytes())
+                m.chunk.arrays.extend(a.tobytes() for a in c)
                 yield m
 
         try:

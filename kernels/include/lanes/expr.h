@@ -17,11 +17,13 @@
  *   functions: abs sqrt cbrt exp expm1 log log1p log2 log10 sin cos tan asin acos atan atan2 sinh cosh
  *   tanh floor ceil round (half to even, as numpy) trunc min max (NaN-propagating, as numpy's
  *   minimum/maximum) pow hypot clip(x, lo, hi) where(c, a, b); and the named functions of the map API
- *   as aliases: square(x) = x**2, cube(x) = x**3, power(x, n) = x**n, affine(x, a, b) = a*x + b.
+ *   as aliases: square(x) = x**2, cube(x) = (x*x)*x (as the named cube), power(x, n) = x**n,
+ *   affine(x, a, b) = a*x + b.
  *   x ** p and power(x, p) are C pow, except that an exponent p that is the same for every element
  *   (a constant or parameter, after folding) takes numpy's fast paths: p == 2 is x*x, p == 0.5
- *   sqrt(x), p == -1 1/x; pow(x, p) is always C pow (so cube(x) is pow(x, 3), not the map API's
- *   x*x*x). round is nearbyint in the default rounding mode. The element index i is float64.
+ *   sqrt(x), p == -1 1/x; pow(x, p) is always C pow (so x**3 is pow(x, 3), which can differ in the
+ *   last bit from cube(x)). round is nearbyint in the default rounding mode. The element index i is
+ *   float64.
  *
  * Errors name the problem and where: "unknown function 'sine' at column 1", followed by the source
  * (an excerpt around the column if long) and a caret line; lanes_error_t.column holds the column.

@@ -1,0 +1,105 @@
+/* Expression jobs shared by Map and Reduce (see rpc_expr.h). */
+#include "rpc_expr.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const rpc_expr_default_names[LANES_EXPR_MAX_INPUTS] = {"x", "y", "z", "w", "v", "s", "t", "r"};
+
+static const char *generated_kind_name(int kind)
+{
+    switch (kind) {
+    case LANES__V1__GENERATED__KIND__RANGE: return "range";
+    case LANES__V1__GENERATED__KIND__UNIFORM: return "uniform";
+    case LANES__V1__GENERATED__KIND__NORMAL: return "normal";
+    default: return "?";
+    }
+}
+
+lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, uint64_t piece,
+                              lanes_job_layout_t *layout, char *msg, size_t cap)
+{
+    memset(x, 0, sizeof *x);
+    size_t n_streamed = spec->n_dtypes, n_inputs = spec->n_dtypes + spec->n_generated;
+    if (n_inputs > LANES_EXPR_MAX_INPUTS) {
+        snprintf(msg, cap, "the job has %zu inputs (streamed and generated); the limit is %d", n_inputs,
+                 LANES_EXPR_MAX_INPUTS);
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    if (spec->n_names && spec->n_names != n_streamed) {
+        snprintf(msg, cap, "input_names has %zu names for %zu streamed arrays", spec->n_names, n_streamed);
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    if (spec->n_params > LANES_EXPR_MAX_PARAMS) {
+        snprintf(msg, cap, "the job has %zu parameters; the limit is %d", spec->n_params, LANES_EXPR_MAX_PARAMS);
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    lanes_expr_input_t inputs[LANES_EXPR_MAX_INPUTS];
+    for (size_t i = 0; i < n_streamed; i++) {
+        lanes_dtype_t dt = (lanes_dtype_t)spec->dtypes[i];
+        if (lanes_dtype_size(dt) == 0) {
+            snprintf(msg, cap, "input_dtypes[%zu] is %d, not a dtype (float64, float32, int64, int32)", i,
+                     (int)spec->dtypes[i]);
+            return LANES_STATUS_INVALID_ARGUMENT;
+        }
+        inputs[i] = (lanes_expr_input_t){.name = spec->n_names ? spec->names[i] : rpc_expr_default_names[i],
+                                         .kind = LANES_SOURCE_ARRAY,
+                                         .dtype = dt};
+        x->in_size[i] = lanes_dtype_size(dt);
+        layout->dtypes[i] = dt;
+    }
+    for (size_t g = 0; g < spec->n_generated; g++) {
+        const Lanes__V1__Generated *gen = spec->generated[g];
+        lanes_expr_input_t *in = &inputs[n_streamed + g];
+        lanes_expr_binding_t *b = &x->bind[n_streamed + g];
+        in->name = gen->name ? gen->name : "";
+        in->dtype = LANES_DTYPE_F64;
+        switch (gen->kind) {
+        case LANES__V1__GENERATED__KIND__RANGE: in->kind = LANES_SOURCE_RANGE; break;
+        case LANES__V1__GENERATED__KIND__UNIFORM: in->kind = LANES_SOURCE_UNIFORM; break;
+        case LANES__V1__GENERATED__KIND__NORMAL: in->kind = LANES_SOURCE_NORMAL; break;
+        default:
+            snprintf(msg, cap, "generated input '%s' has kind %d (range 1, uniform 2, normal 3)", in->name,
+                     (int)gen->kind);
+            return LANES_STATUS_INVALID_ARGUMENT;
+        }
+        if (in->kind == LANES_SOURCE_RANGE && (!isfinite(gen->start) || !isfinite(gen->step))) {
+            snprintf(msg, cap, "generated input '%s' (%s) needs a finite start and step", in->name,
+                     generated_kind_name(gen->kind));
+            return LANES_STATUS_INVALID_ARGUMENT;
+        }
+        b->seed = gen->seed;
+        b->start = gen->start;
+        b->step = gen->step;
+    }
+    lanes_error_t err = {0};
+    x->expr = lanes_expr_acquire(spec->src, inputs, n_inputs, spec->param_names, spec->n_params, &err);
+    if (!x->expr) {
+        snprintf(msg, cap, "%s", err.msg);
+        return err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+    }
+    x->n_streamed = n_streamed;
+    x->n_inputs = n_inputs;
+    x->n_params = spec->n_params;
+    memcpy(x->params, spec->param_values, spec->n_params * sizeof(double));
+    layout->n_arrays = (int)n_streamed;
+    if (n_streamed == 0) {
+        layout->generated_n = spec->n;
+        layout->generated_piece = piece;
+    }
+    return LANES_STATUS_OK;
+}
+
+void rpc_expr_bind(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offset)
+{
+    for (size_t i = 0; i < x->n_streamed; i++)
+        x->bind[i].data = arrays[i] + offset * x->in_size[i];
+}
+
+void rpc_expr_clear(rpc_expr_job_t *x)
+{
+    if (x->expr)
+        lanes_expr_release(x->expr);
+    x->expr = NULL;
+}

@@ -1,0 +1,66 @@
+/* Expression jobs, shared by Map and Reduce: from a spec's expression, named streamed arrays,
+ * generated inputs and parameters to a compiled lanes_expr_t and the bindings of each chunk.
+ *
+ * Design: the spec's pieces arrive as plain arrays (the endpoints unpack their own protobuf types);
+ * streamed arrays come first in the input list (their order is the chunk's), generated ones after.
+ * Compiled expressions come from the kernels' cache, keyed by text, inputs and parameter names, so a
+ * repeated job compiles once. Parameter values and generator seeds are bound per job.
+ */
+#ifndef LANES_RPC_EXPR_H
+#define LANES_RPC_EXPR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lanes/expr.h"
+#include "lanes/v1/lanes.pb-c.h"
+#include "pipeline.h"
+#include "server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rpc_expr_job {
+    lanes_expr_t *expr; /* from lanes_expr_acquire; released by rpc_expr_clear */
+    size_t n_streamed, n_inputs, n_params;
+    size_t in_size[LANES_EXPR_MAX_INPUTS];
+    lanes_expr_binding_t bind[LANES_EXPR_MAX_INPUTS];
+    double params[LANES_EXPR_MAX_PARAMS];
+} rpc_expr_job_t;
+
+/* One spec's description of an expression job. Pointers are borrowed from the unpacked spec. */
+typedef struct rpc_expr_spec {
+    const char *src;
+    size_t n_dtypes;
+    const Lanes__V1__DType *dtypes;
+    size_t n_names;
+    char **names;
+    size_t n_generated;
+    Lanes__V1__Generated **generated;
+    size_t n_params;
+    const char *param_names[LANES_EXPR_MAX_PARAMS];
+    double param_values[LANES_EXPR_MAX_PARAMS];
+    uint64_t n; /* elements when nothing is streamed */
+} rpc_expr_spec_t;
+
+/* Validates the spec, compiles (or finds) the expression and fills x and the layout (streamed dtypes,
+ * or generated_n and generated_piece). Returns OK, or INVALID_ARGUMENT with a message naming the
+ * problem (the compiler's, with its column and caret line, for expression errors). */
+lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, uint64_t piece,
+                              lanes_job_layout_t *layout, char *msg, size_t cap);
+
+/* Points the streamed bindings at the chunk's arrays, 'offset' elements in. */
+void rpc_expr_bind(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offset);
+
+/* Releases the expression. x may be zeroed or half set up. */
+void rpc_expr_clear(rpc_expr_job_t *x);
+
+/* Default names of streamed arrays, in order: x, y, z, w, v, s, t, r. */
+extern const char *const rpc_expr_default_names[LANES_EXPR_MAX_INPUTS];
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_RPC_EXPR_H */
