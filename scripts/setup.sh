@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything lanes needs on Debian 12 (also a bare one: no compiler, no Python), then builds.
+# clang, its sanitizer/libFuzzer runtime and libomp are for the expression fuzzer (scripts/fuzz.sh).
 #
 # Design: idempotent and quick when nothing is missing: Debian packages are installed only if dpkg
 # lacks one of them; the Python virtual environment (.venv) is rebuilt only when its requirements
@@ -18,6 +19,7 @@ APT_PACKAGES=(
   libgrpc-dev libgrpc++-dev protobuf-compiler-grpc grpc-proto
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev libomp-dev
   python3 python3-venv python3-dev
 )
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: GoogleTest unit tests, the integration tests (the real
 # daemon driven by the CLI and the Python client), then the same again on an AddressSanitizer +
-# UndefinedBehaviorSanitizer build. Exits non-zero if anything fails.
+# UndefinedBehaviorSanitizer build, then the expression fuzzer for a bounded time. Exits non-zero if
+# anything fails.
 #
-# Environment: LANES_TEST_SKIP_ASAN=1 skips the sanitizer pass (for quick local runs only).
+# Environment: LANES_TEST_SKIP_ASAN=1 skips the sanitizer pass (for quick local runs only);
+# LANES_FUZZ_SECONDS (default 60) bounds the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -34,4 +36,7 @@ if [ "${LANES_TEST_SKIP_ASAN:-0}" != 1 ]; then
   step "integration tests (build-asan/; the 2 GiB memory test runs on the plain build only)"
   LANES_BUILD_DIR=build-asan "$PY" -m pytest -q tests/integration --deselect tests/integration/test_memory.py
 fi
+step "expression fuzzer (libFuzzer + ASan + UBSan, ${LANES_FUZZ_SECONDS:-60} s)"
+LANES_FUZZ_SECONDS=${LANES_FUZZ_SECONDS:-60} scripts/fuzz.sh
+
 step "all tests passed"
