@@ -128,7 +128,10 @@ int main(int argc, char **argv)
     lanes_log(LANES_LOG_INFO, 0, "received %s: shutting down (grace %.1f s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
               cfg.grace_seconds);
     rpc_health_set_not_serving();
-    lanes_server_stop(cfg.grace_seconds);
+    if (lanes_server_stop(cfg.grace_seconds) != 0) {
+        lanes_log(LANES_LOG_ERR, 0, "exiting without an orderly gRPC shutdown");
+        _exit(0); /* the calls were cancelled; gRPC's threads may still hold them */
+    }
     lanes_pool_stop();
     lanes_log(LANES_LOG_INFO, 0, "stopped");
     return 0;

@@ -81,6 +81,8 @@ struct lanes_call {
         has_status_slice : 1;
     /* A finish requested while a send was in flight. */
     int deferred;
+    const char *path; /* method path, for diagnostics */
+    struct lanes_call *prev, *next; /* S.calls, under S.mu */
     lanes_status_t fin_code;
     char *fin_msg;
     void *fin_buf;
@@ -102,6 +104,7 @@ static struct {
     int shutting_down;
     int shutdown_done;
     atomic_int active;
+    struct lanes_call *calls; /* every live call, for diagnostics at shutdown */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 uint64_t lanes_now_ns(void)
@@ -197,6 +200,14 @@ static void call_free(lanes_call_t *c)
     free(c->fin_buf);
     grpc_call_unref(c->call);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_lock(&S.mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        S.calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&S.mu);
     free(c);
     if (atomic_fetch_sub(&S.active, 1) == 1) {
         pthread_mutex_lock(&S.mu);
@@ -499,6 +510,13 @@ static void server_on_request(request_t *r, int ok)
     atomic_fetch_add(&S.active, 1);
     pthread_mutex_init(&c->mu, NULL);
     c->call = gc;
+    c->path = r->method ? r->method->path : "(unknown method)";
+    pthread_mutex_lock(&S.mu);
+    c->next = S.calls;
+    if (S.calls)
+        S.calls->prev = c;
+    S.calls = c;
+    pthread_mutex_unlock(&S.mu);
     c->arrival_ns = lanes_now_ns();
     c->t_recv = (tag_t){TAG_RECV, c};
     c->t_send = (tag_t){TAG_SEND, c};
@@ -535,12 +553,17 @@ static void server_on_request(request_t *r, int ok)
         reject = "the request message is missing";
         reject_code = LANES_STATUS_INVALID_ARGUMENT;
     } else {
-        c->ctx = r->method->start(c, r->method->arg);
-        if (!c->ctx) {
+        void *ctx = r->method->start(c, r->method->arg);
+        if (!ctx) {
             reject = "the server could not take the call (out of memory)";
             reject_code = LANES_STATUS_RESOURCE_EXHAUSTED;
         } else {
+            /* Under the lock: RECV_CLOSE_ON_SERVER may complete on another thread at any time, and
+             * a cancellation seen before the handler was attached must still reach it (below). */
+            pthread_mutex_lock(&c->mu);
+            c->ctx = ctx;
             c->m = r->method;
+            pthread_mutex_unlock(&c->mu);
         }
     }
     if (reject) {
@@ -574,6 +597,13 @@ static void server_on_request(request_t *r, int ok)
     ops[1].data.recv_message.recv_message = &c->recv_bb;
     pthread_mutex_lock(&c->mu);
     int start = !c->finished && !c->cancelled;
+    int early_cancel = 0;
+    if (!start && c->cancelled && !c->cancel_delivered && !c->finished) {
+        /* The client went away before the handler was attached: it still has to finish the call. */
+        c->cancel_delivered = 1;
+        c->in_callbacks++;
+        early_cancel = 1;
+    }
     if (start) {
         c->md_sent = 1;
         c->recv_pending = 1;
@@ -583,9 +613,14 @@ static void server_on_request(request_t *r, int ok)
             c->recv_pending = 0;
             c->pending_ops--;
             c->cancelled = 1;
+            c->cancel_delivered = 1;
+            c->in_callbacks++;
+            early_cancel = 1;
         }
     }
     pthread_mutex_unlock(&c->mu);
+    if (early_cancel)
+        DELIVER(c, c->m->on_cancel(c->ctx));
 }
 
 static void *cq_thread(void *arg)
@@ -698,6 +733,20 @@ int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods,
     return 0;
 }
 
+/* With S.mu held: logs every live call and what it waits for. */
+static void log_live_calls_locked(void)
+{
+    for (lanes_call_t *c = S.calls; c; c = c->next) {
+        pthread_mutex_lock(&c->mu);
+        lanes_log(LANES_LOG_WARN, 0,
+                  "live call %s: pending batches %d, callbacks running %d, recv %d, send %d, finished %d, "
+                  "status sent %d/%d, closed %d, cancelled %d, half-closed %d",
+                  c->path, c->pending_ops, c->in_callbacks, c->recv_pending, c->send_pending, c->finished,
+                  c->status_started, c->status_done, c->close_done, c->cancelled, c->half_closed);
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
 /* Waits (with S.mu held) until no call is active or the deadline passes; returns 1 if none is. */
 static int wait_idle_locked(uint64_t deadline_ns)
 {
@@ -721,7 +770,7 @@ static int wait_idle_locked(uint64_t deadline_ns)
     return 1;
 }
 
-void lanes_server_stop(double grace_seconds)
+int lanes_server_stop(double grace_seconds)
 {
     static tag_t shutdown_tag = {TAG_SHUTDOWN, NULL};
     pthread_mutex_lock(&S.mu);
@@ -734,12 +783,21 @@ void lanes_server_stop(double grace_seconds)
     pthread_mutex_unlock(&S.mu);
     if (!idle) {
         lanes_log(LANES_LOG_WARN, 0, "grace period over: cancelling %d call(s)", atomic_load(&S.active));
+        pthread_mutex_lock(&S.mu);
+        log_live_calls_locked();
+        pthread_mutex_unlock(&S.mu);
         grpc_server_cancel_all_calls(S.server);
         pthread_mutex_lock(&S.mu);
-        idle = wait_idle_locked(lanes_now_ns() + 30ull * 1000000000ull);
+        idle = wait_idle_locked(lanes_now_ns() + 10ull * 1000000000ull);
+        if (!idle) {
+            /* A call gRPC never completes: tearing the queue down now would abort the process (a
+             * batch could still be started on it), and waiting could last forever. Give up. */
+            lanes_log(LANES_LOG_ERR, 0, "%d call(s) did not end after cancellation:", atomic_load(&S.active));
+            log_live_calls_locked();
+            pthread_mutex_unlock(&S.mu);
+            return -1;
+        }
         pthread_mutex_unlock(&S.mu);
-        if (!idle)
-            lanes_log(LANES_LOG_ERR, 0, "%d call(s) did not end after cancellation", atomic_load(&S.active));
     }
     pthread_mutex_lock(&S.mu);
     while (!S.shutdown_done)
@@ -752,4 +810,5 @@ void lanes_server_stop(double grace_seconds)
     grpc_completion_queue_destroy(S.cq);
     free(S.requests);
     grpc_shutdown();
+    return 0;
 }

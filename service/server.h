@@ -89,8 +89,10 @@ int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods,
                        char *err, size_t err_cap);
 
 /* Stops accepting calls, lets in-flight calls run for grace_seconds, cancels the rest, waits for
- * every call to end and releases gRPC. Main thread, once, after lanes_server_start succeeded. */
-void lanes_server_stop(double grace_seconds);
+ * every call to end and releases gRPC. Returns 0, or -1 if some call did not end within 10 s of its
+ * cancellation (each is logged): gRPC is then left as it is and the caller should exit at once.
+ * Main thread, once, after lanes_server_start succeeded. */
+int lanes_server_stop(double grace_seconds);
 
 /* Calls in progress now. Thread-safe. */
 int lanes_server_active_calls(void);

@@ -178,3 +178,24 @@ def test_too_many_calls_get_resource_exhausted(start_daemon):
         assert c.reduce("sum", np.ones(3)) == 3.0
     ch.close()
     assert d.stop() == 0
+
+
+def test_calls_cancelled_as_they_arrive_never_linger(start_daemon):
+    """Clients whose deadline expires while the call is being set up (a race between gRPC's cancel
+    notice and the handler's start): every such call must still end, so shutdown finds none."""
+    d = start_daemon("--grace-seconds", "3")
+    x = np.ones(300_000)
+    with lanes.Client(d.address) as c:
+        for k in range(300):
+            try:
+                for _ in c.map_iter("square", iter([x, x]), timeout=0.0005 * (1 + k % 5)):
+                    pass
+            except lanes.Error:
+                pass  # DEADLINE_EXCEEDED, or it finished in time
+        assert c.reduce("sum", np.ones(4)) == 4.0
+    time.sleep(0.5)  # the server sees the last cancellations
+    t0 = time.monotonic()
+    assert d.stop() == 0
+    log = d.log()
+    assert "grace period over" not in log and "live call" not in log, log[-2000:]
+    assert time.monotonic() - t0 < 3
