@@ -337,8 +337,9 @@ class Client:
                 m.chunk.arrays.extend([a.tobytes() for a in c])
                 yield m
 
-        call = self._stub.Map(requests(), timeout=self._timeout(timeout))
+        call = None
         try:
+            call = self._stub.Map(requests(), timeout=self._timeout(timeout))
             for r in call:
                 if r.HasField("summary"):
                     self._last_summary = r.summary
@@ -347,7 +348,8 @@ class Client:
         except grpc.RpcError as e:
             raise errors.from_rpc_error(e) from None
         finally:
-            call.cancel()  # no-op once the call ended; stops the stream if the caller stopped early
+            if call is not None:
+                call.cancel()  # no-op once the call ended; stops the stream if the caller stopped early
 
     # ---- Reduce ----
 
