@@ -8,8 +8,8 @@ runs first (it holds its own three arrays) and prints JSON with its median times
 sample elements [k, x, y, value]. This script then builds the same inputs with numpy, bit for bit (the
 formula is in bench_expr.c's header comment; the samples' x and y are checked against them), times
 numpy (the expression as written, temporaries included) and numexpr (into a preallocated output, as
-lanes), each the median of repeats after a warm-up (about 1 s of repeats, 3 to 25, unless
---repeats), and compares lanes' sample values with numpy's results at the same elements in units in
+lanes), each the median of repeats after 0.3 s of warm-up calls (about 1 s of repeats, 3 to 25,
+unless --repeats), and compares lanes' sample values with numpy's results at the same elements in units in
 the last place (NaN matching NaN is 0; NaN against a number is inf).
 
 Output: a Markdown table: expression, n, numpy ms, numexpr ms, lanes ms, lanes/numexpr speed ratio
@@ -56,10 +56,15 @@ def make_input(n, mul):
 
 
 def time_ms(fn, repeats):
-    """Median wall time of fn() in ms after one warm-up; repeats 0 picks ~1 s worth (3 to 25)."""
-    t0 = time.perf_counter()
-    fn()
-    warm = (time.perf_counter() - t0) * 1e3
+    """Median wall time of fn() in ms after 0.3 s of warm-up calls (as lanes-bench-expr); repeats 0
+    picks ~1 s worth (3 to 25)."""
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        fn()
+        warm = (time.perf_counter() - t0) * 1e3
+        if time.perf_counter() - start >= 0.3:
+            break
     if repeats == 0:
         repeats = min(25, max(3, int(1000.0 / warm) if warm > 0 else 25))
     times = []
@@ -122,6 +127,7 @@ def main():
     if not os.access(bench, os.X_OK):
         sys.exit(f"bench_expr.py: {bench} not found; build it: cmake --build {args.build_dir} --target lanes-bench-expr")
 
+    load_start = os.getloadavg()[0]
     cmd = [bench, "--threads", str(args.threads), "--sizes", ",".join(str(n) for n in args.sizes),
            "--samples", str(args.samples)]
     if args.repeats:
@@ -163,7 +169,9 @@ def main():
 
     print(f"\nExpression benchmark: {cpu_name()}, {os.cpu_count()} CPUs; numexpr {ne.__version__} and "
           f"lanes with {args.threads} thread(s), numpy {np.__version__} single-threaded (its ufuncs do "
-          f"not use threads). Median of repeats, float64 in and out.\n")
+          f"not use threads). Median of repeats, float64 in and out. Load average {load_start:.2f} at the "
+          f"start, {os.getloadavg()[0]:.2f} at the end (other work on the machine skews multi-thread "
+          f"timings).\n")
     print("| expression | n | numpy ms | numexpr ms | lanes ms | lanes/numexpr speed | max ULP vs numpy |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for expr, n, a, b, c, ratio, ulp, n_samples in rows:

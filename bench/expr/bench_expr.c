@@ -2,10 +2,13 @@
  *
  * Design: for each expression (by default the four of scripts/bench_expr.py: 2*x-1, x**2 + y**2,
  * sin(x)*exp(-x), where(x>0, sqrt(x), 0)) and each size (default 1e6 and 1e8 elements) it compiles
- * the expression once (inputs x and y: float64 arrays), evaluates it once to warm up (that also
+ * the expression once (inputs x and y: float64 arrays), evaluates it for 0.3 s to warm up (that also
  * touches every output page), then times 'repeats' evaluations into the same float64 output with the
  * given thread count and reports the median and the minimum. Compilation is not timed: the daemon
- * caches compiled expressions (lanes_expr_acquire), so a job pays it once.
+ * caches compiled expressions (lanes_expr_acquire), so a job pays it once. On a machine shared with
+ * other work, a call with as many threads as CPUs waits a whole scheduler slice (~8 ms) whenever one
+ * of its threads is descheduled: medians of millisecond calls are then multiples of 8 ms, while one
+ * thread is unaffected. Run it on an idle machine, or compare --threads 1.
  *
  * The inputs are a function of the element index that numpy reproduces bit for bit, so
  * scripts/bench_expr.py can time numpy and numexpr on the very same data and compare results:
@@ -36,6 +39,7 @@
 #define BENCH_MAX_EXPRS 16
 #define BENCH_MAX_SIZES 8
 #define BENCH_MAX_REPEATS 1000
+#define BENCH_WARMUP_MS 300.0
 
 static const char *const g_default_exprs[] = {"2*x-1", "x**2 + y**2", "sin(x)*exp(-x)",
                                               "where(x>0, sqrt(x), 0)"};
@@ -164,22 +168,29 @@ static int bench_run(const bench_opts_t *o, const char *src, size_t n, const dou
     }
     const lanes_expr_binding_t b[2] = {{.data = x}, {.data = y}};
 
-    /* Warm-up; then enough repeats for ~1 s of timing (3 .. 25) unless given. */
-    double t0 = bench_now_ms();
-    if (lanes_expr_eval(e, b, NULL, 0, n, out, LANES_DTYPE_F64, o->threads) != 0) {
-        fprintf(stderr, "lanes-bench-expr: lanes_expr_eval failed for '%s'\n", src);
-        lanes_expr_free(e);
-        return -1;
+    /* Warm-up: calls until BENCH_WARMUP_MS have passed (at least one), so one-time costs (the output's
+     * page faults, the OpenMP pool's start, cold caches) stay out of the timed calls. Then enough
+     * repeats for ~1 s of timing (3 .. 25) unless given. */
+    double warm = 0.0;
+    for (const double start = bench_now_ms(); bench_now_ms() - start < BENCH_WARMUP_MS || warm == 0.0;) {
+        const double t0 = bench_now_ms();
+        if (lanes_expr_eval(e, b, NULL, 0, n, out, LANES_DTYPE_F64, o->threads) != 0) {
+            fprintf(stderr, "lanes-bench-expr: lanes_expr_eval failed for '%s'\n", src);
+            lanes_expr_free(e);
+            return -1;
+        }
+        warm = bench_now_ms() - t0;
+        if (warm == 0.0)
+            warm = 1e-6;
     }
-    const double warm = bench_now_ms() - t0;
     int repeats = o->repeats;
     if (repeats == 0) {
-        repeats = warm > 0.0 ? (int)(1000.0 / warm) : 25;
+        repeats = (int)(1000.0 / warm);
         repeats = repeats < 3 ? 3 : repeats > 25 ? 25 : repeats;
     }
     double times[BENCH_MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
-        t0 = bench_now_ms();
+        const double t0 = bench_now_ms();
         lanes_expr_eval(e, b, NULL, 0, n, out, LANES_DTYPE_F64, o->threads);
         times[r] = bench_now_ms() - t0;
     }
