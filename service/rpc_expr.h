@@ -44,6 +44,25 @@ typedef struct rpc_expr_spec {
     uint64_t n; /* elements when nothing is streamed */
 } rpc_expr_spec_t;
 
+/* Fills the rpc_expr_spec_t 'es' from a MapSpec or ReduceSpec pointer 'm' (their expression fields
+ * have the same names; a macro because the protobuf-c types differ) with 'source' as the text. */
+#define RPC_EXPR_SPEC_FROM(es, m, source)                                                 \
+    do {                                                                                  \
+        (es) = (rpc_expr_spec_t){.src = (source),                                         \
+                                 .n_dtypes = (m)->n_input_dtypes,                         \
+                                 .dtypes = (m)->input_dtypes,                             \
+                                 .n_names = (m)->n_input_names,                           \
+                                 .names = (m)->input_names,                               \
+                                 .n_generated = (m)->n_generated,                         \
+                                 .generated = (m)->generated,                             \
+                                 .n_params = (m)->n_params,                               \
+                                 .n = (m)->n};                                            \
+        for (size_t i_ = 0; i_ < (m)->n_params && i_ < LANES_EXPR_MAX_PARAMS; i_++) {    \
+            (es).param_names[i_] = (m)->params[i_]->key ? (m)->params[i_]->key : "";      \
+            (es).param_values[i_] = (m)->params[i_]->value;                               \
+        }                                                                                 \
+    } while (0)
+
 /* Validates the spec, compiles (or finds) the expression and fills x and the layout (streamed dtypes,
  * or generated_n and generated_piece). Returns OK, or INVALID_ARGUMENT with a message naming the
  * problem (the compiler's, with its column and caret line, for expression errors). */

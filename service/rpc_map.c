@@ -99,19 +99,8 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
     s->out_size = lanes_dtype_size(out_dt);
     layout->backend = (int)m->backend;
     if (is_expression(m)) {
-        rpc_expr_spec_t es = {.src = m->function,
-                              .n_dtypes = m->n_input_dtypes,
-                              .dtypes = m->input_dtypes,
-                              .n_names = m->n_input_names,
-                              .names = m->input_names,
-                              .n_generated = m->n_generated,
-                              .generated = m->generated,
-                              .n_params = m->n_params,
-                              .n = m->n};
-        for (size_t i = 0; i < m->n_params && i < LANES_EXPR_MAX_PARAMS; i++) {
-            es.param_names[i] = m->params[i]->key ? m->params[i]->key : "";
-            es.param_values[i] = m->params[i]->value;
-        }
+        rpc_expr_spec_t es;
+        RPC_EXPR_SPEC_FROM(es, m, m->function);
         size_t piece = s->cfg->chunk_bytes / s->out_size;
         rc = rpc_expr_setup(&s->x, &es, piece ? piece : 1, layout, msg, cap);
         goto out;
