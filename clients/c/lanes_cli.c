@@ -224,6 +224,37 @@ static int parse_backend(const char *s, int *out)
 
 /* Handles the options every command accepts (--server, --timeout). Returns 1 if handled, 0 if not
  * one of them, -1 on a bad value (message printed). */
+/* Options every job command takes: --chunk-bytes, --backend, --stream, --summary. */
+typedef struct job_opts {
+    uint64_t chunk_bytes;
+    int backend, stream, want_summary;
+} job_opts_t;
+
+/* Applies a job option. Returns 1 if 'name' is one (and was valid), -1 after printing a usage error
+ * for a bad value, 0 if 'name' is no job option. */
+static int job_option(const char *cmd, const char *name, const char *val, job_opts_t *jo)
+{
+    if (strcmp(name, "chunk-bytes") == 0) {
+        if (parse_bytes(val, &jo->chunk_bytes) || jo->chunk_bytes == 0 ||
+            jo->chunk_bytes > LANES_CLIENT_MAX_MESSAGE_BYTES) {
+            usage_error(cmd, "bad --chunk-bytes '%s' (1 to 4194304, or with K/M suffix)", val);
+            return -1;
+        }
+    } else if (strcmp(name, "backend") == 0) {
+        if (parse_backend(val, &jo->backend)) {
+            usage_error(cmd, "bad --backend '%s' (auto, inline, cpu, process_pool, cuda)", val);
+            return -1;
+        }
+    } else if (strcmp(name, "stream") == 0) {
+        jo->stream = 1;
+    } else if (strcmp(name, "summary") == 0) {
+        jo->want_summary = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int global_option(const char *cmd, globals_t *g, const char *name, const char *val)
 {
     if (strcmp(name, "server") == 0) {
@@ -495,9 +526,9 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     char in_names[LANES_MAP_MAX_INPUTS][64];
     int named_inputs = 0;
     lanes_dtype_t out_dtype = LANES_DTYPE_F64, in_dtype = LANES_DTYPE_INVALID;
-    int have_format = 0, want_summary = 0, backend = 0, stream = 0, k;
+    int have_format = 0, handled, k;
+    job_opts_t jo = {0};
     arrayio_format_t out_fmt = ARRAYIO_FORMAT_TEXT;
-    uint64_t chunk_bytes = 0;
 
     while ((k = opt_next(&it, map_opts, &spec, &val)) != OPT_END) {
         if (k == OPT_ERROR)
@@ -563,17 +594,9 @@ static int cmd_map(globals_t *g, int argc, char **argv)
             in_dtype = arrayio_dtype_parse(val);
             if (in_dtype == LANES_DTYPE_INVALID)
                 return usage_error(it.cmd, "bad --dtype '%s' (float64, float32, int64 or int32)", val);
-        } else if (strcmp(o, "chunk-bytes") == 0) {
-            if (parse_bytes(val, &chunk_bytes) || chunk_bytes == 0 ||
-                chunk_bytes > LANES_CLIENT_MAX_MESSAGE_BYTES)
-                return usage_error(it.cmd, "bad --chunk-bytes '%s' (1 to 4194304, or with K/M suffix)", val);
-        } else if (strcmp(o, "backend") == 0) {
-            if (parse_backend(val, &backend))
-                return usage_error(it.cmd, "bad --backend '%s' (auto, inline, cpu, process_pool, cuda)", val);
-        } else if (strcmp(o, "stream") == 0) {
-            stream = 1;
-        } else if (strcmp(o, "summary") == 0) {
-            want_summary = 1;
+        } else if ((handled = job_option(it.cmd, o, val, &jo)) != 0) {
+            if (handled < 0)
+                return EXIT_USAGE;
         } else if (global_option(it.cmd, g, o, val) < 0) {
             return EXIT_USAGE;
         }
@@ -627,10 +650,10 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     }
     job.n = n;
     job.out_dtype = out_dtype;
-    job.backend = backend;
-    job.chunk_bytes = (size_t)chunk_bytes;
+    job.backend = jo.backend;
+    job.chunk_bytes = (size_t)jo.chunk_bytes;
     job.out = out;
-    job.call = stream ? LANES_CLIENT_CALL_STREAM : LANES_CLIENT_CALL_AUTO;
+    job.call = jo.stream ? LANES_CLIENT_CALL_STREAM : LANES_CLIENT_CALL_AUTO;
 
     c = connect_client(g);
     lanes_client_status_t st;
@@ -639,7 +662,7 @@ static int cmd_map(globals_t *g, int argc, char **argv)
         rc = server_error(&st);
         goto done;
     }
-    if (want_summary)
+    if (jo.want_summary)
         print_summary(stderr, &summary);
     lanes_error_t err = {0};
     if (arrayio_write_path(out_path ? out_path : "-", out_fmt, out_dtype, out, n, &err) != 0) {
@@ -726,8 +749,9 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
     const char *val, *op = NULL, *in = NULL;
     lanes_dtype_t in_dtype = LANES_DTYPE_INVALID;
     double ddof = 0, lo = 0, hi = 0;
-    uint64_t bins = 0, chunk_bytes = 0;
-    int has_range = 0, want_summary = 0, backend = 0, stream = 0, k;
+    uint64_t bins = 0;
+    int has_range = 0, handled, k;
+    job_opts_t jo = {0};
 
     while ((k = opt_next(&it, reduce_opts, &spec, &val)) != OPT_END) {
         if (k == OPT_ERROR)
@@ -765,17 +789,9 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
             if (parse_range(val, &lo, &hi))
                 return usage_error(it.cmd, "bad --range '%s' (expected LO:HI, e.g. 0:1)", val);
             has_range = 1;
-        } else if (strcmp(o, "chunk-bytes") == 0) {
-            if (parse_bytes(val, &chunk_bytes) || chunk_bytes == 0 ||
-                chunk_bytes > LANES_CLIENT_MAX_MESSAGE_BYTES)
-                return usage_error(it.cmd, "bad --chunk-bytes '%s' (1 to 4194304, or with K/M suffix)", val);
-        } else if (strcmp(o, "backend") == 0) {
-            if (parse_backend(val, &backend))
-                return usage_error(it.cmd, "bad --backend '%s' (auto, inline, cpu, process_pool, cuda)", val);
-        } else if (strcmp(o, "stream") == 0) {
-            stream = 1;
-        } else if (strcmp(o, "summary") == 0) {
-            want_summary = 1;
+        } else if ((handled = job_option(it.cmd, o, val, &jo)) != 0) {
+            if (handled < 0)
+                return EXIT_USAGE;
         } else if (global_option(it.cmd, g, o, val) < 0) {
             return EXIT_USAGE;
         }
@@ -810,9 +826,9 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
     job.lo = lo;
     job.hi = hi;
     job.range_from_data = range_from_data;
-    job.call = stream ? LANES_CLIENT_CALL_STREAM : LANES_CLIENT_CALL_AUTO;
-    job.backend = backend;
-    job.chunk_bytes = (size_t)chunk_bytes;
+    job.call = jo.stream ? LANES_CLIENT_CALL_STREAM : LANES_CLIENT_CALL_AUTO;
+    job.backend = jo.backend;
+    job.chunk_bytes = (size_t)jo.chunk_bytes;
     job.data = a.data;
     job.n = a.n;
 
@@ -830,7 +846,7 @@ static int cmd_reduce(globals_t *g, int argc, char **argv)
         } else {
             printf("%.17g\n", reply.value);
         }
-        if (want_summary)
+        if (jo.want_summary)
             print_summary(stderr, &reply.summary);
         if (fflush(stdout) != 0) {
             fprintf(stderr, "lanes: cannot write to stdout: %s\n", strerror(errno));
