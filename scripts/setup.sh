@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything lanes needs on Debian 12 (also a bare one: no compiler, no Python), then builds.
 # clang, its sanitizer/libFuzzer runtime and libomp are for the expression fuzzer (scripts/fuzz.sh).
+# utf8proc (Unicode lower-casing and white space, as Python's str), FFTW3 (FFT correlation for ACF)
+# and GSL (the chi-square tail of Ljung-Box p-values) are the text and ACF kernels' libraries.
 #
 # Design: idempotent and quick when nothing is missing: Debian packages are installed only if dpkg
 # lacks one of them; the Python virtual environment (.venv) is rebuilt only when its requirements
@@ -20,6 +22,7 @@ APT_PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev libomp-dev
+  libutf8proc-dev libfftw3-dev libgsl-dev
   python3 python3-venv python3-dev
 )
 
