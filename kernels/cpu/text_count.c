@@ -1,0 +1,256 @@
+/* text_count.c: the word table and the streaming word counter.
+ *
+ * Design: the tokenizer (text_tokenize.c) calls back with each lower-cased word; the table is an
+ * open-addressing hash map (FNV-1a, linear probing, load <= 1/2) from word to an entry in an array
+ * kept in insertion order, so the index of an entry is its first occurrence. The words' bytes live in
+ * one growing pool (NUL-terminated), referenced by offset until the table is sorted. Sorting is by
+ * count descending, then by index: the order of Python's stable sorted(..., reverse=True) over a dict.
+ * Memory is the vocabulary, never the text.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/text_internal.h"
+
+static uint64_t text_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void lanes_text__table_init(lanes_text__table_t *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void lanes_text__table_free(lanes_text__table_t *t)
+{
+    free(t->entries);
+    free(t->offs);
+    free(t->slots);
+    free(t->hashes);
+    free(t->pool);
+    memset(t, 0, sizeof *t);
+}
+
+static int text_table_rehash(lanes_text__table_t *t, size_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return LANES_ENOMEM;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t k = (size_t)t->hashes[i] & (nslots - 1);
+        while (slots[k])
+            k = (k + 1) & (nslots - 1);
+        slots[k] = (uint32_t)(i + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return 0;
+}
+
+long lanes_text__table_find(const lanes_text__table_t *t, const char *word, size_t len)
+{
+    if (t->nslots == 0)
+        return -1;
+    uint64_t h = text_hash(word, len);
+    size_t k = (size_t)h & (t->nslots - 1);
+    while (t->slots[k]) {
+        size_t i = t->slots[k] - 1;
+        if (t->hashes[i] == h && t->entries[i].len == len &&
+            memcmp(t->pool + t->offs[i], word, len) == 0)
+            return (long)i;
+        k = (k + 1) & (t->nslots - 1);
+    }
+    return -1;
+}
+
+int lanes_text__table_add(lanes_text__table_t *t, const char *word, size_t len)
+{
+    long found = lanes_text__table_find(t, word, len);
+    if (found >= 0) {
+        t->entries[found].count++;
+        return 0;
+    }
+    if (t->n >= UINT32_MAX - 1)
+        return LANES_ENOMEM;
+    if (2 * (t->n + 1) > t->nslots) {
+        if (text_table_rehash(t, t->nslots ? 2 * t->nslots : 1024) < 0)
+            return LANES_ENOMEM;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 512;
+        lanes_word_entry_t *e = realloc(t->entries, cap * sizeof *e);
+        if (!e)
+            return LANES_ENOMEM;
+        t->entries = e;
+        size_t *o = realloc(t->offs, cap * sizeof *o);
+        if (!o)
+            return LANES_ENOMEM;
+        t->offs = o;
+        uint64_t *h = realloc(t->hashes, cap * sizeof *h);
+        if (!h)
+            return LANES_ENOMEM;
+        t->hashes = h;
+        t->cap = cap;
+    }
+    if (t->pool_len + len + 1 > t->pool_cap) {
+        size_t cap = t->pool_cap ? t->pool_cap : 4096;
+        while (cap < t->pool_len + len + 1)
+            cap *= 2;
+        char *p = realloc(t->pool, cap);
+        if (!p)
+            return LANES_ENOMEM;
+        t->pool = p;
+        t->pool_cap = cap;
+    }
+    memcpy(t->pool + t->pool_len, word, len);
+    t->pool[t->pool_len + len] = '\0';
+    size_t i = t->n++;
+    t->offs[i] = t->pool_len;
+    t->pool_len += len + 1;
+    t->hashes[i] = text_hash(word, len);
+    t->entries[i].word = NULL;
+    t->entries[i].len = len;
+    t->entries[i].count = 1;
+    size_t k = (size_t)t->hashes[i] & (t->nslots - 1);
+    while (t->slots[k])
+        k = (k + 1) & (t->nslots - 1);
+    t->slots[k] = (uint32_t)(i + 1);
+    return 0;
+}
+
+typedef struct text_sort_item {
+    uint64_t count;
+    size_t index;
+} text_sort_item_t;
+
+static int text_sort_cmp(const void *a, const void *b)
+{
+    const text_sort_item_t *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+int lanes_text__table_sort(lanes_text__table_t *t)
+{
+    if (t->n == 0)
+        return 0;
+    text_sort_item_t *items = malloc(t->n * sizeof *items);
+    lanes_word_entry_t *sorted = malloc(t->n * sizeof *sorted);
+    if (!items || !sorted) {
+        free(items);
+        free(sorted);
+        return LANES_ENOMEM;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        items[i].count = t->entries[i].count;
+        items[i].index = i;
+    }
+    qsort(items, t->n, sizeof *items, text_sort_cmp);
+    for (size_t r = 0; r < t->n; r++) {
+        size_t i = items[r].index;
+        sorted[r] = t->entries[i];
+        sorted[r].word = t->pool + t->offs[i];
+    }
+    free(items);
+    free(t->entries);
+    t->entries = sorted;
+    /* The slots and offsets refer to the insertion order: drop them (no more lookups). */
+    free(t->slots);
+    free(t->offs);
+    free(t->hashes);
+    t->slots = NULL;
+    t->offs = NULL;
+    t->hashes = NULL;
+    t->nslots = 0;
+    t->cap = t->n;
+    return 0;
+}
+
+/* ---- the word counter ---- */
+
+struct lanes_word_counter {
+    lanes_text__tokenizer_t tk;
+    lanes_text__table_t table;
+    size_t min_length;
+    uint64_t total;
+    int state;  /* 0 feeding, 1 finished, -1 failed */
+};
+
+static int text_counter_word(void *ctx, const char *word, size_t len, size_t ncp)
+{
+    lanes_word_counter_t *wc = ctx;
+    if (ncp < wc->min_length)
+        return 0;
+    wc->total++;
+    return lanes_text__table_add(&wc->table, word, len);
+}
+
+lanes_word_counter_t *lanes_word_counter_new(size_t min_length, lanes_error_t *err)
+{
+    lanes_word_counter_t *wc = calloc(1, sizeof *wc);
+    if (!wc) {
+        lanes_error_set(err, LANES_ENOMEM, "out of memory for a word counter");
+        return NULL;
+    }
+    lanes_text__tokenizer_init(&wc->tk, text_counter_word, wc);
+    lanes_text__table_init(&wc->table);
+    wc->min_length = min_length;
+    return wc;
+}
+
+int lanes_word_counter_feed(lanes_word_counter_t *wc, const void *data, size_t len,
+                            lanes_error_t *err)
+{
+    if (!wc || (!data && len > 0))
+        return lanes_error_set(err, LANES_EINVAL, "word counter: NULL argument");
+    if (wc->state != 0)
+        return lanes_error_set(err, LANES_EINVAL, "word counter: feed after %s",
+                               wc->state > 0 ? "finish" : "an error");
+    int rc = lanes_text__tokenizer_feed(&wc->tk, data, len, err);
+    if (rc < 0)
+        wc->state = -1;
+    return rc;
+}
+
+int lanes_word_counter_finish(lanes_word_counter_t *wc, const lanes_word_entry_t **entries,
+                              size_t *n, uint64_t *total, lanes_error_t *err)
+{
+    if (!wc)
+        return lanes_error_set(err, LANES_EINVAL, "word counter: NULL argument");
+    if (wc->state != 0)
+        return lanes_error_set(err, LANES_EINVAL, "word counter: finish after %s",
+                               wc->state > 0 ? "finish" : "an error");
+    int rc = lanes_text__tokenizer_finish(&wc->tk, err);
+    if (rc == 0 && lanes_text__table_sort(&wc->table) < 0)
+        rc = lanes_error_set(err, LANES_ENOMEM, "out of memory sorting the word counts");
+    if (rc < 0) {
+        wc->state = -1;
+        return rc;
+    }
+    wc->state = 1;
+    lanes_text__tokenizer_free(&wc->tk);
+    if (entries)
+        *entries = wc->table.entries;
+    if (n)
+        *n = wc->table.n;
+    if (total)
+        *total = wc->total;
+    return 0;
+}
+
+void lanes_word_counter_free(lanes_word_counter_t *wc)
+{
+    if (!wc)
+        return;
+    lanes_text__tokenizer_free(&wc->tk);
+    lanes_text__table_free(&wc->table);
+    free(wc);
+}
