@@ -860,4 +860,147 @@ TEST(TextFormat, PyFloatRepr)
     EXPECT_STREQ(small, "6.2");
 }
 
+// ---- word ACF ----
+
+struct AcfRun {
+    int rc = 0;
+    std::vector<double> acf;
+    std::vector<std::string> rows;
+    std::vector<std::string> words;
+    std::string msg;
+};
+
+AcfRun Acf(const std::string &text, lanes_word_acf_mode_t mode, size_t nwords = 16, size_t T = 100,
+           size_t chunk1 = 0, size_t chunk2 = 0, const std::string *text2 = nullptr)
+{
+    AcfRun out;
+    lanes_error_t err{};
+    lanes_word_acf_t *a = lanes_word_acf_new(mode, nwords, T, 1, &err);
+    EXPECT_NE(a, nullptr) << err.msg;
+    auto feed = [&](const std::string &s, size_t chunk) {
+        if (chunk == 0)
+            chunk = s.size() ? s.size() : 1;
+        for (size_t i = 0; i < s.size() && out.rc == 0; i += chunk)
+            out.rc = lanes_word_acf_feed(a, s.data() + i, std::min(chunk, s.size() - i), &err);
+    };
+    feed(text, chunk1);
+    if (out.rc == 0)
+        out.rc = lanes_word_acf_next_pass(a, &err);
+    if (out.rc == 0)
+        feed(text2 ? *text2 : text, chunk2);
+    const double *v = nullptr;
+    size_t n = 0;
+    if (out.rc == 0)
+        out.rc = lanes_word_acf_finish(a, &v, &n, &err);
+    if (out.rc == 0) {
+        out.acf.assign(v, v + n);
+        char buf[128];
+        for (size_t t = 0; t < n; t++) {
+            EXPECT_GT(lanes_word_acf_csv_row(a, t, buf, sizeof buf), 0);
+            out.rows.emplace_back(buf);
+        }
+        EXPECT_EQ(lanes_word_acf_csv_row(a, n, buf, sizeof buf), LANES_EINVAL);
+        size_t k = 0;
+        const lanes_word_entry_t *w = lanes_word_acf_words(a, &k);
+        for (size_t i = 0; i < k; i++)
+            out.words.emplace_back(w[i].word, w[i].len);
+    }
+    out.msg = err.msg;
+    lanes_word_acf_free(a);
+    return out;
+}
+
+TEST(TextAcf, SmallTextBothModes)
+{
+    // Positions: a 0 2 4 5, b 1 3.
+    std::string text = "a b a b a a";
+    AcfRun e = Acf(text, LANES_WORD_ACF_EXACT, 2, 4);
+    ASSERT_EQ(e.rc, 0) << e.msg;
+    EXPECT_EQ(e.words, (std::vector<std::string>{"a", "b"}));
+    // a: lag0 4/4, lag1 1/4 (4,5), lag2 2/4 (0,2 2,4), lag3 1/4 (2,5); b: 1, 0, 1/2, 0.
+    EXPECT_EQ(e.acf, (std::vector<double>{1.0, (0.25 + 0.0) / 2, (0.5 + 0.5) / 2, (0.25 + 0.0) / 2}));
+    EXPECT_EQ(e.rows[0], "0.000000000000000000e+00,1.000000000000000000e+00\n");
+    AcfRun c = Acf(text, LANES_WORD_ACF_COURSE, 2, 4);
+    ASSERT_EQ(c.rc, 0) << c.msg;
+    // Course: a's pairs skip position 0: lag0 3/4, lag1 1/4, lag2 1/4, lag3 1/4.
+    EXPECT_EQ(c.acf, (std::vector<double>{(0.75 + 1.0) / 2, (0.25 + 0.0) / 2, (0.25 + 0.5) / 2,
+                                          (0.25 + 0.0) / 2}));
+    EXPECT_EQ(c.rows[0], "1.000000000000000000e+00,8.750000000000000000e-01\n");
+    EXPECT_EQ(c.rows[3], "4.000000000000000000e+00,1.250000000000000000e-01\n");
+    // Fewer words than asked: the average is over the words there are.
+    AcfRun one = Acf("x x", LANES_WORD_ACF_EXACT, 16, 3);
+    EXPECT_EQ(one.acf, (std::vector<double>{1.0, 0.5, 0.0}));
+}
+
+TEST(TextAcf, ErrorsAndMisuse)
+{
+    lanes_error_t err{};
+    EXPECT_EQ(lanes_word_acf_new(LANES_WORD_ACF_EXACT, 0, 100, 1, &err), nullptr);
+    EXPECT_EQ(err.code, LANES_EINVAL);
+    EXPECT_EQ(lanes_word_acf_new(LANES_WORD_ACF_EXACT, 16, 0, 1, &err), nullptr);
+    EXPECT_EQ(Acf("  ... ", LANES_WORD_ACF_EXACT).rc, LANES_EEMPTY);
+    std::string other = "a b c";
+    AcfRun d = Acf("a b", LANES_WORD_ACF_EXACT, 16, 100, 0, 0, &other);
+    EXPECT_EQ(d.rc, LANES_EINVAL);
+    EXPECT_NE(d.msg.find("not the same text"), std::string::npos) << d.msg;
+    std::string bad = "a \xff";
+    AcfRun b = Acf(bad, LANES_WORD_ACF_COURSE);
+    EXPECT_EQ(b.rc, LANES_EINVAL);
+    EXPECT_EQ(b.msg, "invalid UTF-8 at byte 2 (the text must be UTF-8)");
+
+    lanes_word_acf_t *a = lanes_word_acf_new(LANES_WORD_ACF_EXACT, 2, 2, 1, &err);
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(lanes_word_acf_finish(a, nullptr, nullptr, &err), LANES_EINVAL);
+    char buf[64];
+    EXPECT_EQ(lanes_word_acf_csv_row(a, 0, buf, sizeof buf), LANES_EINVAL);
+    EXPECT_EQ(lanes_word_acf_words(a, nullptr), nullptr);
+    lanes_word_acf_free(a);
+    lanes_word_acf_free(nullptr);
+}
+
+TEST(TextAcf, CoursePinnedPg99)
+{
+    std::string text = ReadBook("pg99.txt");
+    AcfRun c = Acf(text, LANES_WORD_ACF_COURSE, 16, 100, 777, 4096);
+    ASSERT_EQ(c.rc, 0) << c.msg;
+    ASSERT_EQ(c.rows.size(), 100u);
+    EXPECT_EQ(c.rows[0], "1.000000000000000000e+00,1.000000000000000000e+00\n");
+    EXPECT_EQ(c.rows[1], "2.000000000000000000e+00,0.000000000000000000e+00\n");
+    EXPECT_EQ(c.rows[2], "3.000000000000000000e+00,7.339029896867326451e-03\n");
+    EXPECT_EQ(c.rows[3], "4.000000000000000000e+00,2.278769707613419876e-02\n");
+    EXPECT_EQ(c.rows[50], "5.100000000000000000e+01,2.413108331233347614e-02\n");
+    EXPECT_EQ(c.rows[99], "1.000000000000000000e+02,2.859623379265031559e-02\n");
+    EXPECT_EQ(c.words.front(), "the");
+    EXPECT_EQ(c.words.back(), "me");
+    // Position 0 is "\ufeffthe", not a top word: exact mode gives the same values, labelled from 0.
+    AcfRun e = Acf(text, LANES_WORD_ACF_EXACT);
+    EXPECT_EQ(e.acf, c.acf);
+    EXPECT_EQ(e.acf[0], 1.0);
+    EXPECT_EQ(e.rows[2], "2.000000000000000000e+00,7.339029896867326451e-03\n");
+}
+
+TEST(TextAcf, Pg45TieAndPg65Modes)
+{
+    AcfRun c45 = Acf(ReadBook("pg45.txt"), LANES_WORD_ACF_COURSE);
+    ASSERT_EQ(c45.rc, 0) << c45.msg;
+    ASSERT_EQ(c45.words.size(), 16u);
+    EXPECT_EQ(c45.words[15], "with");  // ties with "be" at 837; "with" occurs first
+    EXPECT_EQ(c45.words[7], "\xe2\x80\x9d");
+    EXPECT_EQ(c45.rows[1], "2.000000000000000000e+00,1.387474595901640618e-03\n");
+    EXPECT_EQ(c45.rows[99], "1.000000000000000000e+02,1.921737103816002420e-02\n");
+
+    // pg65 has no BOM: its first word "the" is a top word, so the modes differ.
+    std::string text = ReadBook("pg65.txt");
+    AcfRun c = Acf(text, LANES_WORD_ACF_COURSE, 16, 100, 0, 3);
+    ASSERT_EQ(c.rc, 0) << c.msg;
+    EXPECT_EQ(c.rows[0], "1.000000000000000000e+00,9.996639784946236285e-01\n");
+    EXPECT_EQ(c.rows[2], "3.000000000000000000e+00,2.099656742050623817e-02\n");
+    EXPECT_EQ(c.rows[99], "1.000000000000000000e+02,3.026825273200972263e-02\n");
+    AcfRun e = Acf(text, LANES_WORD_ACF_EXACT, 16, 100, 5, 0);
+    ASSERT_EQ(e.rc, 0) << e.msg;
+    EXPECT_EQ(e.acf[0], 1.0);
+    EXPECT_EQ(e.rows[1], "1.000000000000000000e+00,1.179245283018867880e-03\n");
+    EXPECT_EQ(e.rows[99], "9.900000000000000000e+01,3.060427423738606642e-02\n");
+}
+
 }  // namespace
