@@ -21,28 +21,16 @@
 
 #include "cpu/text_internal.h"
 
-/* The course's delimiters: . , ; : ? $ @ ^ < > # % ` ! * - = ( ) [ ] { } / " ' */
-static const char text_delims[] = ".,;:?$@^<>#%`!*-=()[]{}/\"'";
-
-/* 1: delimiter or ASCII whitespace ends a word; 0: part of a word. */
-static unsigned char text_ascii_break[128];
-static int text_ascii_ready;
-
-static void text_ascii_init(void)
-{
-    if (text_ascii_ready)
-        return;
-    unsigned char t[128] = {0};
-    for (const char *p = text_delims; *p; p++)
-        t[(unsigned char)*p] = 1;
-    for (int c = 0x09; c <= 0x0D; c++)
-        t[c] = 1;
-    for (int c = 0x1C; c <= 0x20; c++)
-        t[c] = 1;
-    /* Written whole by every thread that gets here first; all write the same bytes. */
-    memcpy(text_ascii_break, t, sizeof t);
-    __atomic_store_n(&text_ascii_ready, 1, __ATOMIC_RELEASE);
-}
+/* The course's delimiters: . , ; : ? $ @ ^ < > # % ` ! * - = ( ) [ ] { } / " ' (26). */
+/* 1: delimiter or ASCII whitespace ends a word; 0: part of a word. Constant, so thread-safe. */
+static const unsigned char text_ascii_break[128] = {
+    [0x09] = 1, [0x0A] = 1, [0x0B] = 1, [0x0C] = 1, [0x0D] = 1,
+    [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1, [' '] = 1,
+    ['.'] = 1, [','] = 1, [';'] = 1, [':'] = 1, ['?'] = 1, ['$'] = 1, ['@'] = 1, ['^'] = 1,
+    ['<'] = 1, ['>'] = 1, ['#'] = 1, ['%'] = 1, ['`'] = 1, ['!'] = 1, ['*'] = 1, ['-'] = 1,
+    ['='] = 1, ['('] = 1, [')'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1, ['/'] = 1,
+    ['"'] = 1, ['\''] = 1,
+};
 
 int lanes_text__is_space(uint32_t cp)
 {
@@ -145,7 +133,6 @@ void lanes_text__tokenizer_init(lanes_text__tokenizer_t *tk, lanes_text__word_fn
     memset(tk, 0, sizeof *tk);
     tk->fn = fn;
     tk->ctx = ctx;
-    text_ascii_init();
 }
 
 void lanes_text__tokenizer_reset(lanes_text__tokenizer_t *tk)
