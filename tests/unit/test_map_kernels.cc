@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "dtype_ref.h"
 #include "lanes/kernels.h"
 
 namespace {
@@ -42,32 +43,7 @@ struct Array {
     const unsigned char *data() const { return bytes.data() + offset; }
     size_t size_bytes() const { return n * lanes_dtype_size(dtype); }
 
-    double get(size_t i) const
-    {
-        const unsigned char *p = data() + i * lanes_dtype_size(dtype);
-        switch (dtype) {
-        case LANES_DTYPE_F64: {
-            double v;
-            std::memcpy(&v, p, 8);
-            return v;
-        }
-        case LANES_DTYPE_F32: {
-            float v;
-            std::memcpy(&v, p, 4);
-            return v;
-        }
-        case LANES_DTYPE_I64: {
-            int64_t v;
-            std::memcpy(&v, p, 8);
-            return static_cast<double>(v);
-        }
-        default: {
-            int32_t v;
-            std::memcpy(&v, p, 4);
-            return v;
-        }
-        }
-    }
+    double get(size_t i) const { return ref_load_double(data() + i * lanes_dtype_size(dtype), dtype); }
 };
 
 const double kInf = std::numeric_limits<double>::infinity();

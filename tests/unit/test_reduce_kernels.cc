@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "dtype_ref.h"
 #include "lanes/kernels.h"
 
 namespace {
@@ -39,36 +40,8 @@ struct Data {
     std::vector<unsigned char> bytes;
 
     size_t es() const { return lanes_dtype_size(dtype); }
-    double get(size_t i) const
-    {
-        const unsigned char *p = bytes.data() + i * es();
-        switch (dtype) {
-        case LANES_DTYPE_F64: {
-            double v;
-            std::memcpy(&v, p, 8);
-            return v;
-        }
-        case LANES_DTYPE_F32: {
-            float v;
-            std::memcpy(&v, p, 4);
-            return v;
-        }
-        default:
-            return static_cast<double>(geti(i));
-        }
-    }
-    int64_t geti(size_t i) const
-    {
-        const unsigned char *p = bytes.data() + i * es();
-        if (dtype == LANES_DTYPE_I64) {
-            int64_t v;
-            std::memcpy(&v, p, 8);
-            return v;
-        }
-        int32_t v;
-        std::memcpy(&v, p, 4);
-        return v;
-    }
+    double get(size_t i) const { return ref_load_double(bytes.data() + i * es(), dtype); }
+    int64_t geti(size_t i) const { return ref_load_int(bytes.data() + i * es(), dtype); }
     bool is_int() const { return dtype == LANES_DTYPE_I64 || dtype == LANES_DTYPE_I32; }
 };
 
