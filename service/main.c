@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     if (lanes_pool_start(cfg.pool_workers) != 0)
         return 1;
 
-    static lanes_method_t methods[8];
+    static lanes_method_t methods[12];
     lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg, 0);
     lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, &cfg, 0);
     lanes_pipeline_method(&methods[2], "/lanes.v1.Lanes/MapOnce", &rpc_map_ops, &cfg, 1);
@@ -98,9 +98,14 @@ int main(int argc, char **argv)
     methods[5] = rpc_echo_method;
     methods[6] = rpc_health_check_method;
     methods[7] = rpc_health_watch_method;
+    lanes_pipeline_method(&methods[8], "/lanes.v1.Lanes/Acf", &rpc_acf_ops, &cfg, 0);
+    lanes_pipeline_method(&methods[9], "/lanes.v1.Lanes/AcfOnce", &rpc_acf_ops, &cfg, 1);
+    lanes_pipeline_method(&methods[10], "/lanes.v1.Lanes/WordCount", &rpc_word_count_ops, &cfg, 0);
+    lanes_pipeline_method(&methods[11], "/lanes.v1.Lanes/WordAcf", &rpc_word_acf_ops, &cfg, 0);
+    const int n_methods = 12;
 
     int port = 0;
-    if (lanes_server_start(&cfg, methods, 8, &port, err, sizeof err) != 0) {
+    if (lanes_server_start(&cfg, methods, n_methods, &port, err, sizeof err) != 0) {
         lanes_log(LANES_LOG_ERR, 0, "%s", err);
         lanes_pool_stop();
         return 1;

@@ -71,11 +71,12 @@ struct lanes_job {
     lanes_job_stats_t st;
     uint64_t start_ns;
     uint64_t gen_next; /* generated jobs: the next element to hand out */
+    int tail_more;     /* the job has a tail and it has not ended */
 };
 
 typedef struct pool_task {
     lanes_job_t *job;
-    in_chunk_t *chunk;
+    in_chunk_t *chunk; /* NULL: a tail step */
     int threads;
     uint64_t enqueued_ns;
 } pool_task_t;
@@ -147,23 +148,27 @@ static void job_unref(lanes_job_t *j)
     free(j);
 }
 
-/* Called without the lock; returns with it held. */
-static void run_compute(lanes_job_t *j, in_chunk_t *c, int threads, uint64_t queued_ns)
+/* Computes chunk c, or a tail step when c is NULL. Called without the lock; returns with it held. */
+static void run_compute(lanes_job_t *j, in_chunk_t *c, int pool, int threads, uint64_t queued_ns)
 {
     lanes_out_list_t out = {0};
     char msg[512] = "";
+    int more = 0;
     uint64_t t0 = lanes_now_ns();
-    lanes_status_t rc = j->ops->compute(j->state, c->arrays, c->n, c->index0, threads, &c->msg, c->msg_len, &out,
-                                        msg, sizeof msg);
+    lanes_status_t rc = c ? j->ops->compute(j->state, c->arrays, c->n, c->index0, threads, &c->msg, c->msg_len,
+                                            &out, msg, sizeof msg)
+                          : j->ops->tail(j->state, threads, j->cfg->chunk_bytes, &out, &more, msg, sizeof msg);
     uint64_t dt = lanes_now_ns() - t0;
-    size_t n = c->n;
+    size_t n = c ? c->n : 0;
     in_chunk_free(c);
 
     pthread_mutex_lock(&j->mu);
     j->computing = 0;
     j->st.compute_ns += dt;
     j->st.queued_ns += queued_ns;
-    if (threads > 1) {
+    if (!c) {
+        j->tail_more = more && rc == LANES_STATUS_OK;
+    } else if (pool) {
         j->st.pool_chunks++;
         j->st.pool_elems += n;
     } else {
@@ -241,7 +246,7 @@ static void pool_run(void *arg)
 {
     pool_task_t *t = arg;
     lanes_job_t *j = t->job;
-    run_compute(j, t->chunk, t->threads, lanes_now_ns() - t->enqueued_ns);
+    run_compute(j, t->chunk, 1, t->threads, lanes_now_ns() - t->enqueued_ns);
     free(t);
     pump_unlock(j);
     job_unref(j);
@@ -268,20 +273,31 @@ static void generate_locked(lanes_job_t *j)
     j->st.elements += c->n;
 }
 
+/* Every input element is in: streamed jobs end with the client's half-close, generated ones when the
+ * last piece was handed out. */
+static int inputs_done_locked(const lanes_job_t *j)
+{
+    return j->layout.n_arrays > 0 || j->gen_next >= j->layout.generated_n;
+}
+
 static void pump_unlock(lanes_job_t *j)
 {
     for (;;) {
         generate_locked(j);
-        if (!j->failed && !j->cancelled && !j->computing && j->in_head &&
-            (j->once || j->out_bytes <= 2 * j->cfg->chunk_bytes)) {
-            in_chunk_t *c = j->in_head;
-            j->in_head = c->next;
-            if (!j->in_head)
-                j->in_tail = NULL;
-            j->in_len--;
+        int room = j->once || j->out_bytes <= 2 * j->cfg->chunk_bytes;
+        int tail_due = j->tail_more && j->half_closed && !j->in_head && inputs_done_locked(j);
+        if (!j->failed && !j->cancelled && !j->computing && (j->in_head || tail_due) && room) {
+            in_chunk_t *c = j->in_head; /* NULL: a tail step */
+            if (c) {
+                j->in_head = c->next;
+                if (!j->in_head)
+                    j->in_tail = NULL;
+                j->in_len--;
+            }
             j->computing = 1;
-            int threads = lanes_router_threads(&j->router, c->n);
-            if (threads > 1) {
+            int threads;
+            int pool = lanes_router_place(&j->router, c ? c->n : j->st.elements, &threads);
+            if (pool) {
                 pool_task_t *t = malloc(sizeof *t);
                 if (t) {
                     *t = (pool_task_t){.job = j, .chunk = c, .threads = threads, .enqueued_ns = lanes_now_ns()};
@@ -291,10 +307,10 @@ static void pump_unlock(lanes_job_t *j)
                     j->refs--;
                     free(t);
                 }
-                threads = 1; /* the pool is stopping or out of memory: compute here */
+                /* the pool is stopping or out of memory: compute here */
             }
             pthread_mutex_unlock(&j->mu);
-            run_compute(j, c, threads, 0);
+            run_compute(j, c, 0, threads, 0);
             continue;
         }
     sends:
@@ -325,7 +341,7 @@ static void pump_unlock(lanes_job_t *j)
     }
 
     int done_ok = j->have_spec && j->half_closed && !j->in_head && (j->once || !j->out.head) && !j->computing &&
-                  (j->layout.n_arrays > 0 || j->gen_next >= j->layout.generated_n);
+                  inputs_done_locked(j) && !j->tail_more;
     int done_err = (j->failed || j->cancelled) && !j->computing;
     if (j->finishing || !(done_ok || done_err)) {
         pthread_mutex_unlock(&j->mu);
@@ -414,7 +430,8 @@ static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
         return;
     }
     for (int i = 0; i < j->layout.n_arrays; i++)
-        j->elem_size[i] = lanes_dtype_size(j->layout.dtypes[i]);
+        j->elem_size[i] = j->layout.bytes ? 1 : lanes_dtype_size(j->layout.dtypes[i]);
+    j->tail_more = j->ops->tail != NULL;
     if (j->layout.generated_piece == 0)
         j->layout.generated_piece = 1;
     j->have_spec = 1;
@@ -457,7 +474,7 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
         if (lens[i] % es != 0) {
             fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
                         "array %d of chunk %llu has %zu bytes, which is not a multiple of %zu (the size of %s)", i, k,
-                        lens[i], es, lanes_dtype_name(j->layout.dtypes[i]));
+                        lens[i], es, j->layout.bytes ? "a byte" : lanes_dtype_name(j->layout.dtypes[i]));
             free(data);
             return;
         }

@@ -1,4 +1,4 @@
-/* The chunk pipeline: one engine for every streamed job (Map, Reduce; later ACF), so the flow control,
+/* The chunk pipeline: one engine for every streamed job (Map, Reduce, Acf, WordCount, WordAcf), so the flow control,
  * validation of chunks, routing, timing and summaries are written once.
  *
  * Design: a call's messages are `oneof { Spec spec = 1; Chunk chunk = 2; }`. The engine reads the spec
@@ -7,7 +7,9 @@
  * on the CPU pool otherwise, as the router says), while the next chunk is being received and the last
  * results are being sent. At most two chunks are held in and a bounded number of result bytes wait
  * to be sent, so a call's memory is O(chunk) whatever the job's size. When the client half-closes and
- * everything is computed and sent, the job's final message (summary, result) ends the call.
+ * every chunk is computed, a job with a tail (results that exist only at the end, such as the ACF's
+ * nlags + 1 values or a word table) produces them in pieces under the same flow control; then the
+ * job's final message (summary, result) ends the call.
  *
  * Threads: the engine's state is guarded by its mutex; compute runs without it. Only one compute of a
  * job runs at a time, so a job's compute callback never runs concurrently with itself.
@@ -33,6 +35,7 @@ typedef struct lanes_job lanes_job_t;
 typedef struct lanes_job_layout {
     int n_arrays;                           /* arrays per chunk, 0..LANES_MAP_MAX_INPUTS */
     lanes_dtype_t dtypes[LANES_MAP_MAX_INPUTS];
+    int bytes;                              /* 1: one array of raw bytes (text); dtypes unused */
     int backend;                            /* requested lanes.v1.Backend */
     /* n_arrays == 0: every input is generated; the engine computes elements 0 .. generated_n - 1 in
      * pieces of generated_piece elements, with no chunk from the client. */
@@ -81,6 +84,13 @@ typedef struct lanes_job_ops {
     lanes_status_t (*compute)(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
                               int threads, uint8_t **request, size_t request_len, lanes_out_list_t *out,
                               char *msg, size_t cap);
+    /* (optional) Produces results that exist only once every chunk is computed, one piece per call:
+     * appends messages to out (about chunk_bytes of payload at most) and sets *more while pieces
+     * remain. Called after the last compute, again while *more is set and the sent queue has room;
+     * like compute it runs inline or on the pool ('threads', placed by the job's total size) and
+     * never concurrently with itself or compute. Returns OK or a status with msg. */
+    lanes_status_t (*tail)(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
+                           char *msg, size_t cap);
     /* Builds the last message (malloc'ed, into *buf and *len) once everything is computed and sent.
      * Returns OK or a status with msg (then no message is sent). */
     lanes_status_t (*finish)(void *state, const lanes_job_stats_t *stats, uint8_t **buf, size_t *len, char *msg,

@@ -1,5 +1,5 @@
 /* The daemon's endpoints, as seen by main.c: one lanes_job_ops_t per streamed job (rpc_map.c,
- * rpc_reduce.c) and a lanes_method_t per plain endpoint (rpc_info.c, rpc_health.c, rpc_echo.c), plus
+ * rpc_reduce.c, rpc_acf.c, rpc_text.c) and a lanes_method_t per plain endpoint (rpc_info.c, rpc_health.c, rpc_echo.c), plus
  * helpers they share. None of these files includes gRPC headers: they speak server.h.
  */
 #ifndef LANES_RPC_H
@@ -19,6 +19,9 @@ extern "C" {
 
 extern const lanes_job_ops_t rpc_map_ops;
 extern const lanes_job_ops_t rpc_reduce_ops;
+extern const lanes_job_ops_t rpc_acf_ops;
+extern const lanes_job_ops_t rpc_word_count_ops;
+extern const lanes_job_ops_t rpc_word_acf_ops;
 
 /* Prepares shared state (name lists, the config Info reports). Main thread, before the server starts;
  * cfg must outlive the server. */

@@ -1,6 +1,8 @@
 /* Protobuf framing for bulk chunks (see wire.h): varints and length-delimited fields only. */
 #include "wire.h"
 
+#include <string.h>
+
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;
@@ -63,7 +65,7 @@ int lanes_wire_chunk_arrays(const uint8_t *body, size_t len, const uint8_t **arr
     }
 }
 
-static size_t varint_size(uint64_t v)
+size_t lanes_wire_varint_size(uint64_t v)
 {
     size_t n = 1;
     while (v >= 0x80) {
@@ -73,7 +75,7 @@ static size_t varint_size(uint64_t v)
     return n;
 }
 
-static uint8_t *write_varint(uint8_t *p, uint64_t v)
+uint8_t *lanes_wire_put_varint(uint8_t *p, uint64_t v)
 {
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);
@@ -85,16 +87,25 @@ static uint8_t *write_varint(uint8_t *p, uint64_t v)
 
 size_t lanes_wire_chunk_header_size(uint32_t outer_field, size_t payload_len)
 {
-    size_t inner = 1 + varint_size(payload_len) + payload_len;
-    return varint_size((uint64_t)outer_field << 3 | 2) + varint_size(inner) + 1 + varint_size(payload_len);
+    size_t inner = 1 + lanes_wire_varint_size(payload_len) + payload_len;
+    return lanes_wire_varint_size((uint64_t)outer_field << 3 | 2) + lanes_wire_varint_size(inner) + 1 + lanes_wire_varint_size(payload_len);
 }
 
 size_t lanes_wire_chunk_header(uint8_t *out, uint32_t outer_field, size_t payload_len)
 {
-    size_t inner = 1 + varint_size(payload_len) + payload_len;
-    uint8_t *p = write_varint(out, (uint64_t)outer_field << 3 | 2);
-    p = write_varint(p, inner);
+    size_t inner = 1 + lanes_wire_varint_size(payload_len) + payload_len;
+    uint8_t *p = lanes_wire_put_varint(out, (uint64_t)outer_field << 3 | 2);
+    p = lanes_wire_put_varint(p, inner);
     *p++ = (1u << 3) | 2; /* Chunk.arrays */
-    p = write_varint(p, payload_len);
+    p = lanes_wire_put_varint(p, payload_len);
     return (size_t)(p - out);
+}
+
+uint8_t *lanes_wire_put_bytes(uint8_t *p, uint32_t field, const void *data, size_t len)
+{
+    p = lanes_wire_put_varint(p, (uint64_t)field << 3 | 2);
+    p = lanes_wire_put_varint(p, len);
+    if (len)
+        memcpy(p, data, len);
+    return p + len;
 }

@@ -39,6 +39,13 @@ size_t lanes_wire_chunk_header(uint8_t *out, uint32_t outer_field, size_t payloa
 /* Size of the header lanes_wire_chunk_header would write. */
 size_t lanes_wire_chunk_header_size(uint32_t outer_field, size_t payload_len);
 
+/* Writers for hand-packed messages: the size of a varint; a varint at p; a length-delimited field
+ * (tag, length, bytes) at p. Each returns the position after what it wrote; the caller sizes out with
+ * lanes_wire_varint_size() (a tag of field f is the varint f << 3 | wire type). */
+size_t lanes_wire_varint_size(uint64_t v);
+uint8_t *lanes_wire_put_varint(uint8_t *p, uint64_t v);
+uint8_t *lanes_wire_put_bytes(uint8_t *p, uint32_t field, const void *data, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

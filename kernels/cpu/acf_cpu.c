@@ -108,6 +108,12 @@ static void acf_process_block(lanes_acf_t *a)
     a->pend = 0;
 }
 
+void lanes_acf_set_threads(lanes_acf_t *a, int threads)
+{
+    if (a)
+        a->spec.threads = threads;
+}
+
 void lanes_acf_free(lanes_acf_t *a)
 {
     if (!a)
@@ -301,6 +307,7 @@ int lanes_acf_finish(lanes_acf_t *a, lanes_acf_result_t *out, lanes_error_t *err
     }
     out->n = n;
     out->nlags = L;
+    out->fft = a->use_fft;
     out->acf = a->acf;
     out->confint = a->confint;
     out->qstat = a->q;

@@ -200,6 +200,11 @@ const lanes_word_entry_t *lanes_word_acf_words(const lanes_word_acf_t *a, size_t
     return a->counts.entries;
 }
 
+uint64_t lanes_word_acf_tokens(const lanes_word_acf_t *a)
+{
+    return a && a->state != ACF_PASS1 ? a->ntok1 : 0;
+}
+
 int lanes_word_acf_csv_row(const lanes_word_acf_t *a, size_t t, char *buf, size_t cap)
 {
     if (!a || a->state != ACF_DONE || t >= a->timesteps)

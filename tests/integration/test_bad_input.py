@@ -54,8 +54,24 @@ def rchunk(data):
     return lanes_pb2.ReduceRequest(chunk=lanes_pb2.Chunk(arrays=[data]))
 
 
+def acf_spec(**kw):
+    return lanes_pb2.AcfRequest(spec=lanes_pb2.AcfSpec(**kw))
+
+
+def achunk(data):
+    return lanes_pb2.AcfRequest(chunk=lanes_pb2.Chunk(arrays=[data]))
+
+
+def text_chunk(cls, data):
+    return cls(chunk=lanes_pb2.Chunk(arrays=[data]))
+
+
 MAP = "/lanes.v1.Lanes/Map"
 REDUCE = "/lanes.v1.Lanes/Reduce"
+ACF = "/lanes.v1.Lanes/Acf"
+WORDCOUNT = "/lanes.v1.Lanes/WordCount"
+WORDACF = "/lanes.v1.Lanes/WordAcf"
+WC, WA = lanes_pb2.WordCountRequest, lanes_pb2.WordAcfRequest
 X = np.arange(10.0)
 
 CASES = [
@@ -94,7 +110,7 @@ CASES = [
     ("forced process pool for map", MAP,
      [lanes_pb2.MapRequest(spec=lanes_pb2.MapSpec(function="square", input_dtypes=[F64],
                                                   backend=lanes_pb2.BACKEND_PROCESS_POOL)), chunk(X)],
-     grpc.StatusCode.FAILED_PRECONDITION, "does not run map jobs"),
+     grpc.StatusCode.FAILED_PRECONDITION, "runs batches of documents (the Corpus call), not map jobs"),
     ("unknown backend number", MAP,
      [lanes_pb2.MapRequest(spec=lanes_pb2.MapSpec(function="square", input_dtypes=[F64], backend=9)), chunk(X)],
      grpc.StatusCode.INVALID_ARGUMENT, "unknown backend 9"),
@@ -122,6 +138,42 @@ CASES = [
      grpc.StatusCode.INVALID_ARGUMENT, "has 2 array(s), but the job has 1 input(s)"),
     ("empty argmax", REDUCE, [reduce_spec("argmax")], grpc.StatusCode.INVALID_ARGUMENT,
      "attempt to get argmax of an empty sequence"),
+    ("acf default nlags without n", ACF, [acf_spec(dtype=F64), achunk(X.tobytes())],
+     grpc.StatusCode.INVALID_ARGUMENT, "needs n in the AcfSpec"),
+    ("acf negative nlags", ACF, [acf_spec(dtype=F64, nlags=-3), achunk(X.tobytes())],
+     grpc.StatusCode.INVALID_ARGUMENT, "nlags is -3"),
+    ("acf nlags not below n", ACF, [acf_spec(dtype=F64, nlags=10), achunk(X.tobytes())],
+     grpc.StatusCode.INVALID_ARGUMENT, "nlags"),
+    ("acf n announced but not sent", ACF, [acf_spec(dtype=F64, n=20), achunk(X.tobytes())],
+     grpc.StatusCode.INVALID_ARGUMENT, "20"),
+    ("acf alpha out of range", ACF, [acf_spec(dtype=F64, nlags=2, alpha=1.5), achunk(X.tobytes())],
+     grpc.StatusCode.INVALID_ARGUMENT, "alpha"),
+    ("acf empty series", ACF, [acf_spec(dtype=F64, nlags=0)], grpc.StatusCode.INVALID_ARGUMENT, "n"),
+    ("acf bad dtype", ACF, [acf_spec(dtype=7, nlags=2), achunk(X.tobytes())], grpc.StatusCode.INVALID_ARGUMENT,
+     "AcfSpec.dtype is 7"),
+    ("acf bad method", ACF, [acf_spec(dtype=F64, nlags=2, method=9), achunk(X.tobytes())],
+     grpc.StatusCode.INVALID_ARGUMENT, "AcfSpec.method is 9"),
+    ("acf forced process pool", ACF, [acf_spec(dtype=F64, nlags=2, backend=lanes_pb2.BACKEND_PROCESS_POOL),
+                                      achunk(X.tobytes())],
+     grpc.StatusCode.FAILED_PRECONDITION, "not acf jobs"),
+    ("word count of non-UTF-8", WORDCOUNT, [WC(spec=lanes_pb2.WordCountSpec()), text_chunk(WC, b"ok caf\xc3"),
+                                           text_chunk(WC, b"(\xff)")],
+     grpc.StatusCode.INVALID_ARGUMENT, "invalid UTF-8 at byte 6"),
+    ("word count cut inside a code point", WORDCOUNT, [WC(spec=lanes_pb2.WordCountSpec()),
+                                                      text_chunk(WC, b"caf\xc3")],
+     grpc.StatusCode.INVALID_ARGUMENT, "invalid UTF-8 at byte 3"),
+    ("word count with two arrays", WORDCOUNT,
+     [WC(spec=lanes_pb2.WordCountSpec()), WC(chunk=lanes_pb2.Chunk(arrays=[b"a", b"b"]))],
+     grpc.StatusCode.INVALID_ARGUMENT, "has 2 array(s)"),
+    ("word ACF of no words", WORDACF, [WA(spec=lanes_pb2.WordAcfSpec()), text_chunk(WA, b" \t\r\n ")],
+     grpc.StatusCode.INVALID_ARGUMENT, "no words"),
+    ("word ACF bad mode", WORDACF, [WA(spec=lanes_pb2.WordAcfSpec(mode=5)), text_chunk(WA, b"a b")],
+     grpc.StatusCode.INVALID_ARGUMENT, "mode is 5"),
+    ("word ACF too many lags", WORDACF, [WA(spec=lanes_pb2.WordAcfSpec(timesteps=10**6)), text_chunk(WA, b"a b")],
+     grpc.StatusCode.INVALID_ARGUMENT, "timesteps is 1000000; at most 100000"),
+    ("word ACF on cuda", WORDACF, [WA(spec=lanes_pb2.WordAcfSpec(backend=lanes_pb2.BACKEND_CUDA)),
+                                   text_chunk(WA, b"a b")],
+     grpc.StatusCode.FAILED_PRECONDITION, "does not run text jobs"),
 ]
 
 

@@ -57,6 +57,7 @@ typedef struct lanes_acf_spec {
 typedef struct lanes_acf_result {
     uint64_t n;             /* values fed */
     size_t nlags;           /* resolved */
+    int fft;                /* 1 if the FFT method ran, 0 for the direct one */
     /* Arrays owned by the lanes_acf_t, valid until lanes_acf_free(). NULL when not asked for. */
     const double *acf;      /* nlags + 1 */
     const double *confint;  /* (nlags + 1) x 2, row-major: lower, upper (alpha only) */
@@ -76,6 +77,10 @@ lanes_acf_t *lanes_acf_new(const lanes_acf_spec_t *spec, lanes_error_t *err);
  * needed). Returns 0, or LANES_EINVAL for a NULL object, NULL data with n > 0, a bad dtype, or a
  * feed after finish. 'data' is borrowed for the call only. */
 int lanes_acf_feed(lanes_acf_t *a, const void *data, size_t n, lanes_dtype_t dtype);
+
+/* Sets the OpenMP threads later feeds (and finish) of the direct method may use (<= 1: inline). Results
+ * do not depend on it. For a caller that places each chunk by its size. */
+void lanes_acf_set_threads(lanes_acf_t *a, int threads);
 
 /* Computes the results of everything fed into *out (arrays owned by 'a'). Fails with LANES_EINVAL
  * and a message for n < 2, nlags >= n, n != n_total, or a second call. */

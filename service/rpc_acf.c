@@ -1,0 +1,201 @@
+/* The Acf endpoint: the autocorrelation of one streamed series, as statsmodels.tsa.stattools.acf.
+ *
+ * Design: a job of the chunk pipeline. The spec (lanes.v1.AcfSpec) becomes a streaming kernels ACF
+ * (lanes/acf.h), which holds O(nlags + block) values whatever the series' length; each chunk is fed
+ * to it in arrival order, inline or on the CPU pool as the router places it (the direct method
+ * spreads its lags over the pool's threads; results do not depend on the placement). The results
+ * exist only at the end, so they are the job's tail: the first tail step finishes the ACF, and each
+ * step sends one AcfValues piece of about chunk_bytes (nlags + 1 values can be large), under the
+ * pipeline's flow control. AcfDone (n, nlags, method and the job summary) ends the call. The unary
+ * twin AcfOnce uses the same messages: AcfResult's repeated field 1 collects the pieces.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lanes/acf.h"
+#include "lanes/v1/lanes.pb-c.h"
+#include "rpc.h"
+
+/* The largest nlags accepted: the kernel holds about ten float64 arrays of nlags values. */
+#define ACF_MAX_NLAGS (1ll << 26)
+
+typedef struct acf_state {
+    lanes_acf_t *a;
+    lanes_dtype_t dtype;
+    lanes_acf_result_t res;
+    int finished;
+    size_t next; /* the next result index to send */
+} acf_state_t;
+
+static void *acf_create(const lanes_config_t *cfg)
+{
+    (void)cfg;
+    return calloc(1, sizeof(acf_state_t));
+}
+
+static void acf_destroy(void *state)
+{
+    acf_state_t *s = state;
+    lanes_acf_free(s->a);
+    free(s);
+}
+
+static lanes_status_t acf_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
+                                  char *msg, size_t cap)
+{
+    acf_state_t *s = state;
+    Lanes__V1__AcfSpec *m = lanes__v1__acf_spec__unpack(NULL, len, spec);
+    if (!m) {
+        snprintf(msg, cap, "malformed AcfSpec");
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    lanes_status_t rc = LANES_STATUS_INVALID_ARGUMENT;
+    lanes_acf_spec_t as = {0};
+    s->dtype = (lanes_dtype_t)m->dtype;
+    if (lanes_dtype_size(s->dtype) == 0) {
+        snprintf(msg, cap, "AcfSpec.dtype is %d, not a dtype (float64, float32, int64, int32)", (int)m->dtype);
+        goto out;
+    }
+    if (m->lags_case == LANES__V1__ACF_SPEC__LAGS_NLAGS) {
+        if (m->nlags < 0 || m->nlags > ACF_MAX_NLAGS) {
+            snprintf(msg, cap, "nlags is %lld; it must be between 0 and %lld (or unset for statsmodels' default)",
+                     (long long)m->nlags, ACF_MAX_NLAGS);
+            goto out;
+        }
+        as.nlags = m->nlags;
+    } else {
+        if (m->n == 0) {
+            snprintf(msg, cap, "nlags is unset and the series length n is unknown: statsmodels' default nlags "
+                               "min(int(10*log10(n)), n-1) needs n in the AcfSpec (or give nlags)");
+            goto out;
+        }
+        as.nlags = -1;
+    }
+    as.n_total = m->n;
+    as.adjusted = m->adjusted;
+    as.alpha = m->alpha;
+    as.qstat = m->qstat;
+    switch (m->method) {
+    case LANES__V1__ACF_SPEC__METHOD__METHOD_AUTO: as.method = LANES_ACF_AUTO; break;
+    case LANES__V1__ACF_SPEC__METHOD__DIRECT: as.method = LANES_ACF_DIRECT; break;
+    case LANES__V1__ACF_SPEC__METHOD__FFT: as.method = LANES_ACF_FFT; break;
+    default:
+        snprintf(msg, cap, "AcfSpec.method is %d, not a method (0 auto, 1 direct, 2 fft)", (int)m->method);
+        goto out;
+    }
+    as.threads = 1;
+    lanes_error_t err = {0};
+    s->a = lanes_acf_new(&as, &err);
+    if (!s->a) {
+        snprintf(msg, cap, "%s", err.msg);
+        rc = err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+        goto out;
+    }
+    layout->n_arrays = 1;
+    layout->dtypes[0] = s->dtype;
+    layout->backend = (int)m->backend;
+    rc = LANES_STATUS_OK;
+out:
+    lanes__v1__acf_spec__free_unpacked(m, NULL);
+    return rc;
+}
+
+static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, int threads,
+                                  uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg, size_t cap)
+{
+    (void)index0;
+    (void)request;
+    (void)request_len;
+    (void)out;
+    acf_state_t *s = state;
+    lanes_acf_set_threads(s->a, threads);
+    int rc = lanes_acf_feed(s->a, arrays[0], n, s->dtype);
+    if (rc != 0) {
+        snprintf(msg, cap, "acf kernel failed: %s", lanes_strerror(rc));
+        return LANES_STATUS_INTERNAL;
+    }
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t acf_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
+                               char *msg, size_t cap)
+{
+    acf_state_t *s = state;
+    if (!s->finished) {
+        lanes_error_t err = {0};
+        lanes_acf_set_threads(s->a, threads);
+        if (lanes_acf_finish(s->a, &s->res, &err) != 0) {
+            snprintf(msg, cap, "%s", err.msg);
+            return err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+        }
+        s->finished = 1;
+    }
+    const size_t total = s->res.nlags + 1;
+    const size_t per = sizeof(double) * (1 + (s->res.confint ? 2 : 0) + (s->res.qstat ? 2 : 0));
+    size_t m = chunk_bytes / per;
+    if (m == 0)
+        m = 1;
+    if (m > total - s->next)
+        m = total - s->next;
+    const size_t off = s->next;
+    /* qstat and pvalues have nlags values: the ones in [off, off + m) that exist. */
+    const size_t qn = off >= s->res.nlags ? 0 : (off + m > s->res.nlags ? s->res.nlags - off : m);
+    Lanes__V1__AcfValues v = LANES__V1__ACF_VALUES__INIT;
+    v.offset = off;
+    v.acf.data = (uint8_t *)(s->res.acf + off);
+    v.acf.len = m * sizeof(double);
+    if (s->res.confint) {
+        v.confint.data = (uint8_t *)(s->res.confint + 2 * off);
+        v.confint.len = 2 * m * sizeof(double);
+    }
+    if (s->res.qstat && qn) {
+        v.qstat.data = (uint8_t *)(s->res.qstat + off);
+        v.qstat.len = qn * sizeof(double);
+        v.pvalues.data = (uint8_t *)(s->res.pvalues + off);
+        v.pvalues.len = qn * sizeof(double);
+    }
+    Lanes__V1__AcfResponse r = LANES__V1__ACF_RESPONSE__INIT;
+    r.msg_case = LANES__V1__ACF_RESPONSE__MSG_VALUES;
+    r.values = &v;
+    uint8_t *buf;
+    size_t len;
+    lanes_status_t rc = rpc_pack((const ProtobufCMessage *)&r, &buf, &len, msg, cap);
+    if (rc != LANES_STATUS_OK)
+        return rc;
+    if (lanes_out_list_push(out, buf, len, v.acf.len + v.confint.len + v.qstat.len + v.pvalues.len) != 0) {
+        snprintf(msg, cap, "out of memory");
+        return LANES_STATUS_RESOURCE_EXHAUSTED;
+    }
+    s->next += m;
+    *more = s->next < total;
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t acf_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
+                                 size_t cap)
+{
+    acf_state_t *s = state;
+    Lanes__V1__JobSummary summary;
+    lanes_pipeline_summary(st, &summary);
+    Lanes__V1__AcfDone done = LANES__V1__ACF_DONE__INIT;
+    done.n = s->res.n;
+    done.nlags = s->res.nlags;
+    done.method = (char *)(s->res.fft ? "fft" : "direct");
+    done.summary = &summary;
+    Lanes__V1__AcfResponse r = LANES__V1__ACF_RESPONSE__INIT;
+    r.msg_case = LANES__V1__ACF_RESPONSE__MSG_DONE;
+    r.done = &done;
+    return rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, cap);
+}
+
+const lanes_job_ops_t rpc_acf_ops = {
+    .name = "acf",
+    .kind = LANES_JOB_ACF,
+    .create = acf_create,
+    .on_spec = acf_on_spec,
+    .compute = acf_compute,
+    .tail = acf_tail,
+    .finish = acf_finish,
+    .destroy = acf_destroy,
+};

@@ -1,0 +1,379 @@
+/* The text endpoints for one document: WordCount and WordAcf (the word-count course's jobs).
+ *
+ * Design: jobs of the chunk pipeline whose one array is raw bytes (UTF-8 text cut anywhere). Chunks
+ * are tokenized in arrival order as they stream in (the kernels, lanes/text.h, carry a word or a code
+ * point across chunk boundaries), inline or on a CPU-pool thread as the router places them by size.
+ *   - WordCount: the counter holds the vocabulary only. Its table exists at the end, so it is the
+ *     job's tail: pieces of about chunk_bytes (WordCounts, hand-packed: a word may hold any code point,
+ *     U+0000 included), then WordCountDone with the totals and the job summary.
+ *   - WordAcf: two passes over the text. Pass 1 counts as the text streams in, and the bytes are
+ *     spooled into an anonymous memory file (memfd); the tail reads the spool back in 1 MiB pieces for
+ *     pass 2 (positions of the top words only), so the daemon holds the vocabulary, the top words'
+ *     positions and one spooled copy of the text (not mapped: read piecewise). One reply message.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lanes/text.h"
+#include "lanes/v1/lanes.pb-c.h"
+#include "rpc.h"
+#include "wire.h"
+
+/* Bounds of a word ACF: its reply (timesteps float64 and the words) must fit one message. */
+#define WORD_ACF_MAX_WORDS 4096
+#define WORD_ACF_MAX_TIMESTEPS 100000
+#define SPOOL_READ (1u << 20)
+
+static lanes_status_t text_status(const lanes_error_t *err)
+{
+    return err->code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+}
+
+/* ---- WordCount ---- */
+
+typedef struct count_state {
+    lanes_word_counter_t *wc;
+    uint64_t top;
+    const lanes_word_entry_t *entries;
+    size_t n_entries, next;
+    uint64_t total;
+    int finished;
+} count_state_t;
+
+static void *count_create(const lanes_config_t *cfg)
+{
+    (void)cfg;
+    return calloc(1, sizeof(count_state_t));
+}
+
+static void count_destroy(void *state)
+{
+    count_state_t *s = state;
+    lanes_word_counter_free(s->wc);
+    free(s);
+}
+
+static lanes_status_t count_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
+                                    char *msg, size_t cap)
+{
+    count_state_t *s = state;
+    Lanes__V1__WordCountSpec *m = lanes__v1__word_count_spec__unpack(NULL, len, spec);
+    if (!m) {
+        snprintf(msg, cap, "malformed WordCountSpec");
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    lanes_error_t err = {0};
+    s->top = m->top;
+    s->wc = lanes_word_counter_new(m->min_length, &err);
+    layout->n_arrays = 1;
+    layout->bytes = 1;
+    layout->backend = (int)m->backend;
+    lanes__v1__word_count_spec__free_unpacked(m, NULL);
+    if (!s->wc) {
+        snprintf(msg, cap, "%s", err.msg);
+        return text_status(&err);
+    }
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t count_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
+                                    int threads, uint8_t **request, size_t request_len, lanes_out_list_t *out,
+                                    char *msg, size_t cap)
+{
+    (void)index0;
+    (void)threads;
+    (void)request;
+    (void)request_len;
+    (void)out;
+    count_state_t *s = state;
+    lanes_error_t err = {0};
+    if (lanes_word_counter_feed(s->wc, arrays[0], n, &err) != 0) {
+        snprintf(msg, cap, "%s", err.msg);
+        return text_status(&err);
+    }
+    return LANES_STATUS_OK;
+}
+
+/* Packs entries [from, to) as WordCountResponse { counts: WordCounts { words..., counts (packed) } }. */
+static uint8_t *pack_word_counts(const lanes_word_entry_t *e, size_t from, size_t to, size_t *len)
+{
+    size_t words = 0, counts = 0;
+    for (size_t i = from; i < to; i++) {
+        words += 1 + lanes_wire_varint_size(e[i].len) + e[i].len;
+        counts += lanes_wire_varint_size(e[i].count);
+    }
+    size_t inner = words + 1 + lanes_wire_varint_size(counts) + counts;
+    size_t total = 1 + lanes_wire_varint_size(inner) + inner;
+    uint8_t *buf = malloc(total), *p = buf;
+    if (!buf)
+        return NULL;
+    p = lanes_wire_put_varint(p, 1u << 3 | 2);
+    p = lanes_wire_put_varint(p, inner);
+    for (size_t i = from; i < to; i++)
+        p = lanes_wire_put_bytes(p, 1, e[i].word, e[i].len);
+    p = lanes_wire_put_varint(p, 2u << 3 | 2);
+    p = lanes_wire_put_varint(p, counts);
+    for (size_t i = from; i < to; i++)
+        p = lanes_wire_put_varint(p, e[i].count);
+    *len = total;
+    return buf;
+}
+
+static lanes_status_t count_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
+                                 char *msg, size_t cap)
+{
+    (void)threads;
+    count_state_t *s = state;
+    if (!s->finished) {
+        lanes_error_t err = {0};
+        if (lanes_word_counter_finish(s->wc, &s->entries, &s->n_entries, &s->total, &err) != 0) {
+            snprintf(msg, cap, "%s", err.msg);
+            return text_status(&err);
+        }
+        s->finished = 1;
+    }
+    size_t end = s->n_entries;
+    if (s->top && s->top < end)
+        end = (size_t)s->top;
+    size_t to = s->next, payload = 0;
+    while (to < end && (to == s->next || payload + s->entries[to].len + 12 <= chunk_bytes)) {
+        payload += s->entries[to].len + 12;
+        to++;
+    }
+    if (to > s->next) {
+        size_t len;
+        uint8_t *buf = pack_word_counts(s->entries, s->next, to, &len);
+        if (!buf || lanes_out_list_push(out, buf, len, len) != 0) {
+            snprintf(msg, cap, "out of memory");
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+        s->next = to;
+    }
+    *more = s->next < end;
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t count_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
+                                   size_t cap)
+{
+    count_state_t *s = state;
+    Lanes__V1__JobSummary summary;
+    lanes_pipeline_summary(st, &summary);
+    Lanes__V1__WordCountDone done = LANES__V1__WORD_COUNT_DONE__INIT;
+    done.total_words = s->total;
+    done.distinct_words = s->n_entries;
+    done.summary = &summary;
+    Lanes__V1__WordCountResponse r = LANES__V1__WORD_COUNT_RESPONSE__INIT;
+    r.msg_case = LANES__V1__WORD_COUNT_RESPONSE__MSG_DONE;
+    r.done = &done;
+    return rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, cap);
+}
+
+const lanes_job_ops_t rpc_word_count_ops = {
+    .name = "wordcount",
+    .kind = LANES_JOB_TEXT,
+    .create = count_create,
+    .on_spec = count_on_spec,
+    .compute = count_compute,
+    .tail = count_tail,
+    .finish = count_finish,
+    .destroy = count_destroy,
+};
+
+/* ---- WordAcf ---- */
+
+typedef struct wacf_state {
+    lanes_word_acf_t *a;
+    lanes_word_acf_mode_t mode;
+    int spool; /* memfd holding the text, -1 before the spec */
+    uint64_t spooled;
+    const double *acf;
+    size_t n_acf;
+} wacf_state_t;
+
+static void *wacf_create(const lanes_config_t *cfg)
+{
+    (void)cfg;
+    wacf_state_t *s = calloc(1, sizeof *s);
+    if (s)
+        s->spool = -1;
+    return s;
+}
+
+static void wacf_destroy(void *state)
+{
+    wacf_state_t *s = state;
+    lanes_word_acf_free(s->a);
+    if (s->spool >= 0)
+        close(s->spool);
+    free(s);
+}
+
+static lanes_status_t wacf_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
+                                   char *msg, size_t cap)
+{
+    wacf_state_t *s = state;
+    Lanes__V1__WordAcfSpec *m = lanes__v1__word_acf_spec__unpack(NULL, len, spec);
+    if (!m) {
+        snprintf(msg, cap, "malformed WordAcfSpec");
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    lanes_status_t rc = LANES_STATUS_INVALID_ARGUMENT;
+    size_t nwords = m->nwords ? m->nwords : 16, timesteps = m->timesteps ? m->timesteps : 100;
+    if (m->mode != LANES__V1__WORD_ACF_SPEC__MODE__EXACT && m->mode != LANES__V1__WORD_ACF_SPEC__MODE__COURSE) {
+        snprintf(msg, cap, "WordAcfSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
+        goto out;
+    }
+    if (nwords > WORD_ACF_MAX_WORDS || timesteps > WORD_ACF_MAX_TIMESTEPS) {
+        snprintf(msg, cap, "%s is %zu; at most %d", nwords > WORD_ACF_MAX_WORDS ? "nwords" : "timesteps",
+                 nwords > WORD_ACF_MAX_WORDS ? nwords : timesteps,
+                 nwords > WORD_ACF_MAX_WORDS ? WORD_ACF_MAX_WORDS : WORD_ACF_MAX_TIMESTEPS);
+        goto out;
+    }
+    s->mode = m->mode == LANES__V1__WORD_ACF_SPEC__MODE__COURSE ? LANES_WORD_ACF_COURSE : LANES_WORD_ACF_EXACT;
+    lanes_error_t err = {0};
+    s->a = lanes_word_acf_new(s->mode, nwords, timesteps, m->min_length, &err);
+    if (!s->a) {
+        snprintf(msg, cap, "%s", err.msg);
+        rc = text_status(&err);
+        goto out;
+    }
+    s->spool = memfd_create("lanes-wordacf", MFD_CLOEXEC);
+    if (s->spool < 0) {
+        snprintf(msg, cap, "memfd_create() failed: %s", strerror(errno));
+        rc = LANES_STATUS_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    layout->n_arrays = 1;
+    layout->bytes = 1;
+    layout->backend = (int)m->backend;
+    rc = LANES_STATUS_OK;
+out:
+    lanes__v1__word_acf_spec__free_unpacked(m, NULL);
+    return rc;
+}
+
+static lanes_status_t wacf_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
+                                   int threads, uint8_t **request, size_t request_len, lanes_out_list_t *out,
+                                   char *msg, size_t cap)
+{
+    (void)index0;
+    (void)threads;
+    (void)request;
+    (void)request_len;
+    (void)out;
+    wacf_state_t *s = state;
+    lanes_error_t err = {0};
+    if (lanes_word_acf_feed(s->a, arrays[0], n, &err) != 0) {
+        snprintf(msg, cap, "%s", err.msg);
+        return text_status(&err);
+    }
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(s->spool, arrays[0] + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(msg, cap, "spooling the text failed: write() failed: %s", w < 0 ? strerror(errno) : "no progress");
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+        off += (size_t)w;
+    }
+    s->spooled += n;
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t wacf_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
+                                char *msg, size_t cap)
+{
+    (void)threads;
+    (void)chunk_bytes;
+    (void)out;
+    wacf_state_t *s = state;
+    lanes_error_t err = {0};
+    *more = 0;
+    if (lanes_word_acf_next_pass(s->a, &err) != 0)
+        goto fail;
+    uint8_t *piece = malloc(SPOOL_READ);
+    if (!piece) {
+        snprintf(msg, cap, "out of memory");
+        return LANES_STATUS_RESOURCE_EXHAUSTED;
+    }
+    for (uint64_t off = 0; off < s->spooled;) {
+        ssize_t r = pread(s->spool, piece, SPOOL_READ, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(msg, cap, "reading the spooled text failed: pread() failed: %s", r < 0 ? strerror(errno) : "short");
+            free(piece);
+            return LANES_STATUS_INTERNAL;
+        }
+        if (lanes_word_acf_feed(s->a, piece, (size_t)r, &err) != 0) {
+            free(piece);
+            goto fail;
+        }
+        off += (uint64_t)r;
+    }
+    free(piece);
+    if (lanes_word_acf_finish(s->a, &s->acf, &s->n_acf, &err) != 0)
+        goto fail;
+    return LANES_STATUS_OK;
+fail:
+    if (err.code == LANES_EEMPTY) {
+        snprintf(msg, cap, "the text has no words (after the min_length filter): a word ACF needs at least one");
+        return LANES_STATUS_INVALID_ARGUMENT;
+    }
+    snprintf(msg, cap, "%s", err.msg);
+    return text_status(&err);
+}
+
+static lanes_status_t wacf_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
+                                  size_t cap)
+{
+    wacf_state_t *s = state;
+    size_t k = 0;
+    const lanes_word_entry_t *e = lanes_word_acf_words(s->a, &k);
+    char **words = calloc(k ? k : 1, sizeof *words);
+    uint64_t *counts = calloc(k ? k : 1, sizeof *counts);
+    if (!words || !counts) {
+        free(words);
+        free(counts);
+        snprintf(msg, cap, "out of memory");
+        return LANES_STATUS_RESOURCE_EXHAUSTED;
+    }
+    for (size_t i = 0; i < k; i++) {
+        words[i] = (char *)e[i].word;
+        counts[i] = e[i].count;
+    }
+    Lanes__V1__JobSummary summary;
+    lanes_pipeline_summary(st, &summary);
+    Lanes__V1__WordAcfResponse r = LANES__V1__WORD_ACF_RESPONSE__INIT;
+    r.acf.data = (uint8_t *)s->acf;
+    r.acf.len = s->n_acf * sizeof(double);
+    r.n_words = k;
+    r.words = words;
+    r.n_counts = k;
+    r.counts = counts;
+    r.total_words = lanes_word_acf_tokens(s->a);
+    r.first_label = s->mode == LANES_WORD_ACF_COURSE ? 1 : 0;
+    r.summary = &summary;
+    lanes_status_t rc = rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, cap);
+    free(words);
+    free(counts);
+    return rc;
+}
+
+const lanes_job_ops_t rpc_word_acf_ops = {
+    .name = "wordacf",
+    .kind = LANES_JOB_TEXT,
+    .create = wacf_create,
+    .on_spec = wacf_on_spec,
+    .compute = wacf_compute,
+    .tail = wacf_tail,
+    .finish = wacf_finish,
+    .destroy = wacf_destroy,
+};
