@@ -99,27 +99,41 @@ static lanes_status_t count_compute(void *state, const uint8_t *const *arrays, s
     return LANES_STATUS_OK;
 }
 
-/* Packs entries [from, to) as WordCountResponse { counts: WordCounts { words..., counts (packed) } }. */
-static uint8_t *pack_word_counts(const lanes_word_entry_t *e, size_t from, size_t to, size_t *len)
+size_t rpc_word_counts_size(const lanes_word_entry_t *e, size_t from, size_t to)
 {
     size_t words = 0, counts = 0;
     for (size_t i = from; i < to; i++) {
         words += 1 + lanes_wire_varint_size(e[i].len) + e[i].len;
         counts += lanes_wire_varint_size(e[i].count);
     }
-    size_t inner = words + 1 + lanes_wire_varint_size(counts) + counts;
-    size_t total = 1 + lanes_wire_varint_size(inner) + inner;
-    uint8_t *buf = malloc(total), *p = buf;
-    if (!buf)
-        return NULL;
-    p = lanes_wire_put_varint(p, 1u << 3 | 2);
-    p = lanes_wire_put_varint(p, inner);
+    return words + 1 + lanes_wire_varint_size(counts) + counts;
+}
+
+uint8_t *rpc_word_counts_put(uint8_t *p, const lanes_word_entry_t *e, size_t from, size_t to)
+{
+    size_t counts = 0;
+    for (size_t i = from; i < to; i++)
+        counts += lanes_wire_varint_size(e[i].count);
     for (size_t i = from; i < to; i++)
         p = lanes_wire_put_bytes(p, 1, e[i].word, e[i].len);
     p = lanes_wire_put_varint(p, 2u << 3 | 2);
     p = lanes_wire_put_varint(p, counts);
     for (size_t i = from; i < to; i++)
         p = lanes_wire_put_varint(p, e[i].count);
+    return p;
+}
+
+/* Packs entries [from, to) as WordCountResponse { counts: WordCounts { ... } }. */
+static uint8_t *pack_word_counts(const lanes_word_entry_t *e, size_t from, size_t to, size_t *len)
+{
+    size_t inner = rpc_word_counts_size(e, from, to);
+    size_t total = 1 + lanes_wire_varint_size(inner) + inner;
+    uint8_t *buf = malloc(total), *p = buf;
+    if (!buf)
+        return NULL;
+    p = lanes_wire_put_varint(p, 1u << 3 | 2);
+    p = lanes_wire_put_varint(p, inner);
+    rpc_word_counts_put(p, e, from, to);
     *len = total;
     return buf;
 }
