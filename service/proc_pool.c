@@ -37,6 +37,7 @@ extern char **environ;
 #define QUICK_DEATH_NS (1000ull * 1000000u)      /* a worker that lived less died "at once" */
 #define BACKOFF_MIN_NS (100ull * 1000000u)
 #define BACKOFF_MAX_NS (5000ull * 1000000u)
+#define STOP_GRACE_NS (2000ull * 1000000u)       /* idle workers' time to exit at EOF */
 
 typedef struct task {
     struct task *next;
@@ -264,8 +265,8 @@ static void slot_died(int i, const char *why)
     char how[256];
     task_t *t = slot_lose(i, why, how, sizeof how);
     if (!t) {
-        lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s%s; starting another", i, (int)pid, how,
-                  was_starting ? " before it was ready" : "");
+        lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s%s%s", i, (int)pid, how,
+                  was_starting ? " before it was ready" : "", P.running ? "; starting another" : "");
         return;
     }
     t->res->worker = i;
@@ -292,6 +293,59 @@ static void slot_died(int i, const char *why)
                   (int)pid, how, t->name, t->attempts, P.retries + 1);
     else
         task_fail(t, LANES_STATUS_INTERNAL, "worker pid %d %s while running document '%s'", (int)pid, how, t->name);
+}
+
+/* Stops every worker: idle ones get EOF and exit by themselves (a sanitizer build then checks them
+ * for leaks), busy and starting ones, and any still there after STOP_GRACE_NS, get SIGKILL. Running
+ * tasks fail with UNAVAILABLE. Manager thread at its end (or start()). */
+static void workers_stop(void)
+{
+    for (int i = 0; i < P.n; i++) {
+        if (P.s[i].state == SLOT_IDLE)
+            shutdown(P.s[i].fd, SHUT_RDWR);
+        else if (P.s[i].state != SLOT_EMPTY)
+            kill(P.s[i].pid, SIGKILL);
+    }
+    uint64_t deadline = now_ns() + STOP_GRACE_NS;
+    for (int i = 0; i < P.n; i++) {
+        slot_t *w = &P.s[i];
+        if (w->state == SLOT_EMPTY)
+            continue;
+        pid_t pid = w->pid;
+        int status = 0;
+        for (;;) {
+            pid_t r = waitpid(pid, &status, WNOHANG);
+            if (r == pid || (r < 0 && errno != EINTR))
+                break;
+            if (now_ns() > deadline) {
+                kill(pid, SIGKILL);
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                }
+                break;
+            }
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+        if (w->state == SLOT_IDLE && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            char how[128];
+            describe_exit(status, 1, how, sizeof how);
+            lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s at stop", i, (int)pid, how);
+        }
+        close(w->fd);
+        pthread_mutex_lock(&P.mu);
+        task_t *t = w->task;
+        w->state = SLOT_EMPTY;
+        w->task = NULL;
+        w->pid = 0;
+        w->fd = -1;
+        pthread_mutex_unlock(&P.mu);
+        if (t) {
+            t->res->worker = i;
+            t->res->pid = (int)pid;
+            task_fail(t, LANES_STATUS_UNAVAILABLE,
+                      "the process pool stopped while worker pid %d was running document '%s'", (int)pid, t->name);
+        }
+    }
 }
 
 /* ---- messages from workers ---- */
@@ -561,19 +615,7 @@ static void *manager(void *unused)
         queue = t->next;
         task_fail(t, LANES_STATUS_UNAVAILABLE, "document '%s' was not run: the process pool stopped", t->name);
     }
-    for (int i = 0; i < P.n; i++) {
-        if (P.s[i].state == SLOT_EMPTY)
-            continue;
-        pid_t pid = P.s[i].pid;
-        char how[64];
-        task_t *t = slot_lose(i, "stopped", how, sizeof how);
-        if (t) {
-            t->res->worker = i;
-            t->res->pid = (int)pid;
-            task_fail(t, LANES_STATUS_UNAVAILABLE, "the process pool stopped while worker pid %d was running document '%s'",
-                      (int)pid, t->name);
-        }
-    }
+    workers_stop();
     return NULL;
 }
 
@@ -679,10 +721,7 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
         }
     }
     if (rc != 0) {
-        char how[64];
-        for (int i = 0; i < P.n; i++)
-            if (P.s[i].state != SLOT_EMPTY)
-                slot_lose(i, "stopped", how, sizeof how);
+        workers_stop();
         pool_reset();
         return -1;
     }
