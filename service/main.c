@@ -86,12 +86,13 @@ static int start_proc_pool(lanes_config_t *cfg)
     }
     lanes_proc_pool_stats_t st;
     lanes_proc_pool_stats(&st);
+    char limit[96];
     if (st.memory_limit_enforced)
-        lanes_log(LANES_LOG_INFO, 0, "process pool: %d workers, %d MiB of memory each, %d retries", st.workers,
-                  cfg->worker_memory_mb, cfg->worker_retries);
+        snprintf(limit, sizeof limit, "%d MiB each", cfg->worker_memory_mb);
     else
-        lanes_log(LANES_LOG_INFO, 0, "process pool: %d workers, no memory limit%s, %d retries", st.workers,
-                  cfg->worker_memory_mb ? " (not enforceable under AddressSanitizer)" : "", cfg->worker_retries);
+        snprintf(limit, sizeof limit, "none%s", cfg->worker_memory_mb ? " under AddressSanitizer" : "");
+    lanes_log(LANES_LOG_INFO, 0, "process pool: %d worker processes (memory limit %s, retries %d)", st.workers,
+              limit, cfg->worker_retries);
     return 0;
 }
 

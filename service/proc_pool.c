@@ -767,8 +767,8 @@ int lanes_proc_pool_submit(int doc_fd, size_t doc_len, const char *name, const l
         P.head = t;
     P.tail = t;
     P.queued++;
+    wake(); /* under the lock: stop() cannot close the eventfd meanwhile */
     pthread_mutex_unlock(&P.mu);
-    wake();
     return 0;
 }
 
@@ -791,10 +791,9 @@ size_t lanes_proc_pool_cancel(uint64_t tag)
         }
     }
     P.tail = last;
-    int running = P.running;
-    pthread_mutex_unlock(&P.mu);
-    if (n && running)
+    if (n && P.running)
         wake();
+    pthread_mutex_unlock(&P.mu);
     return n;
 }
 
@@ -830,8 +829,8 @@ void lanes_proc_pool_stop(void)
         return;
     pthread_mutex_lock(&P.mu);
     P.stopping = 1;
-    pthread_mutex_unlock(&P.mu);
     wake();
+    pthread_mutex_unlock(&P.mu);
     pthread_join(P.thread, NULL);
     pthread_mutex_lock(&P.mu);
     pool_reset();

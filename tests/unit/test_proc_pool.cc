@@ -226,6 +226,10 @@ lanes_proc_pool_stats_t WaitStats(Pred pred)
     return st;
 }
 
+// Copies of pg87 (2.6 MB) in the documents whose worker is killed: 53 MB, about 0.25 s of word count
+// (far longer than the test takes to see the worker busy and kill it; 4x that under ASan).
+constexpr int kCopies = 20;
+
 // A book repeated: long enough to kill its worker mid-document (each copy ends with a newline, so the
 // counts are the book's times k).
 std::string Repeated(const std::string &book, int k)
@@ -314,6 +318,8 @@ TEST_F(ProcPool, BooksOnTwoWorkersEqualTheKernels)
     Result defaults = c.Get("pg99.txt/course-defaults");
     EXPECT_EQ(defaults.acf.size(), 100u);
     EXPECT_EQ(defaults.top.size(), 16u);
+    EXPECT_EQ(defaults.total, Reference(ReadBook("pg99.txt"), CountParams()).total)
+        << "an ACF alone reports the word counter's total";
     lanes_proc_pool_stats_t st = Stats();
     EXPECT_EQ(st.completed, docs.size());
     EXPECT_EQ(st.failed, 0u);
@@ -326,16 +332,16 @@ TEST_F(ProcPool, KilledWorkerIsRetriedAndRespawned)
     Start(2, 1);
     Collector c;
     std::string book = ReadBook("pg87.txt");
-    std::string big = Repeated(book, 12);
+    std::string big = Repeated(book, kCopies);
     ASSERT_EQ(c.Submit("big.txt", big, CountParams()), 0);
     auto [slot, pid] = KillBusyWorker();
     ASSERT_GE(slot, 0);
     ASSERT_TRUE(c.WaitFor(1));
     Result got = c.Get("big.txt");
     Result want = Reference(book + "\n", CountParams());
-    want.total *= 12;
+    want.total *= kCopies;
     for (auto &e : want.entries)
-        e.count *= 12;
+        e.count *= kCopies;
     ExpectSame(got, want, "big.txt after its worker was killed");
     EXPECT_EQ(got.attempts, 2u);
     EXPECT_NE(got.pid, pid);
@@ -351,7 +357,7 @@ TEST_F(ProcPool, KilledWorkerWithoutRetriesFailsItsDocumentOnly)
 {
     Start(2, 0);
     Collector c;
-    std::string big = Repeated(ReadBook("pg87.txt"), 12);
+    std::string big = Repeated(ReadBook("pg87.txt"), kCopies);
     ASSERT_EQ(c.Submit("big.txt", big, CountParams()), 0);
     auto [slot, pid] = KillBusyWorker();
     ASSERT_GE(slot, 0);
@@ -472,7 +478,7 @@ TEST_F(ProcPool, StopCompletesQueuedAndRunningDocuments)
 {
     Start(1, 1);
     Collector c;
-    ASSERT_EQ(c.Submit("big.txt", Repeated(ReadBook("pg87.txt"), 12), CountParams()), 0);
+    ASSERT_EQ(c.Submit("big.txt", Repeated(ReadBook("pg87.txt"), kCopies), CountParams()), 0);
     for (int i = 0; i < 5; i++)
         ASSERT_EQ(c.Submit("small" + std::to_string(i), "a few words", CountParams()), 0);
     lanes_proc_pool_stats_t st = WaitStats([](const lanes_proc_pool_stats_t &s) { return s.busy == 1; });
