@@ -246,7 +246,17 @@ static int words_check(const doc_word_t *w, size_t n, const char *strings, uint6
     return 0;
 }
 
-int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, lanes_doc_result_t *res, char *err, size_t cap)
+/* The largest result a document of doc_len bytes can have: a word table of at most doc_len / 2 + 1
+ * words (24 bytes each) whose lower-cased strings take at most 1.5 times their bytes in the text plus a
+ * NUL, the top words, the ACF, with room to spare. */
+static uint64_t result_max_bytes(const lanes_doc_params_t *p, uint64_t doc_len)
+{
+    uint64_t n = doc_len > UINT64_MAX / 64 ? UINT64_MAX / 64 : doc_len;
+    return (1u << 20) + 40 * n + (p->do_acf ? 64 * (uint64_t)p->nwords + 8 * (uint64_t)p->timesteps : 0);
+}
+
+int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, lanes_doc_result_t *res, char *err,
+                         size_t cap)
 {
     result_unmap(res);
     int seals = fcntl(fd, F_GET_SEALS);
@@ -260,8 +270,9 @@ int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, lanes_doc_result_t
     if (st.st_size < (off_t)sizeof(doc_header_t))
         return bad(err, cap, "the result has %lld bytes, less than its header", (long long)st.st_size);
     uint64_t size = (uint64_t)st.st_size;
-    if (size > SIZE_MAX)
-        return bad(err, cap, "the result is too large to map");
+    if (size > result_max_bytes(p, doc_len) || size > SIZE_MAX)
+        return bad(err, cap, "the result has %llu bytes, more than any result of a document of %llu bytes",
+                   (unsigned long long)size, (unsigned long long)doc_len);
     void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED)
         return bad(err, cap, "mmap() of the result (%llu bytes) failed: %s", (unsigned long long)size,

@@ -97,9 +97,12 @@ void lanes_doc_result_free(lanes_doc_result_t *res);
 int lanes_doc_result_write(int fd, const lanes_doc_result_t *res, lanes_error_t *err);
 
 /* Parent side: maps the sealed memfd fd (borrowed; the mapping outlives it) and fills res's counts
- * and pointers after checking every bound, and that the parts p asked for are there. On failure res
- * is left empty (nothing mapped) and err (cap bytes) says what is wrong. Returns 0 or -1. */
-int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, lanes_doc_result_t *res, char *err, size_t cap);
+ * and pointers after checking every bound, that the parts p asked for are there, and that the file is
+ * no larger than any result of a doc_len-byte document can be (so a hostile worker cannot make the
+ * daemon allocate more than a real result would). On failure res is left empty (nothing mapped) and
+ * err (cap bytes) says what is wrong. Returns 0 or -1. Thread-safe on distinct results. */
+int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, lanes_doc_result_t *res, char *err,
+                         size_t cap);
 
 #ifdef __cplusplus
 }

@@ -421,7 +421,7 @@ static void on_reply(int i)
     if (r.status == LANES_STATUS_OK) {
         if (fd < 0)
             snprintf(bad, sizeof bad, "a reply without its result");
-        else if (lanes_doc_result_map(fd, &t->p, res, bad, sizeof bad) != 0 && !bad[0])
+        else if (lanes_doc_result_map(fd, &t->p, t->doc_len, res, bad, sizeof bad) != 0 && !bad[0])
             snprintf(bad, sizeof bad, "a malformed result");
     } else {
         lanes_status_t st = reply_status(r.status);

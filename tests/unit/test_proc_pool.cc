@@ -626,7 +626,7 @@ TEST(Worker, ServesTasksAndExitsCleanlyAtEof)
     lanes_doc_params_t p = CountParams();
     lanes_doc_result_t *res = lanes_doc_result_new();
     char err[256] = "";
-    ASSERT_EQ(lanes_doc_result_map(result_fd, &p, res, err, sizeof err), 0) << err;
+    ASSERT_EQ(lanes_doc_result_map(result_fd, &p, text.size(), res, err, sizeof err), 0) << err;
     close(result_fd);
     EXPECT_EQ(res->total_words, 4u);
     ASSERT_EQ(res->n_entries, 2u);
@@ -677,13 +677,13 @@ std::vector<char> ValidResult()
     return bytes;
 }
 
-std::string MapError(const std::vector<char> &bytes, bool seal = true)
+std::string MapError(const std::vector<char> &bytes, bool seal = true, uint64_t doc_len = 8)
 {
     int fd = ResultFd(bytes, seal);
     lanes_doc_params_t p = CountParams();
     lanes_doc_result_t *res = lanes_doc_result_new();
     char err[256] = "";
-    int rc = lanes_doc_result_map(fd, &p, res, err, sizeof err);
+    int rc = lanes_doc_result_map(fd, &p, doc_len, res, err, sizeof err);
     close(fd);
     if (rc == 0) {
         EXPECT_EQ(res->n_entries, 2u);
@@ -737,6 +737,9 @@ TEST(DocResult, TheParentChecksEveryBound)
     b = good;
     b[8] = 3;  // parts that were not asked for
     EXPECT_NE(MapError(b).find("has parts 0x3"), std::string::npos);
+    b = good;
+    b.resize((1u << 20) + 1000);  // larger than any result of an 8-byte document
+    EXPECT_NE(MapError(b).find("more than any result of a document of 8 bytes"), std::string::npos);
 }
 
 TEST(Spool, SealsAndBoundsTheDocument)
