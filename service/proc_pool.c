@@ -265,8 +265,15 @@ static void slot_died(int i, const char *why)
     char how[256];
     task_t *t = slot_lose(i, why, how, sizeof how);
     if (!t) {
+        char next[64] = "";
+        uint64_t now = now_ns();
+        if (P.running && P.s[i].respawn_ns > now)
+            snprintf(next, sizeof next, "; starting another in %llu ms",
+                     (unsigned long long)((P.s[i].respawn_ns - now) / 1000000));
+        else if (P.running)
+            snprintf(next, sizeof next, "; starting another");
         lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s%s%s", i, (int)pid, how,
-                  was_starting ? " before it was ready" : "", P.running ? "; starting another" : "");
+                  was_starting ? " before it was ready" : "", next);
         return;
     }
     t->res->worker = i;

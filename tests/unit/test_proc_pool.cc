@@ -381,6 +381,30 @@ TEST_F(ProcPool, KilledWorkerWithoutRetriesFailsItsDocumentOnly)
     EXPECT_EQ(st.retried, 0u);
 }
 
+TEST_F(ProcPool, WorkersThatDieAtOnceAreRespawnedAfterABackOff)
+{
+    Start(1, 1);
+    int pid = Stats().pid[0];
+    for (int k = 0; k < 3; k++) {
+        auto t0 = Clock::now();
+        ASSERT_EQ(kill(pid, SIGKILL), 0);
+        lanes_proc_pool_stats_t st = WaitStats(
+            [&](const lanes_proc_pool_stats_t &s) { return s.ready == 1 && s.pid[0] != pid; });
+        auto waited = Clock::now() - t0;
+        ASSERT_EQ(st.ready, 1);
+        // Each worker lived less than 1 s: 100 ms, then 200 ms, then 400 ms before the next one.
+        EXPECT_GE(waited, std::chrono::milliseconds(100 << k)) << "death " << k + 1;
+        EXPECT_EQ(st.deaths, (uint64_t)k + 1);
+        EXPECT_EQ(st.respawns, (uint64_t)k + 1);
+        pid = st.pid[0];
+    }
+    Collector c;
+    std::string text = ReadBook("pg99.txt");
+    ASSERT_EQ(c.Submit("pg99.txt", text, CountParams()), 0);
+    ASSERT_TRUE(c.WaitFor(1));
+    ExpectSame(c.Get("pg99.txt"), Reference(text, CountParams()), "pg99.txt after three respawns");
+}
+
 TEST_F(ProcPool, WorkerOverItsMemoryLimit)
 {
     Start(1, 1, 32);
