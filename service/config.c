@@ -12,7 +12,8 @@
 
 #include "log.h"
 
-typedef enum { CFG_STRING, CFG_INT, CFG_BYTES, CFG_DOUBLE, CFG_LEVEL } cfg_type_t;
+/* CFG_INT_AUTO: an integer, or "auto" stored as -1. */
+typedef enum { CFG_STRING, CFG_INT, CFG_INT_AUTO, CFG_BYTES, CFG_DOUBLE, CFG_LEVEL } cfg_type_t;
 
 typedef struct cfg_key {
     const char *name;
@@ -42,6 +43,13 @@ static const cfg_key_t g_keys[] = {
      "chunks with fewer elements than this run inline, without the OpenMP pool"},
     {"grace_seconds", CFG_DOUBLE, F(grace_seconds), 0, 3600, "5", "on SIGTERM/SIGINT, time given to in-flight calls"},
     {"log_level", CFG_LEVEL, F(log_level), 0, 0, "info", "error, warn, info or debug"},
+    {"proc_workers", CFG_INT_AUTO, F(proc_workers), 0, 64, "auto",
+     "worker processes for Corpus documents (auto: online CPUs, at most 8; 0: no process pool)"},
+    {"worker_memory_mb", CFG_INT, F(worker_memory_mb), 0, 1048576, "4096",
+     "each worker process's memory for one document, in MiB (its mapping included; 0: no limit)"},
+    {"worker_retries", CFG_INT, F(worker_retries), 0, 3, "1",
+     "runs of a document again on a fresh worker after its worker crashed or was killed"},
+    {"max_doc_bytes", CFG_BYTES, F(max_doc_bytes), 1, 68719476736.0, "1GiB", "largest Corpus document accepted"},
 };
 #undef F
 #define N_KEYS (sizeof g_keys / sizeof g_keys[0])
@@ -116,11 +124,18 @@ int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, co
         *(int *)field = (int)lvl;
         return 0;
     }
+    case CFG_INT_AUTO:
+        if (strcmp(value, "auto") == 0) {
+            *(int *)field = -1;
+            return 0;
+        }
+        /* fall through */
     case CFG_INT:
         errno = 0;
         v = (double)strtol(value, &end, 10);
         if (end == value || *end || errno)
-            return errf(err, err_cap, "%s: %s: '%s' is not an integer", origin, key, value);
+            return errf(err, err_cap, "%s: %s: '%s' is not an integer%s", origin, key, value,
+                        k->type == CFG_INT_AUTO ? " or auto" : "");
         break;
     case CFG_BYTES:
         if (parse_bytes(value, &v) != 0 || v != floor(v))
@@ -138,7 +153,7 @@ int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, co
         return errf(err, err_cap, "%s: %s: %s is below the minimum %.15g", origin, key, value, k->min);
     if (v > k->max)
         return errf(err, err_cap, "%s: %s: %s is above the maximum %.15g", origin, key, value, k->max);
-    if (k->type == CFG_INT)
+    if (k->type == CFG_INT || k->type == CFG_INT_AUTO)
         *(int *)field = (int)v;
     else if (k->type == CFG_BYTES)
         *(uint64_t *)field = (uint64_t)v;
@@ -212,6 +227,12 @@ void lanes_config_format(const lanes_config_t *cfg, char *out, size_t cap)
         switch (k->type) {
         case CFG_STRING: m = snprintf(out + n, cap - n, "%s = \"%s\"\n", k->name, field); break;
         case CFG_INT: m = snprintf(out + n, cap - n, "%s = %d\n", k->name, *(const int *)field); break;
+        case CFG_INT_AUTO:
+            if (*(const int *)field < 0)
+                m = snprintf(out + n, cap - n, "%s = auto\n", k->name);
+            else
+                m = snprintf(out + n, cap - n, "%s = %d\n", k->name, *(const int *)field);
+            break;
         case CFG_BYTES:
             m = snprintf(out + n, cap - n, "%s = %llu\n", k->name, (unsigned long long)*(const uint64_t *)field);
             break;

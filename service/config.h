@@ -28,7 +28,14 @@ typedef struct lanes_config {
     uint64_t inline_threshold; /* chunks with fewer elements than this run inline */
     double grace_seconds;      /* on SIGTERM/SIGINT, time given to in-flight calls */
     int log_level;             /* lanes_log_level_t */
+    int proc_workers;          /* worker processes of the process pool; -1 = auto, 0 = no pool */
+    int worker_memory_mb;      /* each worker's memory limit for its work; 0 = none */
+    int worker_retries;        /* more attempts of a document whose worker died */
+    uint64_t max_doc_bytes;    /* largest document accepted */
 } lanes_config_t;
+
+/* proc_workers = auto: the online CPUs, at most this many. */
+#define LANES_PROC_WORKERS_AUTO_MAX 8
 
 /* Fills *cfg with the built-in defaults. */
 void lanes_config_defaults(lanes_config_t *cfg);

@@ -4,7 +4,11 @@
  * SIGINT are blocked before any thread exists, so every thread (gRPC's included) inherits the mask and
  * the main thread alone takes them with sigwait(). The backend registry probes devices before gRPC
  * starts. On a signal: health turns NOT_SERVING, in-flight calls get grace_seconds, the rest are
- * cancelled, the CPU pool drains, and the process exits 0. No fork happens in this process.
+ * cancelled, the CPU pool drains, the process pool stops, and the process exits 0.
+ *
+ * Worker mode ("lanesd --worker FD MEMORY_MB", worker.c) is decided before anything else: the process
+ * pool starts its workers from this binary with posix_spawn (never a bare fork: by then gRPC and
+ * OpenMP threads exist), before the server starts.
  *
  * OpenMP's idle workers spin by default after each parallel region; on a daemon whose RPC threads
  * share the cores that steals CPU from the transport (measured on 2 cores: streaming Map at 291 MB/s
@@ -23,8 +27,10 @@
 #include "cpu_pool.h"
 #include "lanes/registry.h"
 #include "log.h"
+#include "proc_pool.h"
 #include "rpc.h"
 #include "server.h"
+#include "worker.h"
 
 extern char **environ;
 
@@ -55,8 +61,45 @@ static void ensure_passive_openmp(char **argv)
     /* exec failed (no /proc?): run on with OpenMP's default policy. */
 }
 
+/* Starts the process pool (proc_workers: -1 is auto, 0 is none) and logs its size. Returns 0 or -1
+ * (logged). */
+static int start_proc_pool(lanes_config_t *cfg)
+{
+    if (cfg->proc_workers < 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->proc_workers = n < 1 ? 1 : n > LANES_PROC_WORKERS_AUTO_MAX ? LANES_PROC_WORKERS_AUTO_MAX : (int)n;
+    }
+    if (cfg->proc_workers == 0) {
+        lanes_log(LANES_LOG_INFO, 0, "process pool: off (proc_workers = 0)");
+        return 0;
+    }
+    lanes_proc_pool_config_t pc = {
+        .workers = cfg->proc_workers,
+        .memory_mb = (unsigned)cfg->worker_memory_mb,
+        .retries = (unsigned)cfg->worker_retries,
+        .exe = NULL,
+    };
+    char err[1024];
+    if (lanes_proc_pool_start(&pc, err, sizeof err) != 0) {
+        lanes_log(LANES_LOG_ERR, 0, "%s", err);
+        return -1;
+    }
+    lanes_proc_pool_stats_t st;
+    lanes_proc_pool_stats(&st);
+    char limit[96];
+    if (st.memory_limit_enforced)
+        snprintf(limit, sizeof limit, "%d MiB each", cfg->worker_memory_mb);
+    else
+        snprintf(limit, sizeof limit, "none%s", cfg->worker_memory_mb ? " under AddressSanitizer" : "");
+    lanes_log(LANES_LOG_INFO, 0, "process pool: %d worker processes (memory limit %s, retries %d)", st.workers,
+              limit, cfg->worker_retries);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--worker") == 0)
+        return lanes_worker_main(argc, argv);
     ensure_passive_openmp(argv);
     static lanes_config_t cfg;
     static char out[8192];
@@ -88,8 +131,12 @@ int main(int argc, char **argv)
     rpc_init(&cfg, start_ns);
     if (lanes_pool_start(cfg.pool_workers) != 0)
         return 1;
+    if (start_proc_pool(&cfg) != 0) {
+        lanes_pool_stop();
+        return 1;
+    }
 
-    static lanes_method_t methods[12];
+    static lanes_method_t methods[13];
     lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg, 0);
     lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, &cfg, 0);
     lanes_pipeline_method(&methods[2], "/lanes.v1.Lanes/MapOnce", &rpc_map_ops, &cfg, 1);
@@ -102,11 +149,13 @@ int main(int argc, char **argv)
     lanes_pipeline_method(&methods[9], "/lanes.v1.Lanes/AcfOnce", &rpc_acf_ops, &cfg, 1);
     lanes_pipeline_method(&methods[10], "/lanes.v1.Lanes/WordCount", &rpc_word_count_ops, &cfg, 0);
     lanes_pipeline_method(&methods[11], "/lanes.v1.Lanes/WordAcf", &rpc_word_acf_ops, &cfg, 0);
-    const int n_methods = 12;
+    rpc_corpus_method(&methods[12], &cfg);
+    const int n_methods = 13;
 
     int port = 0;
     if (lanes_server_start(&cfg, methods, n_methods, &port, err, sizeof err) != 0) {
         lanes_log(LANES_LOG_ERR, 0, "%s", err);
+        lanes_proc_pool_stop();
         lanes_pool_stop();
         return 1;
     }
@@ -137,6 +186,7 @@ int main(int argc, char **argv)
         lanes_log(LANES_LOG_ERR, 0, "exiting without an orderly gRPC shutdown");
         _exit(0); /* the calls were cancelled; gRPC's threads may still hold them */
     }
+    lanes_proc_pool_stop();
     lanes_pool_stop();
     lanes_log(LANES_LOG_INFO, 0, "stopped");
     return 0;

@@ -35,6 +35,16 @@ const char *rpc_reduce_op_list(void);
  * RESOURCE_EXHAUSTED with msg set. */
 lanes_status_t rpc_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len, char *msg, size_t cap);
 
+/* A lanes.v1.WordCounts body (words as length-delimited bytes: a word may hold U+0000; counts packed)
+ * of entries [from, to): its size, and writing it at p (returns the end). rpc_text.c. Thread-safe. */
+struct lanes_word_entry;
+size_t rpc_word_counts_size(const struct lanes_word_entry *e, size_t from, size_t to);
+uint8_t *rpc_word_counts_put(uint8_t *p, const struct lanes_word_entry *e, size_t from, size_t to);
+
+/* Fills in the Corpus endpoint (rpc_corpus.c), which runs on the process pool. cfg must outlive the
+ * server. Main thread, before the server starts. */
+void rpc_corpus_method(lanes_method_t *m, const lanes_config_t *cfg);
+
 /* Plain endpoints. */
 extern const lanes_method_t rpc_info_method;
 extern const lanes_method_t rpc_echo_method;

@@ -372,7 +372,7 @@ static lanes_status_t wacf_finish(void *state, const lanes_job_stats_t *st, uint
     r.words = words;
     r.n_counts = k;
     r.counts = counts;
-    r.total_words = lanes_word_acf_tokens(s->a);
+    r.total_words = lanes_word_acf_total_words(s->a);
     r.first_label = s->mode == LANES_WORD_ACF_COURSE ? 1 : 0;
     r.summary = &summary;
     lanes_status_t rc = rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, cap);

@@ -200,9 +200,14 @@ const lanes_word_entry_t *lanes_word_acf_words(const lanes_word_acf_t *a, size_t
     return a->counts.entries;
 }
 
-uint64_t lanes_word_acf_tokens(const lanes_word_acf_t *a)
+uint64_t lanes_word_acf_total_words(const lanes_word_acf_t *a)
 {
-    return a && a->state != ACF_PASS1 ? a->ntok1 : 0;
+    if (!a || a->state == ACF_PASS1 || a->k == 0)
+        return 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < a->counts.n; i++)
+        total += a->counts.entries[i].count;
+    return total;
 }
 
 int lanes_word_acf_csv_row(const lanes_word_acf_t *a, size_t t, char *buf, size_t cap)

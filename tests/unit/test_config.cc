@@ -113,6 +113,33 @@ TEST(Config, FileWithCommentsAndQuotes)
     remove(path);
 }
 
+TEST(Config, ProcessPoolKeys)
+{
+    Loaded l = load({});
+    ASSERT_EQ(l.rc, 0) << l.err;
+    EXPECT_EQ(l.cfg.proc_workers, -1);  // auto
+    EXPECT_EQ(l.cfg.worker_memory_mb, 4096);
+    EXPECT_EQ(l.cfg.worker_retries, 1);
+    EXPECT_EQ(l.cfg.max_doc_bytes, 1ull << 30);
+    l = load({"--proc-workers", "0", "--worker-retries=3", "--max-doc-bytes", "64MiB"}, {"LANES_WORKER_MEMORY_MB=512"});
+    ASSERT_EQ(l.rc, 0) << l.err;
+    EXPECT_EQ(l.cfg.proc_workers, 0);
+    EXPECT_EQ(l.cfg.worker_retries, 3);
+    EXPECT_EQ(l.cfg.worker_memory_mb, 512);
+    EXPECT_EQ(l.cfg.max_doc_bytes, 64ull << 20);
+    l = load({"--proc-workers", "auto"});
+    ASSERT_EQ(l.rc, 0) << l.err;
+    EXPECT_EQ(l.cfg.proc_workers, -1);
+    l = load({"--proc-workers", "many"});
+    EXPECT_EQ(l.err, "option --proc-workers: proc_workers: 'many' is not an integer or auto");
+    l = load({"--worker-retries", "4"});
+    EXPECT_EQ(l.err, "option --worker-retries: worker_retries: 4 is above the maximum 3");
+    l = load({"--print-config", "--proc-workers", "3"});
+    EXPECT_NE(l.out.find("proc_workers = 3\n"), std::string::npos) << l.out;
+    l = load({"--print-config"});
+    EXPECT_NE(l.out.find("proc_workers = auto\n"), std::string::npos) << l.out;
+}
+
 TEST(Config, PrintConfigRoundTrips)
 {
     Loaded l = load({"--print-config", "--threads", "2"});

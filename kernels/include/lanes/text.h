@@ -114,9 +114,9 @@ int lanes_word_acf_finish(lanes_word_acf_t *a, const double **acf, size_t *n, la
 /* The top words chosen after pass 1 (valid until the object is freed), or NULL before. */
 const lanes_word_entry_t *lanes_word_acf_words(const lanes_word_acf_t *a, size_t *n);
 
-/* The number of words (tokens, before the min_length filter) of the text: the positions' range. 0
- * before pass 1 ended. */
-uint64_t lanes_word_acf_tokens(const lanes_word_acf_t *a);
+/* The number of words pass 1 counted (after the min_length filter: the word counter's total for the
+ * same text), or 0 before lanes_word_acf_next_pass() succeeded. */
+uint64_t lanes_word_acf_total_words(const lanes_word_acf_t *a);
 
 /* Writes CSV row t (0-based) of a finished ACF, "%.18e,%.18e\n" of (label, value); the label is t
  * in exact mode and t + 1 in course mode. Returns the length snprintf-style, or LANES_EINVAL if the

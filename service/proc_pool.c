@@ -1,0 +1,845 @@
+/* The process pool (see proc_pool.h): worker slots, a FIFO of tasks, one manager thread.
+ *
+ * Design: the pool is one static struct. Its mutex guards the queue, the list of cancelled tasks, the
+ * stopping flag, the counters and the slots' visible state (for stats()); only the manager thread (or
+ * start() before the manager exists) changes a slot, spawns, sends, receives and reaps, so it reads
+ * slots without the lock and does all its I/O and callbacks unlocked. A slot is empty (no process,
+ * maybe a respawn time), starting (spawned, no hello yet), idle or busy (one task). A task keeps its
+ * memfd and its preallocated result until done() takes the result, so a retry reuses the memfd and
+ * completing a task never needs memory.
+ */
+#define _GNU_SOURCE
+#include "proc_pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+extern char **environ;
+
+#define HELLO_TIMEOUT_NS (10ull * 1000000000u)
+#define QUICK_DEATH_NS (1000ull * 1000000u)      /* a worker that lived less died "at once" */
+#define BACKOFF_MIN_NS (100ull * 1000000u)
+#define BACKOFF_MAX_NS (5000ull * 1000000u)
+#define STOP_GRACE_NS (2000ull * 1000000u)       /* idle workers' time to exit at EOF */
+
+typedef struct task {
+    struct task *next;
+    int doc_fd;
+    size_t doc_len;
+    char *name;
+    lanes_doc_params_t p;
+    uint64_t tag, id;
+    unsigned attempts;
+    lanes_doc_done_fn done;
+    void *arg;
+    lanes_doc_result_t *res;
+} task_t;
+
+typedef enum { SLOT_EMPTY, SLOT_STARTING, SLOT_IDLE, SLOT_BUSY } slot_state_t;
+
+typedef struct slot {
+    slot_state_t state;
+    pid_t pid;
+    int fd;
+    task_t *task;
+    uint64_t spawned_ns;
+    uint64_t respawn_ns;    /* empty slots: when to start the next worker */
+    unsigned quick_deaths;  /* deaths in a row of workers that lived less than QUICK_DEATH_NS */
+} slot_t;
+
+static struct {
+    pthread_mutex_t mu;
+    int running, stopping;
+    pthread_t thread;
+    int wake_fd;
+    int n;
+    unsigned memory_mb, retries;
+    char exe[PATH_MAX];
+    char argv0[PATH_MAX];   /* exe, or the path /proc/self/exe points to (for ps) */
+    slot_t s[LANES_PROC_POOL_MAX_WORKERS];
+    task_t *head, *tail;
+    size_t queued;
+    task_t *cancelled;
+    uint64_t next_id;
+    uint64_t completed, failed, retried, deaths, respawns;
+    int limit_enforced;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void wake(void)
+{
+    uint64_t one = 1;
+    if (write(P.wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        lanes_log(LANES_LOG_ERR, errno, "write() to the process pool's eventfd failed");
+}
+
+static void task_free(task_t *t)
+{
+    if (t->doc_fd >= 0)
+        close(t->doc_fd);
+    lanes_doc_result_free(t->res);
+    free(t->name);
+    free(t);
+}
+
+/* Hands the task's result to its receiver and frees the task. Manager thread, unlocked. */
+static void task_complete(task_t *t)
+{
+    lanes_doc_result_t *res = t->res;
+    res->attempts = t->attempts;
+    t->res = NULL;
+    pthread_mutex_lock(&P.mu);
+    if (res->status == LANES_STATUS_OK)
+        P.completed++;
+    else
+        P.failed++;
+    pthread_mutex_unlock(&P.mu);
+    lanes_doc_done_fn done = t->done;
+    void *arg = t->arg;
+    task_free(t);
+    done(arg, res);
+}
+
+static void task_fail(task_t *t, lanes_status_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void task_fail(task_t *t, lanes_status_t status, const char *fmt, ...)
+{
+    lanes_doc_result_t *res = t->res;
+    res->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->msg, sizeof res->msg, fmt, ap);
+    va_end(ap);
+    task_complete(t);
+}
+
+static void slot_set(int i, slot_state_t state, task_t *task)
+{
+    pthread_mutex_lock(&P.mu);
+    P.s[i].state = state;
+    P.s[i].task = task;
+    pthread_mutex_unlock(&P.mu);
+}
+
+/* ---- workers: spawn, lose, describe ---- */
+
+/* Starts a worker in slot i (empty). Returns 0 or -1 with err set. */
+static int slot_spawn(int i, char *err, size_t cap)
+{
+    slot_t *w = &P.s[i];
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(err, cap, "socketpair() for worker %d failed: %s", i, strerror(errno));
+        return -1;
+    }
+    /* The child's end arrives as fd 3 (4 if it already is 3: dup2 onto itself would keep CLOEXEC). */
+    int child_fd = sv[1] == 3 ? 4 : 3;
+    char fd_arg[16], mem_arg[24];
+    snprintf(fd_arg, sizeof fd_arg, "%d", child_fd);
+    snprintf(mem_arg, sizeof mem_arg, "%u", P.memory_mb);
+    char *argv[] = {P.argv0, "--worker", fd_arg, mem_arg, NULL};
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], child_fd);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    posix_spawn_file_actions_addclosefrom_np(&fa, child_fd + 1);
+#endif
+    /* The daemon blocks SIGTERM/SIGINT in every thread and ignores SIGPIPE: a worker starts clean. */
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, P.exe, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(sv[1]);
+    if (rc != 0) {
+        close(sv[0]);
+        snprintf(err, cap, "posix_spawn() of worker %d (%s) failed: %s", i, P.exe, strerror(rc));
+        return -1;
+    }
+    pthread_mutex_lock(&P.mu);
+    w->pid = pid;
+    w->fd = sv[0];
+    w->state = SLOT_STARTING;
+    w->task = NULL;
+    w->spawned_ns = now_ns();
+    pthread_mutex_unlock(&P.mu);
+    return 0;
+}
+
+/* Writes how a process ended ("was killed by signal 9 (SIGKILL)", "exited with status 3"). */
+static void describe_exit(int status, int known, char *buf, size_t cap)
+{
+    if (!known)
+        snprintf(buf, cap, "exited (status unknown)");
+    else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(buf, cap, "was killed by signal %d (SIG%s)%s", sig, abbrev ? abbrev : "?",
+                 WCOREDUMP(status) ? ", core dumped" : "");
+    } else if (WIFEXITED(status))
+        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
+    else
+        snprintf(buf, cap, "ended with wait status 0x%x", (unsigned)status);
+}
+
+/* Kills (if needed) and reaps the worker of slot i, empties the slot, schedules its respawn and
+ * returns its task (NULL if none). 'how' gets the description of its end ("was killed by ...") unless
+ * 'why' (a protocol error) is given. Manager thread (or start()). */
+static task_t *slot_lose(int i, const char *why, char *how, size_t cap)
+{
+    slot_t *w = &P.s[i];
+    pid_t pid = w->pid;
+    /* A worker whose socket reached EOF is exiting; SIGKILL does not change an exit already under way. */
+    kill(pid, SIGKILL);
+    int status = 0, known = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, 0);
+        if (r == pid)
+            known = 1;
+        if (r == pid || (r < 0 && errno != EINTR))
+            break;
+    }
+    if (why)
+        snprintf(how, cap, "%s", why);
+    else
+        describe_exit(status, known, how, cap);
+    close(w->fd);
+    uint64_t now = now_ns();
+    pthread_mutex_lock(&P.mu);
+    task_t *t = w->task;
+    if (now - w->spawned_ns < QUICK_DEATH_NS) {
+        uint64_t delay = BACKOFF_MIN_NS << (w->quick_deaths < 6 ? w->quick_deaths : 6);
+        w->respawn_ns = now + (delay < BACKOFF_MAX_NS ? delay : BACKOFF_MAX_NS);
+        w->quick_deaths++;
+    } else {
+        w->respawn_ns = now;
+        w->quick_deaths = 0;
+    }
+    w->state = SLOT_EMPTY;
+    w->task = NULL;
+    w->pid = 0;
+    w->fd = -1;
+    P.deaths++;
+    pthread_mutex_unlock(&P.mu);
+    return t;
+}
+
+/* The worker of slot i is gone or broken: fail or requeue its task. */
+static void slot_died(int i, const char *why)
+{
+    pid_t pid = P.s[i].pid;
+    int was_starting = P.s[i].state == SLOT_STARTING;
+    char how[256];
+    task_t *t = slot_lose(i, why, how, sizeof how);
+    if (!t) {
+        char next[64] = "";
+        uint64_t now = now_ns();
+        if (P.running && P.s[i].respawn_ns > now)
+            snprintf(next, sizeof next, "; starting another in %llu ms",
+                     (unsigned long long)((P.s[i].respawn_ns - now) / 1000000));
+        else if (P.running)
+            snprintf(next, sizeof next, "; starting another");
+        lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s%s%s", i, (int)pid, how,
+                  was_starting ? " before it was ready" : "", next);
+        return;
+    }
+    t->res->worker = i;
+    t->res->pid = (int)pid;
+    if (!why && t->attempts <= P.retries) {
+        lanes_log(LANES_LOG_WARN, 0,
+                  "process pool: worker %d (pid %d) %s while running document '%s'; running it again (attempt "
+                  "%u of %u)",
+                  i, (int)pid, how, t->name, t->attempts + 1, P.retries + 1);
+        pthread_mutex_lock(&P.mu);
+        t->next = P.head; /* first in line: it has waited already */
+        P.head = t;
+        if (!P.tail)
+            P.tail = t;
+        P.queued++;
+        P.retried++;
+        pthread_mutex_unlock(&P.mu);
+        return;
+    }
+    lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s while running document '%s'", i, (int)pid,
+              how, t->name);
+    if (t->attempts > 1)
+        task_fail(t, LANES_STATUS_INTERNAL, "worker pid %d %s while running document '%s' (attempt %u of %u)",
+                  (int)pid, how, t->name, t->attempts, P.retries + 1);
+    else
+        task_fail(t, LANES_STATUS_INTERNAL, "worker pid %d %s while running document '%s'", (int)pid, how, t->name);
+}
+
+/* Stops every worker: idle ones get EOF and exit by themselves (a sanitizer build then checks them
+ * for leaks), busy and starting ones, and any still there after STOP_GRACE_NS, get SIGKILL. Running
+ * tasks fail with UNAVAILABLE. Manager thread at its end (or start()). */
+static void workers_stop(void)
+{
+    for (int i = 0; i < P.n; i++) {
+        if (P.s[i].state == SLOT_IDLE)
+            shutdown(P.s[i].fd, SHUT_RDWR);
+        else if (P.s[i].state != SLOT_EMPTY)
+            kill(P.s[i].pid, SIGKILL);
+    }
+    uint64_t deadline = now_ns() + STOP_GRACE_NS;
+    for (int i = 0; i < P.n; i++) {
+        slot_t *w = &P.s[i];
+        if (w->state == SLOT_EMPTY)
+            continue;
+        pid_t pid = w->pid;
+        int status = 0;
+        for (;;) {
+            pid_t r = waitpid(pid, &status, WNOHANG);
+            if (r == pid || (r < 0 && errno != EINTR))
+                break;
+            if (now_ns() > deadline) {
+                kill(pid, SIGKILL);
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                }
+                break;
+            }
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+        if (w->state == SLOT_IDLE && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            char how[128];
+            describe_exit(status, 1, how, sizeof how);
+            lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s at stop", i, (int)pid, how);
+        }
+        close(w->fd);
+        pthread_mutex_lock(&P.mu);
+        task_t *t = w->task;
+        w->state = SLOT_EMPTY;
+        w->task = NULL;
+        w->pid = 0;
+        w->fd = -1;
+        pthread_mutex_unlock(&P.mu);
+        if (t) {
+            t->res->worker = i;
+            t->res->pid = (int)pid;
+            task_fail(t, LANES_STATUS_UNAVAILABLE,
+                      "the process pool stopped while worker pid %d was running document '%s'", (int)pid, t->name);
+        }
+    }
+}
+
+/* ---- messages from workers ---- */
+
+static void on_hello(int i)
+{
+    slot_t *w = &P.s[i];
+    lanes_worker_hello_t h;
+    int fd = -1;
+    ssize_t n = lanes_worker_recv(w->fd, &h, sizeof h, &fd);
+    if (fd >= 0)
+        close(fd);
+    if (n == 0 || (n < 0 && errno != EMSGSIZE)) {
+        slot_died(i, NULL);
+        return;
+    }
+    if (n != (ssize_t)sizeof h || h.magic != LANES_WORKER_MAGIC || h.version != LANES_WORKER_VERSION) {
+        slot_died(i, "sent a malformed hello (is it a lanesd of the same version?)");
+        return;
+    }
+    pthread_mutex_lock(&P.mu);
+    w->state = SLOT_IDLE;
+    if (!h.memory_limit_enforced)
+        P.limit_enforced = 0;
+    pthread_mutex_unlock(&P.mu);
+}
+
+static lanes_status_t reply_status(int32_t s)
+{
+    switch (s) {
+    case LANES_STATUS_INVALID_ARGUMENT:
+    case LANES_STATUS_FAILED_PRECONDITION:
+    case LANES_STATUS_RESOURCE_EXHAUSTED:
+        return (lanes_status_t)s;
+    default:
+        return LANES_STATUS_INTERNAL;
+    }
+}
+
+static void on_reply(int i)
+{
+    slot_t *w = &P.s[i];
+    lanes_worker_reply_t r;
+    int fd = -1;
+    ssize_t n = lanes_worker_recv(w->fd, &r, sizeof r, &fd);
+    if (n == 0 || (n < 0 && errno != EMSGSIZE)) {
+        slot_died(i, NULL);
+        return;
+    }
+    task_t *t = w->task;
+    if (!t || n != (ssize_t)sizeof r || r.magic != LANES_WORKER_MAGIC || r.version != LANES_WORKER_VERSION ||
+        r.id != t->id) {
+        if (fd >= 0)
+            close(fd);
+        char why[128];
+        snprintf(why, sizeof why, "sent a malformed reply (%zd bytes%s)", n, t ? "" : " while idle");
+        pid_t pid = w->pid;
+        task_t *lost = slot_lose(i, why, why, sizeof why);
+        lanes_log(LANES_LOG_ERR, 0, "process pool: worker %d (pid %d) %s; killed it", i, (int)pid, why);
+        if (lost) {
+            lost->res->worker = i;
+            lost->res->pid = (int)pid;
+            task_fail(lost, LANES_STATUS_INTERNAL, "worker pid %d %s for document '%s'", (int)pid, why, lost->name);
+        }
+        return;
+    }
+    lanes_doc_result_t *res = t->res;
+    res->worker = i;
+    res->pid = (int)w->pid;
+    res->compute_ns = r.compute_ns;
+    r.msg[sizeof r.msg - 1] = 0;
+    char bad[256] = "";
+    if (r.status == LANES_STATUS_OK) {
+        if (fd < 0)
+            snprintf(bad, sizeof bad, "a reply without its result");
+        else if (lanes_doc_result_map(fd, &t->p, t->doc_len, res, bad, sizeof bad) != 0 && !bad[0])
+            snprintf(bad, sizeof bad, "a malformed result");
+    } else {
+        lanes_status_t st = reply_status(r.status);
+        if (st == LANES_STATUS_RESOURCE_EXHAUSTED && P.limit_enforced && P.memory_mb)
+            lanes_doc_result_fail(res, st, "document '%s': worker over its memory limit of %u MiB (%s)", t->name,
+                                  P.memory_mb, r.msg);
+        else
+            lanes_doc_result_fail(res, st, "document '%s': %s", t->name, r.msg);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (bad[0]) {
+        pid_t pid = w->pid;
+        char why[300];
+        snprintf(why, sizeof why, "sent a malformed result: %s", bad);
+        slot_lose(i, why, why, sizeof why);
+        lanes_log(LANES_LOG_ERR, 0, "process pool: worker %d (pid %d) %s; killed it", i, (int)pid, why);
+        task_fail(t, LANES_STATUS_INTERNAL, "worker pid %d %s for document '%s'", (int)pid, why, t->name);
+        return;
+    }
+    slot_set(i, SLOT_IDLE, NULL);
+    task_complete(t);
+}
+
+/* ---- the manager ---- */
+
+/* Hands queued tasks to idle workers. */
+static void dispatch(void)
+{
+    for (int i = 0; i < P.n; i++) {
+        if (P.s[i].state != SLOT_IDLE)
+            continue;
+        pthread_mutex_lock(&P.mu);
+        task_t *t = P.head;
+        if (t) {
+            P.head = t->next;
+            if (!P.head)
+                P.tail = NULL;
+            P.queued--;
+            t->next = NULL;
+            t->attempts++;
+            P.s[i].state = SLOT_BUSY;
+            P.s[i].task = t;
+        }
+        pthread_mutex_unlock(&P.mu);
+        if (!t)
+            return;
+        lanes_worker_task_t m;
+        memset(&m, 0, sizeof m);
+        m.magic = LANES_WORKER_MAGIC;
+        m.version = LANES_WORKER_VERSION;
+        m.id = t->id;
+        m.doc_len = t->doc_len;
+        m.do_count = t->p.do_count != 0;
+        m.do_acf = t->p.do_acf != 0;
+        m.acf_mode = t->p.acf_mode;
+        m.min_length = t->p.min_length;
+        m.nwords = t->p.nwords;
+        m.timesteps = t->p.timesteps;
+        if (lanes_worker_send(P.s[i].fd, &m, sizeof m, t->doc_fd) != 0) {
+            /* The worker is gone (EPIPE) or the socket broke: the usual death path, which retries. */
+            lanes_log(LANES_LOG_WARN, errno, "process pool: sendmsg() to worker %d (pid %d) failed", i,
+                      (int)P.s[i].pid);
+            slot_died(i, NULL);
+        }
+    }
+}
+
+static void respawn_due(uint64_t now)
+{
+    for (int i = 0; i < P.n; i++) {
+        slot_t *w = &P.s[i];
+        if (w->state != SLOT_EMPTY || w->respawn_ns > now)
+            continue;
+        char err[512];
+        if (slot_spawn(i, err, sizeof err) != 0) {
+            lanes_log(LANES_LOG_ERR, 0, "process pool: %s", err);
+            pthread_mutex_lock(&P.mu);
+            uint64_t delay = BACKOFF_MIN_NS << (w->quick_deaths < 6 ? w->quick_deaths : 6);
+            w->respawn_ns = now + (delay < BACKOFF_MAX_NS ? delay : BACKOFF_MAX_NS);
+            w->quick_deaths++;
+            pthread_mutex_unlock(&P.mu);
+        } else {
+            pthread_mutex_lock(&P.mu);
+            P.respawns++;
+            pthread_mutex_unlock(&P.mu);
+        }
+    }
+}
+
+/* Kills workers that spawned more than HELLO_TIMEOUT_NS ago and never said hello. */
+static void hello_timeouts(uint64_t now)
+{
+    for (int i = 0; i < P.n; i++)
+        if (P.s[i].state == SLOT_STARTING && now - P.s[i].spawned_ns > HELLO_TIMEOUT_NS)
+            slot_died(i, "did not say hello within 10 s");
+}
+
+/* Milliseconds until the next respawn or hello deadline, -1 if none. */
+static int next_timeout_ms(uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    for (int i = 0; i < P.n; i++) {
+        if (P.s[i].state == SLOT_EMPTY && P.s[i].respawn_ns < next)
+            next = P.s[i].respawn_ns;
+        if (P.s[i].state == SLOT_STARTING && P.s[i].spawned_ns + HELLO_TIMEOUT_NS < next)
+            next = P.s[i].spawned_ns + HELLO_TIMEOUT_NS;
+    }
+    if (next == UINT64_MAX)
+        return -1;
+    if (next <= now)
+        return 0;
+    uint64_t ms = (next - now + 999999) / 1000000;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* Waits for one round of events and handles them. wake_fd < 0: no eventfd (start()). */
+static void poll_once(int timeout_ms)
+{
+    struct pollfd pfd[LANES_PROC_POOL_MAX_WORKERS + 1];
+    int slot_of[LANES_PROC_POOL_MAX_WORKERS + 1];
+    int n = 0;
+    if (P.running) {
+        pfd[n] = (struct pollfd){.fd = P.wake_fd, .events = POLLIN};
+        slot_of[n++] = -1;
+    }
+    for (int i = 0; i < P.n; i++) {
+        if (P.s[i].state == SLOT_EMPTY)
+            continue;
+        pfd[n] = (struct pollfd){.fd = P.s[i].fd, .events = POLLIN};
+        slot_of[n++] = i;
+    }
+    int rc = poll(pfd, (nfds_t)n, timeout_ms);
+    if (rc < 0) {
+        if (errno != EINTR)
+            lanes_log(LANES_LOG_ERR, errno, "process pool: poll() failed");
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        if (!pfd[k].revents)
+            continue;
+        int i = slot_of[k];
+        if (i < 0) {
+            uint64_t v;
+            if (read(P.wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                lanes_log(LANES_LOG_ERR, errno, "read() of the process pool's eventfd failed");
+        } else if (P.s[i].state == SLOT_STARTING)
+            on_hello(i);
+        else if (P.s[i].state == SLOT_BUSY || P.s[i].state == SLOT_IDLE)
+            on_reply(i);
+    }
+}
+
+static void *manager(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&P.mu);
+        int stopping = P.stopping;
+        task_t *cancelled = P.cancelled;
+        P.cancelled = NULL;
+        pthread_mutex_unlock(&P.mu);
+        while (cancelled) {
+            task_t *t = cancelled;
+            cancelled = t->next;
+            task_fail(t, LANES_STATUS_CANCELLED, "document '%s' was cancelled before it ran", t->name);
+        }
+        if (stopping)
+            break;
+        uint64_t now = now_ns();
+        hello_timeouts(now);
+        respawn_due(now);
+        dispatch();
+        poll_once(next_timeout_ms(now_ns()));
+    }
+
+    /* Stopping: no submit() gets in any more; fail what waits (and what cancel() dropped meanwhile),
+     * then kill the workers. */
+    pthread_mutex_lock(&P.mu);
+    task_t *queue = P.head, *cancelled = P.cancelled;
+    P.head = P.tail = P.cancelled = NULL;
+    P.queued = 0;
+    pthread_mutex_unlock(&P.mu);
+    while (cancelled) {
+        task_t *t = cancelled;
+        cancelled = t->next;
+        task_fail(t, LANES_STATUS_CANCELLED, "document '%s' was cancelled before it ran", t->name);
+    }
+    while (queue) {
+        task_t *t = queue;
+        queue = t->next;
+        task_fail(t, LANES_STATUS_UNAVAILABLE, "document '%s' was not run: the process pool stopped", t->name);
+    }
+    workers_stop();
+    return NULL;
+}
+
+/* ---- API ---- */
+
+static void pool_reset(void)
+{
+    if (P.wake_fd >= 0)
+        close(P.wake_fd);
+    P.wake_fd = -1;
+    P.running = P.stopping = 0;
+    P.n = 0;
+    memset(P.s, 0, sizeof P.s);
+    P.completed = P.failed = P.retried = P.deaths = P.respawns = 0;
+}
+
+int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t cap)
+{
+    if (P.running) {
+        snprintf(err, cap, "the process pool is already running");
+        return -1;
+    }
+    if (cfg->workers < 1 || cfg->workers > LANES_PROC_POOL_MAX_WORKERS) {
+        snprintf(err, cap, "process pool: %d workers is outside 1 .. %d", cfg->workers, LANES_PROC_POOL_MAX_WORKERS);
+        return -1;
+    }
+    if (cfg->retries > LANES_PROC_POOL_MAX_RETRIES) {
+        snprintf(err, cap, "process pool: %u retries is above the maximum %d", cfg->retries,
+                 LANES_PROC_POOL_MAX_RETRIES);
+        return -1;
+    }
+    const char *exe = cfg->exe ? cfg->exe : "/proc/self/exe";
+    if (strlen(exe) >= sizeof P.exe) {
+        snprintf(err, cap, "process pool: the worker binary's path is too long");
+        return -1;
+    }
+    if (access(exe, X_OK) != 0) {
+        snprintf(err, cap, "process pool: the worker binary %s is not executable: %s", exe, strerror(errno));
+        return -1;
+    }
+    pool_reset();
+    snprintf(P.exe, sizeof P.exe, "%s", exe);
+    ssize_t len = cfg->exe ? -1 : readlink(exe, P.argv0, sizeof P.argv0 - 1);
+    if (len > 0)
+        P.argv0[len] = 0;
+    else
+        snprintf(P.argv0, sizeof P.argv0, "%s", exe);
+    P.n = cfg->workers;
+    P.memory_mb = cfg->memory_mb;
+    P.retries = cfg->retries;
+    P.limit_enforced = cfg->memory_mb > 0;
+    for (int i = 0; i < P.n; i++)
+        P.s[i].fd = -1;
+
+    int rc = 0;
+    for (int i = 0; i < P.n && rc == 0; i++)
+        rc = slot_spawn(i, err, cap);
+    /* Wait for every hello; a worker that dies now is a configuration problem, not a fault to ride out. */
+    uint64_t deadline = now_ns() + HELLO_TIMEOUT_NS;
+    for (;;) {
+        int starting = 0, lost = -1;
+        for (int i = 0; i < P.n; i++) {
+            if (P.s[i].state == SLOT_STARTING)
+                starting++;
+            if (P.s[i].state == SLOT_EMPTY)
+                lost = i;
+        }
+        if (rc != 0 || lost >= 0 || starting == 0)
+            break;
+        uint64_t now = now_ns();
+        if (now >= deadline) {
+            snprintf(err, cap, "process pool: %d worker(s) did not say hello within 10 s", starting);
+            rc = -1;
+            break;
+        }
+        pid_t pids[LANES_PROC_POOL_MAX_WORKERS];
+        for (int i = 0; i < P.n; i++)
+            pids[i] = P.s[i].pid;
+        poll_once((int)((deadline - now) / 1000000) + 1);
+        for (int i = 0; i < P.n && rc == 0; i++) {
+            if (P.s[i].state == SLOT_EMPTY && pids[i]) {
+                snprintf(err, cap,
+                         "process pool: worker %d (pid %d) of %s ended before it was ready (see its messages above)",
+                         i, (int)pids[i], P.exe);
+                rc = -1;
+            }
+        }
+    }
+    if (rc == 0) {
+        P.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (P.wake_fd < 0) {
+            snprintf(err, cap, "eventfd() for the process pool failed: %s", strerror(errno));
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        P.running = 1;
+        int e = pthread_create(&P.thread, NULL, manager, NULL);
+        if (e != 0) {
+            snprintf(err, cap, "pthread_create() of the process pool's manager failed: %s", strerror(e));
+            P.running = 0;
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        workers_stop();
+        pool_reset();
+        return -1;
+    }
+    return 0;
+}
+
+int lanes_proc_pool_submit(int doc_fd, size_t doc_len, const char *name, const lanes_doc_params_t *p,
+                           uint64_t tag, lanes_doc_done_fn done, void *arg)
+{
+    if (doc_fd < 0 || !p || !done)
+        return LANES_EINVAL;
+    lanes_doc_params_t params = *p;
+    char why[128];
+    if (lanes_doc_params_check(&params, why, sizeof why) != 0)
+        return LANES_EINVAL;
+    task_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return LANES_ENOMEM;
+    t->name = strdup(name ? name : "");
+    t->res = lanes_doc_result_new();
+    if (!t->name || !t->res) {
+        t->doc_fd = -1;
+        task_free(t);
+        return LANES_ENOMEM;
+    }
+    t->doc_fd = doc_fd;
+    t->doc_len = doc_len;
+    t->p = params;
+    t->tag = tag;
+    t->done = done;
+    t->arg = arg;
+    pthread_mutex_lock(&P.mu);
+    if (!P.running || P.stopping) {
+        pthread_mutex_unlock(&P.mu);
+        t->doc_fd = -1; /* stays the caller's */
+        task_free(t);
+        return LANES_ENODEV;
+    }
+    t->id = ++P.next_id;
+    if (P.tail)
+        P.tail->next = t;
+    else
+        P.head = t;
+    P.tail = t;
+    P.queued++;
+    wake(); /* under the lock: stop() cannot close the eventfd meanwhile */
+    pthread_mutex_unlock(&P.mu);
+    return 0;
+}
+
+size_t lanes_proc_pool_cancel(uint64_t tag)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&P.mu);
+    task_t **pp = &P.head, *last = NULL;
+    while (*pp) {
+        task_t *t = *pp;
+        if (t->tag == tag) {
+            *pp = t->next;
+            t->next = P.cancelled;
+            P.cancelled = t;
+            P.queued--;
+            n++;
+        } else {
+            last = t;
+            pp = &t->next;
+        }
+    }
+    P.tail = last;
+    if (n && P.running)
+        wake();
+    pthread_mutex_unlock(&P.mu);
+    return n;
+}
+
+void lanes_proc_pool_stats(lanes_proc_pool_stats_t *st)
+{
+    memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&P.mu);
+    if (P.running && !P.stopping) {
+        st->running = 1;
+        st->workers = P.n;
+        for (int i = 0; i < P.n; i++) {
+            const slot_t *w = &P.s[i];
+            st->pid[i] = (int)w->pid;
+            st->slot_busy[i] = w->state == SLOT_BUSY;
+            st->ready += w->state == SLOT_IDLE || w->state == SLOT_BUSY;
+            st->busy += w->state == SLOT_BUSY;
+        }
+        st->queued = P.queued;
+        st->completed = P.completed;
+        st->failed = P.failed;
+        st->retried = P.retried;
+        st->deaths = P.deaths;
+        st->respawns = P.respawns;
+        st->memory_limit_enforced = P.limit_enforced;
+        st->memory_mb = P.memory_mb;
+    }
+    pthread_mutex_unlock(&P.mu);
+}
+
+void lanes_proc_pool_stop(void)
+{
+    if (!P.running)
+        return;
+    pthread_mutex_lock(&P.mu);
+    P.stopping = 1;
+    wake();
+    pthread_mutex_unlock(&P.mu);
+    pthread_join(P.thread, NULL);
+    pthread_mutex_lock(&P.mu);
+    pool_reset();
+    pthread_mutex_unlock(&P.mu);
+}

@@ -1,0 +1,684 @@
+/* The Corpus endpoint: word count and word ACF of many documents in one call, on the process pool.
+ *
+ * Design: the client streams documents one after another as DocPiece messages. Each document's
+ * pieces are appended to a spool (a memfd, spool.h) as they arrive, so no gRPC thread ever holds a
+ * whole document; its last piece seals the spool and hands it to the process pool (proc_pool.h),
+ * which runs it on a worker process and calls back on its manager thread. Each result becomes one
+ * or more CorpusResponse.doc messages (a large word table in pieces of about chunk_bytes) queued for
+ * sending as soon as the document is done, in whatever order documents finish (imap_unordered).
+ * When the client has half-closed and every document is answered, CorpusDone carries the Zipf table
+ * (the counts of each document's most frequent words, in the order the documents were sent).
+ *
+ * Flow control: the next message is read only while fewer than max_pending documents are with the
+ * pool and the queued replies are under two chunks, so a call holds a bounded number of spooled
+ * documents and replies. A bad document (too large, a kernel error, a worker that died) fails only
+ * itself: its DocResult carries the status and message; a protocol error (a piece out of order, a
+ * duplicate name) fails the call.
+ *
+ * Lifetime: one reference for the call (dropped in on_done) and one per document with the pool (its
+ * done() callback may come after the call ended); the state is freed when the last goes. Threads:
+ * the state is guarded by mu; lanes_call_finish() is called without it.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lanes/v1/lanes.pb-c.h"
+#include "log.h"
+#include "proc_pool.h"
+#include "rpc.h"
+#include "spool.h"
+#include "wire.h"
+
+#define ZIPF_DEFAULT 10
+#define ZIPF_MAX 1000
+#define NAME_MAX_BYTES 1024
+
+typedef struct doc_rec {
+    char *name;
+    int state; /* 0 receiving or with the pool, 1 done ok, -1 failed */
+    size_t n_zipf;
+    uint64_t *zipf;
+} doc_rec_t;
+
+typedef struct corpus {
+    pthread_mutex_t mu;
+    int refs;
+    lanes_call_t *call;
+    const lanes_config_t *cfg;
+    uint64_t tag;
+
+    int have_spec;
+    lanes_doc_params_t params;
+    int send_table;
+    uint32_t zipf_words;
+    lanes_router_t router;
+
+    doc_rec_t *docs;
+    size_t n_docs, cap_docs;
+    size_t *slots; /* open-addressing set of doc indices + 1, by name */
+    size_t n_slots;
+
+    int receiving, skipping; /* a document's pieces are arriving; skipping: it already failed */
+    lanes_spool_t spool;
+    size_t cur;
+    size_t pending, max_pending;
+
+    lanes_out_list_t out;
+    size_t out_bytes;
+    int sending;
+    int recv_pending, half_closed, cancelled, failed, finishing;
+    lanes_status_t fail_code;
+    char fail_msg[512];
+
+    uint64_t pieces, bytes_in, compute_ns, failed_docs;
+    uint64_t start_ns;
+} corpus_t;
+
+typedef struct doc_ctx {
+    corpus_t *c;
+    size_t index;
+} doc_ctx_t;
+
+static uint64_t next_tag;
+
+static void corpus_unref(corpus_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int last = --c->refs == 0;
+    pthread_mutex_unlock(&c->mu);
+    if (!last)
+        return;
+    for (size_t i = 0; i < c->n_docs; i++) {
+        free(c->docs[i].name);
+        free(c->docs[i].zipf);
+    }
+    free(c->docs);
+    free(c->slots);
+    lanes_spool_free(&c->spool);
+    for (lanes_out_msg_t *m = c->out.head, *next; m; m = next) {
+        next = m->next;
+        free(m->buf);
+        free(m);
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static void fail_locked(corpus_t *c, lanes_status_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_locked(corpus_t *c, lanes_status_t code, const char *fmt, ...)
+{
+    if (c->failed)
+        return;
+    c->failed = 1;
+    c->fail_code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->fail_msg, sizeof c->fail_msg, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Adds a document record; returns 0, 1 if the name is taken, -1 when out of memory. */
+static int doc_add_locked(corpus_t *c, const char *name)
+{
+    if (2 * (c->n_docs + 1) > c->n_slots) {
+        size_t n = c->n_slots ? 2 * c->n_slots : 64;
+        size_t *slots = calloc(n, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < c->n_docs; i++) {
+            size_t k = name_hash(c->docs[i].name) & (n - 1);
+            while (slots[k])
+                k = (k + 1) & (n - 1);
+            slots[k] = i + 1;
+        }
+        free(c->slots);
+        c->slots = slots;
+        c->n_slots = n;
+    }
+    size_t k = name_hash(name) & (c->n_slots - 1);
+    for (; c->slots[k]; k = (k + 1) & (c->n_slots - 1))
+        if (strcmp(c->docs[c->slots[k] - 1].name, name) == 0)
+            return 1;
+    if (c->n_docs == c->cap_docs) {
+        size_t cap = c->cap_docs ? 2 * c->cap_docs : 16;
+        doc_rec_t *d = realloc(c->docs, cap * sizeof *d);
+        if (!d)
+            return -1;
+        c->docs = d;
+        c->cap_docs = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -1;
+    c->docs[c->n_docs] = (doc_rec_t){.name = copy};
+    c->slots[k] = ++c->n_docs;
+    return 0;
+}
+
+static void push_locked(corpus_t *c, uint8_t *buf, size_t len)
+{
+    if (!buf || lanes_out_list_push(&c->out, buf, len, len) != 0) {
+        fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory for a document's result");
+        return;
+    }
+    c->out_bytes += len;
+}
+
+/* Packs { doc: DocResult { name, counts: entries[from, to) } ++ rest } with rest a packed DocResult
+ * (or nothing). Hand-packed: a word may hold any code point, U+0000 included. */
+static uint8_t *pack_doc(const char *name, const lanes_word_entry_t *e, size_t from, size_t to, const uint8_t *rest,
+                         size_t rest_len, size_t *len)
+{
+    size_t name_len = strlen(name);
+    size_t counts = to > from ? rpc_word_counts_size(e, from, to) : 0;
+    size_t body = 1 + lanes_wire_varint_size(name_len) + name_len + rest_len;
+    if (to > from)
+        body += 1 + lanes_wire_varint_size(counts) + counts;
+    size_t total = 1 + lanes_wire_varint_size(body) + body;
+    uint8_t *buf = malloc(total), *p = buf;
+    if (!buf)
+        return NULL;
+    p = lanes_wire_put_varint(p, 1u << 3 | 2);
+    p = lanes_wire_put_varint(p, body);
+    p = lanes_wire_put_bytes(p, 1, name, name_len);
+    if (to > from) {
+        p = lanes_wire_put_varint(p, 2u << 3 | 2);
+        p = lanes_wire_put_varint(p, counts);
+        p = rpc_word_counts_put(p, e, from, to);
+    }
+    if (rest_len)
+        memcpy(p, rest, rest_len);
+    *len = total;
+    return buf;
+}
+
+/* Queues the messages of a finished document (its table in pieces, then the rest). */
+static void queue_result_locked(corpus_t *c, doc_rec_t *d, const lanes_doc_result_t *res)
+{
+    char backend[96] = "";
+    if (res->pid > 0)
+        snprintf(backend, sizeof backend, "process-pool worker %d (pid %d)", res->worker, res->pid);
+    const int ok = res->status == LANES_STATUS_OK;
+    size_t n_top = ok && res->has_acf ? res->n_top : 0;
+    char **words = calloc(n_top ? n_top : 1, sizeof *words);
+    if (!words) {
+        fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory for a document's result");
+        return;
+    }
+    Lanes__V1__DocResult r = LANES__V1__DOC_RESULT__INIT;
+    r.done = 1;
+    r.status = (uint32_t)res->status;
+    r.error = (char *)(ok ? "" : res->msg);
+    r.backend = backend;
+    r.attempts = res->attempts;
+    r.seconds = (double)res->compute_ns * 1e-9;
+    if (ok) {
+        r.total_words = res->total_words;
+        if (res->has_acf) {
+            r.acf.data = (uint8_t *)res->acf;
+            r.acf.len = res->acf_n * sizeof(double);
+            for (size_t i = 0; i < n_top; i++)
+                words[i] = (char *)res->top[i].word;
+            r.n_acf_words = n_top;
+            r.acf_words = words;
+            r.first_label = c->params.acf_mode == LANES_WORD_ACF_COURSE ? 1 : 0;
+        }
+    }
+    size_t rest_len = lanes__v1__doc_result__get_packed_size(&r);
+    uint8_t *rest = malloc(rest_len ? rest_len : 1);
+    if (!rest) {
+        free(words);
+        fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory for a document's result");
+        return;
+    }
+    lanes__v1__doc_result__pack(&r, rest);
+    free(words);
+
+    size_t from = 0, end = ok && c->send_table && res->has_count ? res->n_entries : 0;
+    for (;;) {
+        size_t to = from, payload = 0;
+        while (to < end && (to == from || payload + res->entries[to].len + 12 <= c->cfg->chunk_bytes)) {
+            payload += res->entries[to].len + 12;
+            to++;
+        }
+        size_t len = 0;
+        int last = to == end;
+        uint8_t *buf = pack_doc(d->name, res->entries, from, to, last ? rest : NULL, last ? rest_len : 0, &len);
+        push_locked(c, buf, len);
+        if (last || c->failed)
+            break;
+        from = to;
+    }
+    free(rest);
+}
+
+static void pump_unlock(corpus_t *c);
+
+static void doc_done(void *arg, lanes_doc_result_t *res)
+{
+    doc_ctx_t *x = arg;
+    corpus_t *c = x->c;
+    pthread_mutex_lock(&c->mu);
+    c->pending--;
+    doc_rec_t *d = &c->docs[x->index];
+    c->compute_ns += res->compute_ns;
+    if (res->status == LANES_STATUS_OK) {
+        d->state = 1;
+        if (res->has_count && c->zipf_words) {
+            size_t n = res->n_entries < c->zipf_words ? res->n_entries : c->zipf_words;
+            d->zipf = malloc((n ? n : 1) * sizeof *d->zipf);
+            if (d->zipf) {
+                for (size_t i = 0; i < n; i++)
+                    d->zipf[i] = res->entries[i].count;
+                d->n_zipf = n;
+            }
+        }
+    } else {
+        d->state = -1;
+        c->failed_docs++;
+    }
+    if (!c->finishing && !c->cancelled && !c->failed)
+        queue_result_locked(c, d, res);
+    lanes_doc_result_free(res);
+    free(x);
+    pump_unlock(c);
+    corpus_unref(c);
+}
+
+/* A document failed before reaching the pool (too large, no memory): its result says so. */
+static void doc_fail_locked(corpus_t *c, size_t index, lanes_status_t code, const char *msg)
+{
+    doc_rec_t *d = &c->docs[index];
+    d->state = -1;
+    c->failed_docs++;
+    lanes_doc_result_t res = {.status = code, .worker = -1};
+    snprintf(res.msg, sizeof res.msg, "%s", msg);
+    queue_result_locked(c, d, &res);
+}
+
+static void submit_locked(corpus_t *c)
+{
+    int fd = -1;
+    uint64_t len = 0;
+    lanes_error_t err = {0};
+    if (lanes_spool_finish(&c->spool, &fd, &len, &err) != 0) {
+        doc_fail_locked(c, c->cur, LANES_STATUS_INTERNAL, err.msg);
+        return;
+    }
+    doc_ctx_t *x = malloc(sizeof *x);
+    if (!x) {
+        close(fd);
+        doc_fail_locked(c, c->cur, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    *x = (doc_ctx_t){.c = c, .index = c->cur};
+    int rc = lanes_proc_pool_submit(fd, (size_t)len, c->docs[c->cur].name, &c->params, c->tag, doc_done, x);
+    if (rc != 0) {
+        close(fd);
+        free(x);
+        char msg[600];
+        snprintf(msg, sizeof msg, "document '%s' could not be queued: %s", c->docs[c->cur].name,
+                 rc == LANES_ENODEV ? "the process pool is not running" : lanes_strerror(rc));
+        doc_fail_locked(c, c->cur, rc == LANES_ENODEV ? LANES_STATUS_UNAVAILABLE : LANES_STATUS_RESOURCE_EXHAUSTED,
+                        msg);
+        return;
+    }
+    c->pending++;
+    c->refs++;
+}
+
+static void on_piece_locked(corpus_t *c, const Lanes__V1__DocPiece *p)
+{
+    const char *name = p->name ? p->name : "";
+    if (!c->receiving) {
+        if (!*name) {
+            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                        "document #%zu has no name: the first piece of a document must carry its name", c->n_docs + 1);
+            return;
+        }
+        if (strlen(name) > NAME_MAX_BYTES) {
+            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "document #%zu: its name is longer than %d bytes",
+                        c->n_docs + 1, NAME_MAX_BYTES);
+            return;
+        }
+        int rc = doc_add_locked(c, name);
+        if (rc != 0) {
+            if (rc > 0)
+                fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                            "document name '%s' was sent twice: names must be unique in a corpus", name);
+            else
+                fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        c->cur = c->n_docs - 1;
+        c->receiving = 1;
+        c->skipping = 0;
+        lanes_error_t err = {0};
+        if (lanes_spool_init(&c->spool, name, c->cfg->max_doc_bytes, &err) != 0) {
+            c->skipping = 1;
+            doc_fail_locked(c, c->cur, LANES_STATUS_RESOURCE_EXHAUSTED, err.msg);
+        }
+    } else if (*name && strcmp(name, c->docs[c->cur].name) != 0) {
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                    "a piece of document '%s' arrived before the last piece of document '%s' (documents are sent "
+                    "one after another; the last piece has last = true)",
+                    name, c->docs[c->cur].name);
+        return;
+    }
+    c->pieces++;
+    c->bytes_in += p->data.len;
+    if (!c->skipping && p->data.len) {
+        lanes_error_t err = {0};
+        if (lanes_spool_append(&c->spool, p->data.data, p->data.len, &err) != 0) {
+            c->skipping = 1;
+            lanes_spool_free(&c->spool);
+            doc_fail_locked(c, c->cur,
+                            err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT,
+                            err.msg);
+        }
+    }
+    if (p->last) {
+        c->receiving = 0;
+        if (!c->skipping)
+            submit_locked(c);
+        else
+            lanes_spool_free(&c->spool);
+    }
+}
+
+static void on_spec_locked(corpus_t *c, const uint8_t *body, size_t len)
+{
+    if (c->have_spec) {
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                    "the corpus spec was sent twice: only the first message of a Corpus call carries it");
+        return;
+    }
+    Lanes__V1__CorpusSpec *m = lanes__v1__corpus_spec__unpack(NULL, len, body);
+    if (!m) {
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "malformed CorpusSpec");
+        return;
+    }
+    char msg[512] = "";
+    lanes_status_t rc = LANES_STATUS_OK;
+    if (!m->word_count && !m->word_acf) {
+        snprintf(msg, sizeof msg, "the corpus spec asks for nothing: set word_count, word_acf or both");
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+    } else if (m->mode != LANES__V1__WORD_ACF_SPEC__MODE__EXACT && m->mode != LANES__V1__WORD_ACF_SPEC__MODE__COURSE) {
+        snprintf(msg, sizeof msg, "CorpusSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+    } else if (m->zipf_words > ZIPF_MAX) {
+        snprintf(msg, sizeof msg, "zipf_words is %u; at most %d", m->zipf_words, ZIPF_MAX);
+        rc = LANES_STATUS_INVALID_ARGUMENT;
+    }
+    if (rc == LANES_STATUS_OK) {
+        c->params = (lanes_doc_params_t){
+            .do_count = m->word_count,
+            .min_length = m->min_length,
+            .do_acf = m->word_acf,
+            .acf_mode = m->mode == LANES__V1__WORD_ACF_SPEC__MODE__COURSE ? LANES_WORD_ACF_COURSE
+                                                                         : LANES_WORD_ACF_EXACT,
+            .nwords = m->nwords,
+            .timesteps = m->timesteps,
+        };
+        c->send_table = m->word_count;
+        c->zipf_words = m->word_count ? (m->zipf_words ? m->zipf_words : ZIPF_DEFAULT) : 0;
+        if (lanes_doc_params_check(&c->params, msg, sizeof msg) != 0)
+            rc = LANES_STATUS_INVALID_ARGUMENT;
+    }
+    if (rc == LANES_STATUS_OK)
+        rc = lanes_router_init(&c->router, c->cfg, (int)m->backend, LANES_JOB_CORPUS, msg, sizeof msg);
+    if (rc == LANES_STATUS_OK) {
+        lanes_proc_pool_stats_t ps;
+        lanes_proc_pool_stats(&ps);
+        if (!ps.running) {
+            snprintf(msg, sizeof msg, "the process pool is not running (proc_workers = 0): no corpus can run");
+            rc = LANES_STATUS_FAILED_PRECONDITION;
+        } else {
+            c->max_pending = (size_t)ps.workers * 2;
+        }
+    }
+    lanes__v1__corpus_spec__free_unpacked(m, NULL);
+    if (rc != LANES_STATUS_OK) {
+        fail_locked(c, rc, "%s", msg);
+        return;
+    }
+    c->have_spec = 1;
+}
+
+static uint8_t *done_message(corpus_t *c, size_t *len, char *msg, size_t cap, lanes_status_t *rc)
+{
+    lanes_proc_pool_stats_t ps;
+    lanes_proc_pool_stats(&ps);
+    size_t n_rows = 0;
+    for (size_t i = 0; i < c->n_docs; i++)
+        n_rows += c->docs[i].state == 1 && c->docs[i].zipf;
+    Lanes__V1__ZipfRow *rows = calloc(n_rows ? n_rows : 1, sizeof *rows);
+    Lanes__V1__ZipfRow **rowp = calloc(n_rows ? n_rows : 1, sizeof *rowp);
+    char **books = calloc(n_rows ? n_rows : 1, sizeof *books);
+    uint8_t *buf = NULL;
+    *rc = LANES_STATUS_RESOURCE_EXHAUSTED;
+    snprintf(msg, cap, "out of memory");
+    if (!rows || !rowp || !books)
+        goto out;
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_docs; i++) {
+        doc_rec_t *d = &c->docs[i];
+        if (d->state != 1 || !d->zipf)
+            continue;
+        books[k] = strdup(d->name);
+        if (!books[k])
+            goto out;
+        char *dot = strrchr(books[k], '.'), *slash = strrchr(books[k], '/');
+        if (dot && dot != books[k] && (!slash || dot > slash + 1))
+            *dot = 0;
+        lanes__v1__zipf_row__init(&rows[k]);
+        rows[k].book = books[k];
+        rows[k].n_counts = d->n_zipf;
+        rows[k].counts = d->zipf;
+        rowp[k] = &rows[k];
+        k++;
+    }
+    lanes_job_stats_t st = {0};
+    st.elements = c->bytes_in;
+    st.chunks = c->pieces;
+    st.bytes_in = c->bytes_in;
+    st.compute_ns = c->compute_ns;
+    st.total_ns = lanes_now_ns() - c->start_ns;
+    st.max_threads = ps.workers;
+    st.backend = "process-pool";
+    snprintf(st.reason, sizeof st.reason,
+             "%s: %zu document(s) on the process pool (%d worker processes, one document each at a time; memory "
+             "limit %u MiB%s; a document whose worker dies is retried %u time(s))",
+             c->router.forced ? "forced by the client" : "auto: a batch of documents", c->n_docs, ps.workers,
+             ps.memory_mb, ps.memory_limit_enforced ? "" : " (not enforced)", c->cfg->worker_retries);
+    Lanes__V1__JobSummary summary;
+    lanes_pipeline_summary(&st, &summary);
+    summary.compute_seconds = (double)c->compute_ns * 1e-9; /* summed over workers */
+    summary.stream_seconds = 0;
+    Lanes__V1__CorpusDone done = LANES__V1__CORPUS_DONE__INIT;
+    done.n_zipf = k;
+    done.zipf = rowp;
+    done.documents = (uint32_t)c->n_docs;
+    done.failed = (uint32_t)c->failed_docs;
+    done.summary = &summary;
+    Lanes__V1__CorpusResponse r = LANES__V1__CORPUS_RESPONSE__INIT;
+    r.msg_case = LANES__V1__CORPUS_RESPONSE__MSG_DONE;
+    r.done = &done;
+    *rc = rpc_pack((const ProtobufCMessage *)&r, &buf, len, msg, cap);
+out:
+    if (books)
+        for (size_t i = 0; i < n_rows; i++)
+            free(books[i]);
+    free(books);
+    free(rows);
+    free(rowp);
+    return buf;
+}
+
+static void pump_unlock(corpus_t *c)
+{
+    if (!c->sending && c->out.head && !c->cancelled && !c->failed && !c->finishing) {
+        lanes_out_msg_t *m = c->out.head;
+        c->out.head = m->next;
+        if (!c->out.head)
+            c->out.tail = NULL;
+        c->out_bytes -= m->len;
+        c->sending = 1;
+        if (lanes_call_send(c->call, m->buf, m->len) != 0) {
+            c->sending = 0;
+            c->cancelled = 1;
+        }
+        free(m);
+    }
+    if (!c->recv_pending && !c->half_closed && !c->failed && !c->cancelled && !c->finishing &&
+        c->pending < (c->max_pending ? c->max_pending : 1) && c->out_bytes <= 2 * c->cfg->chunk_bytes) {
+        c->recv_pending = 1;
+        if (lanes_call_request_message(c->call) != 0) {
+            c->recv_pending = 0;
+            c->cancelled = 1;
+        }
+    }
+    int done_ok = c->have_spec && c->half_closed && !c->receiving && c->pending == 0 && !c->out.head && !c->sending;
+    if (c->finishing || !(done_ok || c->failed || c->cancelled)) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    c->finishing = 1;
+    lanes_status_t code = LANES_STATUS_OK;
+    char msg[512] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (c->failed) {
+        code = c->fail_code;
+        snprintf(msg, sizeof msg, "%s", c->fail_msg);
+    } else if (c->cancelled) {
+        code = LANES_STATUS_CANCELLED;
+        snprintf(msg, sizeof msg, "the call was cancelled");
+    } else {
+        buf = done_message(c, &len, msg, sizeof msg, &code);
+    }
+    if (code != LANES_STATUS_OK) {
+        free(buf);
+        buf = NULL;
+        len = 0;
+        lanes_proc_pool_cancel(c->tag);
+        lanes_log(LANES_LOG_INFO, 0, "corpus call ended with status %d: %s", (int)code, msg);
+    }
+    lanes_call_t *call = c->call;
+    pthread_mutex_unlock(&c->mu);
+    lanes_call_finish(call, code, msg, buf, len);
+}
+
+/* ---- server callbacks ---- */
+
+static void *corpus_start(lanes_call_t *call, void *arg)
+{
+    corpus_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    c->refs = 1;
+    c->call = call;
+    c->cfg = arg;
+    c->spool.fd = -1;
+    c->tag = __atomic_add_fetch(&next_tag, 1, __ATOMIC_RELAXED);
+    c->start_ns = lanes_call_arrival_ns(call);
+    c->recv_pending = 1; /* the server reads the first message itself */
+    return c;
+}
+
+static void corpus_on_message(void *ctx, uint8_t *data, size_t len)
+{
+    corpus_t *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    c->recv_pending = 0;
+    uint32_t field = 0;
+    const uint8_t *body = NULL;
+    size_t blen = 0;
+    if (c->finishing || c->failed || c->cancelled) {
+        /* dropped */
+    } else if (lanes_wire_oneof(data, len, &field, &body, &blen) != 0 || (field != 1 && field != 2)) {
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                    "malformed Corpus request message: it must hold exactly one of spec (field 1) or doc (field 2)");
+    } else if (field == 1) {
+        on_spec_locked(c, body, blen);
+    } else if (!c->have_spec) {
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                    "a document arrived before the corpus spec: the first message of a Corpus call must carry it");
+    } else {
+        Lanes__V1__DocPiece *p = lanes__v1__doc_piece__unpack(NULL, blen, body);
+        if (!p) {
+            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "malformed DocPiece (piece %llu)",
+                        (unsigned long long)c->pieces);
+        } else {
+            on_piece_locked(c, p);
+            lanes__v1__doc_piece__free_unpacked(p, NULL);
+        }
+    }
+    free(data);
+    pump_unlock(c);
+}
+
+static void corpus_on_half_close(void *ctx)
+{
+    corpus_t *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    c->recv_pending = 0;
+    c->half_closed = 1;
+    if (!c->have_spec)
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "the Corpus request stream ended before the corpus spec");
+    else if (c->receiving)
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                    "the request stream ended inside document '%s': its last piece must have last = true",
+                    c->docs[c->cur].name);
+    pump_unlock(c);
+}
+
+static void corpus_on_sent(void *ctx, int ok)
+{
+    corpus_t *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    c->sending = 0;
+    if (!ok)
+        c->cancelled = 1;
+    pump_unlock(c);
+}
+
+static void corpus_on_cancel(void *ctx)
+{
+    corpus_t *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    c->cancelled = 1;
+    c->recv_pending = 0;
+    pump_unlock(c);
+}
+
+static void corpus_on_done(void *ctx) { corpus_unref(ctx); }
+
+void rpc_corpus_method(lanes_method_t *m, const lanes_config_t *cfg)
+{
+    *m = (lanes_method_t){
+        .path = "/lanes.v1.Lanes/Corpus",
+        .unary_request = 0,
+        .arg = (void *)cfg,
+        .start = corpus_start,
+        .on_message = corpus_on_message,
+        .on_half_close = corpus_on_half_close,
+        .on_sent = corpus_on_sent,
+        .on_cancel = corpus_on_cancel,
+        .on_done = corpus_on_done,
+    };
+}

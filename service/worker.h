@@ -1,0 +1,77 @@
+/* Worker mode of lanesd ("lanesd --worker FD MEMORY_MB") and the protocol between the process pool
+ * (proc_pool.c) and a worker.
+ *
+ * Design: a worker is the daemon's own binary, started by the pool with posix_spawn and one end of a
+ * SOCK_SEQPACKET socketpair as fd FD. It never starts gRPC or OpenMP work. It sets its own address
+ * space limit (RLIMIT_AS: what it has mapped at start plus MEMORY_MB; 0 is no limit; not under
+ * AddressSanitizer, whose shadow memory needs terabytes of address space), asks the kernel for SIGKILL
+ * when its parent goes (PR_SET_PDEATHSIG), says hello, then serves one task at a time until EOF:
+ *
+ *   pool -> worker   lanes_worker_task_t, with the document's memfd (SCM_RIGHTS)
+ *   worker -> pool   lanes_worker_reply_t, with a sealed result memfd (doc_job.h) when status is OK
+ *
+ * The worker maps the document read-only (the bytes never pass through a socket or a gRPC thread),
+ * runs the text kernels and writes the result with write(2) into a memfd it creates. Each message is
+ * one datagram of a fixed size; anything else is a protocol error. Kernel errors become statuses:
+ * LANES_EINVAL -> INVALID_ARGUMENT (invalid UTF-8), LANES_EEMPTY -> FAILED_PRECONDITION (no words for
+ * an ACF), LANES_ENOMEM -> RESOURCE_EXHAUSTED; the message is the kernel's, without the document's
+ * name (the pool adds it).
+ */
+#ifndef LANES_WORKER_H
+#define LANES_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LANES_WORKER_MAGIC 0x4b524f57u /* "WORK" */
+#define LANES_WORKER_VERSION 1u
+
+/* The first message of a worker, once its limit is set. */
+typedef struct lanes_worker_hello {
+    uint32_t magic, version;
+    int32_t pid;
+    int32_t memory_limit_enforced; /* 1 if RLIMIT_AS is in place */
+    uint64_t memory_limit_bytes;   /* the limit set, 0 if none */
+} lanes_worker_hello_t;
+
+typedef struct lanes_worker_task {
+    uint32_t magic, version;
+    uint64_t id;
+    uint64_t doc_len;              /* bytes of the document memfd to read */
+    int32_t do_count, do_acf, acf_mode, reserved;
+    uint64_t min_length, nwords, timesteps;
+} lanes_worker_task_t;
+
+typedef struct lanes_worker_reply {
+    uint32_t magic, version;
+    uint64_t id;                   /* the task's */
+    int32_t status;                /* lanes_status_t */
+    int32_t kernel_code;           /* LANES_E* of the failure, 0 if none */
+    uint64_t compute_ns;
+    char msg[512];                 /* NUL-terminated; "" on success */
+} lanes_worker_reply_t;
+
+/* Runs worker mode; argv is "lanesd --worker FD [MEMORY_MB]". Returns the process exit status: 0 at
+ * EOF, 2 for bad arguments, 1 when the socket fails. Call first in main(), before any thread exists. */
+int lanes_worker_main(int argc, char **argv);
+
+/* Sends one message of len bytes on a SOCK_SEQPACKET socket, with fd attached (SCM_RIGHTS) when
+ * fd >= 0 (fd stays the caller's). Never raises SIGPIPE. Returns 0 or -1 with errno set. Thread-safe. */
+int lanes_worker_send(int sock, const void *msg, size_t len, int fd);
+
+/* Receives one message into buf (cap bytes) and at most one fd (received close-on-exec; extra fds a
+ * peer attached are closed). Returns the message length, 0 at EOF, or -1 with errno set (EMSGSIZE for
+ * a message or control data that did not fit; *fd is then -1). *fd gets the fd (the caller owns it)
+ * or -1. Retries on EINTR. Thread-safe. */
+ssize_t lanes_worker_recv(int sock, void *buf, size_t cap, int *fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_WORKER_H */
