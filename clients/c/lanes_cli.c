@@ -1467,7 +1467,8 @@ static char *path_stem(const char *path)
 
 typedef struct corpus_out {
     const char *cmd, *dir;
-    size_t n_docs, finished, failed, write_failed;
+    int want_dat, want_csv;
+    size_t n_docs, finished, failed;
     char **failed_names;  /* n_docs slots: the documents that failed, in the order given */
 } corpus_out_t;
 
@@ -1510,9 +1511,9 @@ static int corpus_on_doc(void *ctx, const lanes_client_doc_result_t *d)
         return -1;
     co->finished++;
     int failed = d->status != GRPC_STATUS_OK;
-    if (!failed && d->entries && corpus_write_file(co, stem, "dat", doc_write_dat, d) != 0)
+    if (!failed && co->want_dat && corpus_write_file(co, stem, "dat", doc_write_dat, d) != 0)
         failed = 2;
-    if (!failed && d->acf && corpus_write_file(co, stem, "csv", doc_write_csv, d) != 0)
+    if (!failed && co->want_csv && corpus_write_file(co, stem, "csv", doc_write_csv, d) != 0)
         failed = 2;
     if (failed == 1)
         fprintf(stderr, "%s: [%zu/%zu] %s: FAILED: %s: %s\n", co->cmd, co->finished, co->n_docs, d->name,
@@ -1671,7 +1672,8 @@ static int cmd_corpus(globals_t *g, int argc, char **argv)
         rc = EXIT_SERVER;
     }
     if (rc == EXIT_OK) {
-        corpus_out_t co = {it.cmd, to.out, books.n, 0, 0, 0, calloc(books.n, sizeof(char *))};
+        corpus_out_t co = {it.cmd, to.out, !to.no_count, !to.no_acf, books.n, 0, 0,
+                           calloc(books.n, sizeof(char *))};
         if (!co.failed_names) {
             fprintf(stderr, "%s: out of memory\n", it.cmd);
             rc = EXIT_SERVER;
