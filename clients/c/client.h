@@ -362,9 +362,9 @@ typedef struct lanes_client_corpus_reply {
 
 /* Runs a Corpus job: sends the documents one after another (each file opened, streamed in pieces and
  * closed in turn) while results come back, hands each finished document to on_doc, and fills *reply
- * with the Zipf table. A file that cannot be opened or read aborts the job (NOT_FOUND or
- * PERMISSION_DENIED / DATA_LOSS, "client: ..." naming it); a document the daemon fails is not an
- * error of the call: its result has status != OK. On OK free *reply with
+ * with the Zipf table. A file that cannot be opened aborts the job (NOT_FOUND, PERMISSION_DENIED or
+ * CANCELLED, "client: cannot open ..." naming it), one that cannot be read too (CANCELLED); a
+ * document the daemon fails is not an error of the call: its result has status != OK. On OK free *reply with
  * lanes_client_corpus_reply_free(); on failure it is zeroed. */
 grpc_status_code lanes_client_corpus(lanes_client_t *c, const lanes_client_corpus_job_t *job,
                                      lanes_client_corpus_reply_t *reply, lanes_client_status_t *st);
