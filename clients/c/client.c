@@ -1,4 +1,5 @@
-/* lanes_client: Info, Health, Map, Reduce and Echo calls on the gRPC C core (see client.h).
+/* lanes_client: Info, Health, Map, Reduce and Echo calls on the gRPC C core (see client.h), and the
+ * call plumbing that client_text.c (Acf, WordCount, WordAcf, Corpus) shares through client_internal.h.
  *
  * Design: two call shapes share all the plumbing.
  *   - run_unary(): one batch holding every op (send metadata, message, close; receive metadata,
@@ -18,7 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "client.h"
+#include "client_internal.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -101,13 +102,7 @@ const char *lanes_client_status_name(grpc_status_code code)
     return "UNKNOWN_STATUS";
 }
 
-static grpc_status_code st_set(lanes_client_status_t *st, grpc_status_code code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static grpc_status_code st_set(lanes_client_status_t *st, grpc_status_code code, const char *fmt, ...)
+grpc_status_code st_set(lanes_client_status_t *st, grpc_status_code code, const char *fmt, ...)
 {
     va_list ap;
     st->code = code;
@@ -117,7 +112,7 @@ static grpc_status_code st_set(lanes_client_status_t *st, grpc_status_code code,
     return code;
 }
 
-static void st_ok(lanes_client_status_t *st)
+void st_ok(lanes_client_status_t *st)
 {
     st->code = GRPC_STATUS_OK;
     st->message[0] = '\0';
@@ -204,7 +199,7 @@ const char *lanes_client_target(const lanes_client_t *c)
 /* ---- messages ---- */
 
 /* Packs m into a new byte buffer that the caller destroys. */
-static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
+grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
 {
     size_t len = protobuf_c_message_get_packed_size(m);
     grpc_slice s = grpc_slice_malloc(len);
@@ -228,7 +223,7 @@ static int read_all(grpc_byte_buffer *bb, grpc_slice *out)
 /* Minimal protobuf wire reading for the bulk replies: the next field of a message in [*p, end).
  * Returns 1 with the field number, wire type and, for length-delimited fields, the payload; 0 at the
  * end; -1 if malformed. Other wire types are skipped over but still reported. */
-static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t x = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -244,8 +239,8 @@ static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return -1;
 }
 
-static int wire_next(const uint8_t **p, const uint8_t *end, uint32_t *field, uint32_t *wt,
-                     const uint8_t **val, size_t *vlen)
+int wire_next(const uint8_t **p, const uint8_t *end, uint32_t *field, uint32_t *wt,
+              const uint8_t **val, size_t *vlen)
 {
     uint64_t key, v;
     if (*p >= end)
@@ -281,12 +276,12 @@ static int wire_next(const uint8_t **p, const uint8_t *end, uint32_t *field, uin
     }
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
+void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-static void summary_copy(lanes_client_summary_t *dst, const Lanes__V1__JobSummary *s)
+void summary_copy(lanes_client_summary_t *dst, const Lanes__V1__JobSummary *s)
 {
     memset(dst, 0, sizeof *dst);
     if (!s)
@@ -305,7 +300,7 @@ static void summary_copy(lanes_client_summary_t *dst, const Lanes__V1__JobSummar
 
 /* Elements per data message: chunk_bytes of payload (default 1 MiB), clamped so the packed message,
  * with the framing of a oneof holding a Chunk of n_arrays byte strings, stays within 4 MiB. */
-static size_t chunk_elements(size_t chunk_bytes, size_t row_bytes, size_t n_arrays)
+size_t chunk_elements(size_t chunk_bytes, size_t row_bytes, size_t n_arrays)
 {
     size_t max_payload = LANES_CLIENT_MAX_MESSAGE_BYTES - 16 - 6 * n_arrays;
     if (chunk_bytes == 0)
@@ -404,8 +399,8 @@ static grpc_status_code start_failed(lanes_client_status_t *st, grpc_call_error 
 }
 
 /* One request, one response: on OK *reply holds the response bytes (the caller unrefs the slice). */
-static grpc_status_code run_unary(lanes_client_t *c, const char *method, const ProtobufCMessage *req,
-                                  grpc_slice *reply, lanes_client_status_t *st)
+grpc_status_code run_unary(lanes_client_t *c, const char *method, const ProtobufCMessage *req,
+                           grpc_slice *reply, lanes_client_status_t *st)
 {
     call_state_t *cs = call_begin(c, method);
     grpc_op ops[6];
@@ -450,17 +445,8 @@ static grpc_status_code run_unary(lanes_client_t *c, const char *method, const P
     return st->code;
 }
 
-typedef struct stream_io {
-    /* Packs the next request message into a new byte buffer and sets *last when no more follow.
-     * Returns NULL with st set to abort the call. */
-    grpc_byte_buffer *(*next)(void *ctx, int *last, lanes_client_status_t *st);
-    /* Consumes one response message. Returns 0, or nonzero with st set to abort the call. */
-    int (*on_message)(void *ctx, const uint8_t *data, size_t len, lanes_client_status_t *st);
-    void *ctx;
-} stream_io_t;
-
-static grpc_status_code run_stream(lanes_client_t *c, const char *method, const stream_io_t *io,
-                                   lanes_client_status_t *st)
+grpc_status_code run_stream(lanes_client_t *c, const char *method, const stream_io_t *io,
+                            lanes_client_status_t *st)
 {
     lanes_client_status_t local;
     int last = 0, failed = 0;
@@ -647,18 +633,8 @@ grpc_status_code lanes_client_health(lanes_client_t *c, const char *service, int
 
 /* ---- data chunks, shared by the three streaming jobs ---- */
 
-typedef struct feed {
-    size_t n_arrays;
-    size_t es[LANES_MAP_MAX_INPUTS]; /* bytes per element of each array */
-    const void *const *inputs;       /* in-memory arrays, or NULL */
-    lanes_client_source_fn source;
-    void *source_ctx;
-    uint64_t n, sent;
-    size_t chunk_elems;
-} feed_t;
-
 /* Points bins[] at the next run of elements; returns its length (0 with st set on failure). */
-static size_t feed_next(feed_t *f, ProtobufCBinaryData *bins, lanes_client_status_t *st)
+size_t feed_next(feed_t *f, ProtobufCBinaryData *bins, lanes_client_status_t *st)
 {
     uint64_t left = f->n - f->sent;
     size_t want = left < f->chunk_elems ? (size_t)left : f->chunk_elems, m;

@@ -29,6 +29,7 @@
 #include <grpc/status.h>
 
 #include "lanes/kernels.h"
+#include "lanes/text.h"
 #include "lanes/v1/lanes.pb-c.h"
 
 #ifdef __cplusplus
@@ -192,6 +193,183 @@ typedef struct lanes_client_echo_job {
  * INTERNAL if that differs from n. */
 grpc_status_code lanes_client_echo(lanes_client_t *c, const lanes_client_echo_job_t *job,
                                    uint64_t *bytes_back, lanes_client_status_t *st);
+
+/* ---- autocorrelation (client_text.c) ---- */
+
+typedef struct lanes_client_acf_job {
+    lanes_dtype_t dtype;           /* of the series */
+    const void *data;              /* n elements; used when source is NULL */
+    uint64_t n;                    /* the series' length (required: the default nlags and the end check) */
+    int64_t nlags;                 /* lags 0 .. nlags; negative: statsmodels' default
+                                      min(int(10*log10(n)), n-1), resolved by the daemon */
+    int adjusted;                  /* divide lag k by n - k instead of n */
+    double alpha;                  /* 0: no confidence intervals; else Bartlett's at 1 - alpha */
+    int qstat;                     /* Ljung-Box Q statistics and p-values */
+    int method;                    /* a Lanes__V1__AcfSpec__Method number: 0 auto, 1 direct, 2 fft */
+    int backend;                   /* a Lanes__V1__Backend number; 0 = auto */
+    size_t chunk_bytes;            /* 0 = default */
+    lanes_client_source_fn source; /* optional, instead of data (one array) */
+    void *source_ctx;
+    lanes_client_call_t call;      /* AUTO: AcfOnce when the series fits one message and the results
+                                      fit one reply, else the stream */
+} lanes_client_acf_job_t;
+
+typedef struct lanes_client_acf_reply {
+    uint64_t n;                    /* values the daemon received */
+    uint64_t nlags;                /* resolved */
+    char method[16];               /* "direct" or "fft" */
+    double *acf;                   /* nlags + 1 values */
+    double *confint;               /* (nlags + 1) x 2 row-major (lower, upper); NULL without alpha */
+    double *qstat, *pvalues;       /* nlags values each (index i is lag i + 1); NULL without qstat */
+    lanes_client_summary_t summary;
+} lanes_client_acf_reply_t;
+
+/* Runs an Acf (or AcfOnce) job. On OK *reply owns malloc'd arrays: free them with
+ * lanes_client_acf_reply_free(). On failure *reply is zeroed (freeing it is still allowed). Fails with
+ * INTERNAL if the pieces the daemon sends do not make whole arrays of the announced sizes. */
+grpc_status_code lanes_client_acf(lanes_client_t *c, const lanes_client_acf_job_t *job,
+                                  lanes_client_acf_reply_t *reply, lanes_client_status_t *st);
+
+/* Frees a reply's arrays and zeroes it; NULL allowed. */
+void lanes_client_acf_reply_free(lanes_client_acf_reply_t *reply);
+
+/* ---- text jobs (client_text.c) ---- */
+
+/* Reads the next bytes of a text into buf (at most cap). Returns how many (> 0), 0 at the end of the
+ * text, or -1 to abort the job (CANCELLED, "client: text source failed"). */
+typedef ptrdiff_t (*lanes_client_read_fn)(void *ctx, void *buf, size_t cap);
+
+/* Where a text comes from: the read callback if set, else data/len if data is not NULL, else the file
+ * descriptor fd (read(2) to the end; not closed). Only chunk_bytes of it are held at a time. */
+typedef struct lanes_client_text {
+    lanes_client_read_fn read;
+    void *read_ctx;
+    const void *data;
+    size_t len;
+    int fd;
+} lanes_client_text_t;
+
+/* Receives n entries of a word table, in the table's order (count descending, ties in order of first
+ * occurrence). Entries and their words (NUL-terminated; len counts the bytes, a word may hold U+0000)
+ * are valid during the call only. Returns 0 to go on, nonzero to abort (CANCELLED, "client: sink
+ * failed"). */
+typedef int (*lanes_client_words_fn)(void *ctx, const lanes_word_entry_t *entries, size_t n);
+
+typedef struct lanes_client_word_count_job {
+    lanes_client_text_t text;
+    uint32_t min_length;           /* drop words shorter than this many code points; 0 keeps all */
+    uint64_t top;                  /* only the first top entries; 0: all */
+    int backend;
+    size_t chunk_bytes;            /* text bytes per message; 0 = default */
+    lanes_client_words_fn on_words; /* optional: entries go here as they arrive instead of the reply */
+    void *words_ctx;
+} lanes_client_word_count_job_t;
+
+typedef struct lanes_client_word_count_reply {
+    lanes_word_entry_t *entries;   /* the table (NULL when on_words was given); words owned by the reply */
+    size_t n_entries;
+    uint64_t total_words;          /* words counted: the .dat percentages divide by it */
+    uint64_t distinct_words;
+    lanes_client_summary_t summary;
+    void *arena_;                  /* private: where the words live */
+} lanes_client_word_count_reply_t;
+
+/* Streams the text to WordCount in chunks and receives its table. On OK *reply is filled; free it with
+ * lanes_client_word_count_reply_free(). On failure *reply is zeroed (freeing it is still allowed). */
+grpc_status_code lanes_client_word_count(lanes_client_t *c, const lanes_client_word_count_job_t *job,
+                                         lanes_client_word_count_reply_t *reply, lanes_client_status_t *st);
+
+void lanes_client_word_count_reply_free(lanes_client_word_count_reply_t *reply);
+
+typedef struct lanes_client_word_acf_job {
+    lanes_client_text_t text;
+    int mode;                      /* a Lanes__V1__WordAcfSpec__Mode number: 0 exact, 1 course */
+    uint32_t nwords;               /* top words averaged; 0: 16 */
+    uint32_t timesteps;            /* T; 0: 100 */
+    uint32_t min_length;
+    int backend;
+    size_t chunk_bytes;
+} lanes_client_word_acf_job_t;
+
+typedef struct lanes_client_word_acf_reply {
+    double *acf;                   /* n_acf values */
+    size_t n_acf;
+    char **words;                  /* n_words top words (each malloc'd), by rank */
+    uint64_t *counts;              /* their counts */
+    size_t n_words;
+    uint64_t total_words;
+    uint64_t first_label;          /* CSV label of acf[0]: 0 (exact) or 1 (course) */
+    lanes_client_summary_t summary;
+} lanes_client_word_acf_reply_t;
+
+/* Streams the text to WordAcf. On OK *reply owns malloc'd arrays: free them with
+ * lanes_client_word_acf_reply_free(). On failure *reply is zeroed. */
+grpc_status_code lanes_client_word_acf(lanes_client_t *c, const lanes_client_word_acf_job_t *job,
+                                       lanes_client_word_acf_reply_t *reply, lanes_client_status_t *st);
+
+void lanes_client_word_acf_reply_free(lanes_client_word_acf_reply_t *reply);
+
+/* One finished document of a Corpus job. Everything is valid during the callback only. */
+typedef struct lanes_client_doc_result {
+    size_t index;                  /* of the document in the job's paths */
+    const char *name;              /* as sent: the job's name for it */
+    grpc_status_code status;       /* OK, or why this document failed */
+    const char *error;             /* "" when OK */
+    const lanes_word_entry_t *entries; /* its whole word table (word_count), all pieces together */
+    size_t n_entries;
+    uint64_t total_words;
+    const double *acf;             /* n_acf values (word_acf) */
+    size_t n_acf;
+    char *const *acf_words;        /* the words averaged */
+    size_t n_acf_words;
+    uint64_t first_label;
+    const char *backend;           /* where it ran */
+    uint32_t attempts;
+    double seconds;
+} lanes_client_doc_result_t;
+
+/* Receives one finished document. Returns 0 to go on, nonzero to abort (CANCELLED, "client: sink
+ * failed"). */
+typedef int (*lanes_client_doc_fn)(void *ctx, const lanes_client_doc_result_t *doc);
+
+typedef struct lanes_client_corpus_job {
+    const char *const *paths;      /* n_docs files, each streamed in pieces of chunk_bytes */
+    const char *const *names;      /* optional: the name sent for each (unique); NULL: base names */
+    size_t n_docs;
+    int word_count, word_acf;      /* what to compute per document */
+    uint32_t min_length;
+    int mode;                      /* word ACF mode, as lanes_client_word_acf_job_t */
+    uint32_t nwords, timesteps;    /* 0: 16 and 100 */
+    uint32_t zipf_words;           /* columns of the Zipf table; 0: 10 */
+    int backend;
+    size_t chunk_bytes;            /* 0 = default */
+    lanes_client_doc_fn on_doc;    /* optional: each document's result as it arrives */
+    void *doc_ctx;
+} lanes_client_corpus_job_t;
+
+typedef struct lanes_client_zipf_row {
+    char *book;                    /* the document's name without its extension */
+    uint64_t *counts;              /* n_counts counts, in rank order */
+    size_t n_counts;
+} lanes_client_zipf_row_t;
+
+typedef struct lanes_client_corpus_reply {
+    lanes_client_zipf_row_t *zipf; /* n_zipf rows, documents in the order sent, failed ones left out */
+    size_t n_zipf;
+    uint32_t documents, failed;
+    lanes_client_summary_t summary;
+} lanes_client_corpus_reply_t;
+
+/* Runs a Corpus job: sends the documents one after another (each file opened, streamed in pieces and
+ * closed in turn) while results come back, hands each finished document to on_doc, and fills *reply
+ * with the Zipf table. A file that cannot be opened aborts the job (NOT_FOUND, PERMISSION_DENIED or
+ * CANCELLED, "client: cannot open ..." naming it), one that cannot be read too (CANCELLED); a
+ * document the daemon fails is not an error of the call: its result has status != OK. On OK free *reply with
+ * lanes_client_corpus_reply_free(); on failure it is zeroed. */
+grpc_status_code lanes_client_corpus(lanes_client_t *c, const lanes_client_corpus_job_t *job,
+                                     lanes_client_corpus_reply_t *reply, lanes_client_status_t *st);
+
+void lanes_client_corpus_reply_free(lanes_client_corpus_reply_t *reply);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@ import math
 import os
 import socket
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -439,3 +440,372 @@ def test_deadline_mid_stream_always_ends(cli_path, daemon, tmp_path, rng):
                 "--out", tmp_path / "y.npy", timeout=30)
         assert p.returncode == 1, p.stderr
         assert p.stderr.decode().startswith("lanes: DEADLINE_EXCEEDED: ")
+
+
+# ---- issue 4: acf, wordcount, wordacf and corpus ----
+# References: the word-count course's .dat written again in a few lines of Python (below), the pinned
+# course values of pg99, statsmodels' acf, and for corpus the single-document commands' own outputs.
+
+GUTENBERG = Path(__file__).resolve().parents[3] / "shared" / "data" / "gutenberg"
+COURSE_DELIMITERS = ".,;:?$@^<>#%`!*-=()[]{}/\"'"
+
+
+def book(name):
+    path = GUTENBERG / name
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    return path
+
+
+def course_words(text, min_length=0):
+    for ch in COURSE_DELIMITERS:
+        text = text.replace(ch, " ")
+    return [w for w in (w.lower() for w in text.split()) if len(w) >= min_length]
+
+
+def course_table(words):
+    counts = {}
+    for w in words:
+        counts[w] = counts.get(w, 0) + 1
+    return sorted(counts.items(), key=lambda kv: kv[1], reverse=True)  # stable: ties by first use
+
+
+def course_dat(text, min_length=0, top=0):
+    """The course's .dat: 'word count pct' lines, pct = repr(count / total * 100)."""
+    words = course_words(text, min_length)
+    table = course_table(words)
+    if top:
+        table = table[:top]
+    return "".join(f"{w} {c} {c / len(words) * 100!r}\n" for w, c in table).encode()
+
+
+@pytest.mark.parametrize("name", ["pg99.txt", "pg58.txt"])
+def test_wordcount_equals_course_dat(cli_path, daemon, name):
+    path = book(name)
+    want = course_dat(path.read_text(encoding="utf-8"))
+    assert ok(run(cli_path, daemon, "wordcount", path)).stdout == want
+    # cut anywhere: small pieces split code points and words
+    assert ok(run(cli_path, daemon, "wordcount", path, "--chunk-bytes", "997")).stdout == want
+    assert ok(run(cli_path, daemon, "wordcount", "-", stdin=path.read_bytes())).stdout == want
+
+
+def test_wordcount_pinned_lines(cli_path, daemon):
+    lines = ok(run(cli_path, daemon, "wordcount", book("pg99.txt"))).stdout.decode().splitlines()
+    assert lines[:3] == ["the 712 6.233038606320581", "of 416 3.6417753654906764",
+                         "and 366 3.204061980215355"]
+
+
+def test_wordcount_min_length_and_top(cli_path, daemon):
+    path = book("pg58.txt")
+    want = course_dat(path.read_text(encoding="utf-8"), min_length=4, top=25)
+    p = ok(run(cli_path, daemon, "wordcount", path, "--min-length", "4", "--top", "25", "--summary"))
+    assert p.stdout == want
+    assert "distinct" in p.stderr.decode() and "backend:" in p.stderr.decode()
+
+
+def test_wordcount_small_texts(cli_path, daemon):
+    assert ok(run(cli_path, daemon, "wordcount", "-", stdin=b"")).stdout == b""
+    text = "Ünïcode, ÜNÏCODE; straße (STRASSE) ΣΑΣ a-b a'b\n"
+    assert ok(run(cli_path, daemon, "wordcount", "-", stdin=text.encode())).stdout == course_dat(text)
+
+
+def test_wordacf_course_pinned_rows(cli_path, daemon):
+    rows = ok(run(cli_path, daemon, "wordacf", book("pg99.txt"), "--mode", "course")).stdout.decode().splitlines()
+    assert len(rows) == 100
+    assert rows[:3] == ["1.000000000000000000e+00,1.000000000000000000e+00",
+                        "2.000000000000000000e+00,0.000000000000000000e+00",
+                        "3.000000000000000000e+00,7.339029896867326451e-03"]
+    assert rows[99] == "1.000000000000000000e+02,2.859623379265031559e-02"
+
+
+def test_wordacf_exact_against_reference(cli_path, daemon):
+    path = book("pg58.txt")
+    p = ok(run(cli_path, daemon, "wordacf", path, "--nwords", "5", "--timesteps", "30", "--chunk-bytes", "4096"))
+    got = np.loadtxt(p.stdout.decode().splitlines(), delimiter=",")
+    assert got.shape == (30, 2) and list(got[:, 0]) == list(range(30))
+    words = course_words(path.read_text(encoding="utf-8"))
+    top = [w for w, _ in course_table(words)[:5]]
+    want = np.zeros(30)
+    for w in top:
+        pos = {i for i, x in enumerate(words) if x == w}
+        want += np.array([sum(1 for i in pos if i + t in pos) / len(pos) for t in range(30)])
+    np.testing.assert_allclose(got[:, 1], want / 5, rtol=1e-14, atol=0)
+
+
+def test_acf_text_columns_match_statsmodels(cli_path, daemon, tmp_path, rng):
+    stattools = pytest.importorskip("statsmodels.tsa.stattools")
+    x = np.cumsum(rng.standard_normal(3000))
+    np.save(tmp_path / "x.npy", x)
+    p = ok(run(cli_path, daemon, "acf", tmp_path / "x.npy", "--nlags", "40", "--alpha", "0.05", "--qstat"))
+    lines = p.stdout.decode().splitlines()
+    assert lines[0] == "# lag acf lower upper qstat pvalue"
+    got = np.loadtxt(lines)
+    acf, confint, qstat, pvalues = stattools.acf(x, nlags=40, alpha=0.05, qstat=True)
+    assert got.shape == (41, 6) and list(got[:, 0]) == list(range(41))
+    np.testing.assert_allclose(got[:, 1], acf, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got[:, 2:4], confint, rtol=1e-12, atol=1e-14)
+    assert np.isnan(got[0, 4:]).all()
+    np.testing.assert_allclose(got[1:, 4], qstat, rtol=1e-12)
+    np.testing.assert_allclose(got[1:, 5], pvalues, rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("extra, kwargs", [
+    ([], {}),                                                    # statsmodels' default nlags
+    (["--adjusted", "--method", "fft", "--nlags", "500"], {"adjusted": True, "nlags": 500}),
+    (["--stream", "--chunk-bytes", "10000", "--method", "direct", "--nlags", "70"], {"nlags": 70}),
+])
+def test_acf_npy_outputs_match_statsmodels(cli_path, daemon, tmp_path, rng, extra, kwargs):
+    stattools = pytest.importorskip("statsmodels.tsa.stattools")
+    x = rng.standard_normal(20000).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "r.npy"
+    ok(run(cli_path, daemon, "acf", tmp_path / "x.npy", "--alpha", "0.1", "--qstat", "--out", out, *extra))
+    acf, confint, qstat, pvalues = stattools.acf(x.astype(np.float64), alpha=0.1, qstat=True, **kwargs)
+    np.testing.assert_allclose(np.load(out), acf, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(np.load(tmp_path / "r.confint.npy").reshape(-1, 2), confint, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(np.load(tmp_path / "r.qstat.npy"), qstat, rtol=1e-9)
+    np.testing.assert_allclose(np.load(tmp_path / "r.pvalues.npy"), pvalues, rtol=1e-7, atol=1e-300)
+
+
+def test_acf_large_nlags_streams_pieces(cli_path, daemon, tmp_path, rng):
+    # 200001 lags with intervals: ~4.8 MB of results, more than one reply message
+    x = rng.standard_normal(600_000)
+    np.save(tmp_path / "x.npy", x)
+    p = ok(run(cli_path, daemon, "acf", tmp_path / "x.npy", "--nlags", "200000", "--alpha", "0.05",
+               "--out", tmp_path / "r.npy", "--summary"))
+    assert "nlags 200000, method fft" in p.stderr.decode()
+    acf = np.load(tmp_path / "r.npy")
+    assert acf.shape == (200001,) and acf[0] == 1.0
+    want = np.array([np.dot(x[: x.size - k] - x.mean(), x[k:] - x.mean()) for k in (1, 7, 199_999)])
+    want /= np.dot(x - x.mean(), x - x.mean())
+    np.testing.assert_allclose(acf[[1, 7, 199_999]], want, rtol=1e-9, atol=1e-12)
+    assert np.load(tmp_path / "r.confint.npy").shape == (400002,)
+
+
+def test_acf_text_input_and_stdin(cli_path, daemon):
+    p = ok(run(cli_path, daemon, "acf", "-", "--nlags", "2", stdin=b"1 2 3 4 5\n"))
+    got = np.loadtxt(p.stdout.decode().splitlines())
+    np.testing.assert_allclose(got[:, 1], [1.0, 0.4, -0.1], rtol=1e-15)
+
+
+@pytest.mark.parametrize("args, code, needle", [
+    (["wordcount", "MISSING"], 2, "MISSING"),
+    (["wordacf", "MISSING"], 2, "MISSING"),
+    (["wordacf", "BOOK", "--mode", "fancy"], 2, "--mode"),
+    (["corpus", "BOOK", "--out", "OUT", "--mode", "fancy"], 2, "--mode"),
+    (["wordcount"], 2, "BOOK"),
+    (["wordacf", "BOOK", "--nwords", "0"], 2, "--nwords"),
+    (["acf", "X", "--method", "slow"], 2, "--method"),
+    (["acf", "X", "--alpha", "1.5"], 2, "--alpha"),
+    (["acf", "X", "--nlags", "-3"], 2, "--nlags"),
+    (["acf", "X", "--qstat", "--format", "npy"], 2, "--out FILE"),
+    (["acf", "MISSING"], 2, "MISSING"),
+    (["corpus", "BOOK"], 2, "--out"),
+    (["corpus", "MISSING", "--out", "OUT"], 2, "MISSING"),
+    (["corpus", "BOOK", "BOOK", "--out", "OUT"], 2, "two books"),
+])
+def test_text_and_acf_usage_errors(cli_path, daemon, tmp_path, args, code, needle):
+    (tmp_path / "book.txt").write_text("a b c\n")
+    np.save(tmp_path / "x.npy", np.arange(10.0))
+    subst = {"MISSING": tmp_path / "MISSING.txt", "BOOK": tmp_path / "book.txt", "X": tmp_path / "x.npy",
+             "OUT": tmp_path / "out"}
+    p = run(cli_path, daemon, *[subst.get(a, a) for a in args])
+    assert p.returncode == code, p.stderr
+    assert needle in p.stderr.decode()
+
+
+def test_invalid_utf8_is_a_server_error(cli_path, daemon, tmp_path):
+    good = "caf\u00e9 ok ".encode()
+    (tmp_path / "bad.txt").write_bytes(good + b"\xff\xfe then")
+    for cmd in ("wordcount", "wordacf"):
+        p = run(cli_path, daemon, cmd, tmp_path / "bad.txt")
+        assert p.returncode == 1, p.stderr
+        err = p.stderr.decode()
+        assert err.startswith("lanes: INVALID_ARGUMENT: ") and f"invalid UTF-8 at byte {len(good)}" in err, err
+
+
+def test_text_help(cli_path, daemon):
+    for cmd in ("acf", "wordcount", "wordacf", "corpus"):
+        p = ok(run(cli_path, daemon, cmd, "--help", server=False))
+        assert f"Usage: lanes {cmd}" in p.stdout.decode()
+    assert "wordacf" in ok(run(cli_path, daemon, "--help", server=False)).stdout.decode()
+
+
+# ---- corpus ----
+
+def corpus_books(tmp_path, names=("pg99.txt", "pg58.txt", "pg105.txt")):
+    d = tmp_path / "books"
+    d.mkdir()
+    for n in names:
+        (d / n).write_bytes(book(n).read_bytes())
+    return d
+
+
+def check_corpus_outputs(cli_path, daemon, books, names, out, zipf_words=10):
+    """Each book's .dat and .csv equal the single-document commands' outputs; results.csv the Zipf table."""
+    rows = [f"Book,{','.join(f'word{i}' for i in range(1, zipf_words + 1))}"]
+    for n in names:
+        stem = n.rsplit(".", 1)[0]
+        dat = ok(run(cli_path, daemon, "wordcount", books / n)).stdout
+        csv = ok(run(cli_path, daemon, "wordacf", books / n, "--mode", "course")).stdout
+        assert (out / f"{stem}.dat").read_bytes() == dat, stem
+        assert (out / f"{stem}.csv").read_bytes() == csv, stem
+        counts = [line.split(b" ")[1].decode() for line in dat.splitlines()[:zipf_words]]
+        rows.append(",".join([stem, *counts]))
+    assert (out / "results.csv").read_text() == "\n".join(rows) + "\n"
+
+
+def test_corpus_of_three_books(cli_path, daemon, tmp_path):
+    books = corpus_books(tmp_path)
+    out = tmp_path / "out"
+    p = run(cli_path, daemon, "corpus", books / "pg99.txt", books / "pg58.txt", books / "pg105.txt",
+            "--out", out, "--mode", "course", timeout=300)
+    if p.returncode == 1 and b"UNIMPLEMENTED" in p.stderr:
+        pytest.skip("Corpus endpoint not in this daemon yet (the client side is tested against a stand-in "
+                    "server in test_corpus_client_against_stand_in)")
+    ok(p)
+    assert len(p.stderr.decode().splitlines()) == 3  # one progress line per book
+    check_corpus_outputs(cli_path, daemon, books, ["pg99.txt", "pg58.txt", "pg105.txt"], out)
+
+
+class CorpusStandIn:
+    """A gRPC server with only Corpus, answering it as the protocol says through the real daemon's
+    WordCount and WordAcf: results as documents finish, out of order (each odd document before the
+    one it follows), every word table split over several DocResult messages, a failing document as a
+    DocResult with its status, then CorpusDone. It lets the CLI's corpus be tested before lanesd has
+    the endpoint."""
+
+    def __init__(self, daemon_address):
+        import grpc
+        from concurrent import futures
+        from lanes.v1 import lanes_pb2, lanes_pb2_grpc
+        self.pb = lanes_pb2
+        self.stub = lanes_pb2_grpc.LanesStub(grpc.insecure_channel(daemon_address))
+        self.pieces = []
+        servicer = self
+
+        class Servicer(lanes_pb2_grpc.LanesServicer):
+            def Corpus(self, request_iterator, context):
+                yield from servicer.corpus(request_iterator)
+
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        lanes_pb2_grpc.add_LanesServicer_to_server(Servicer(), self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+        self.address = f"127.0.0.1:{self.port}"
+
+    def results(self, spec, name, data):
+        import grpc
+        pb = self.pb
+        pieces = [data[i:i + 65536] for i in range(0, len(data), 65536)]
+        try:
+            words, counts, total = [], [], 0
+            reqs = [pb.WordCountRequest(spec=pb.WordCountSpec(min_length=spec.min_length))]
+            reqs += [pb.WordCountRequest(chunk=pb.Chunk(arrays=[x])) for x in pieces]
+            for r in self.stub.WordCount(iter(reqs)):
+                if r.HasField("counts"):
+                    words += r.counts.words
+                    counts += r.counts.counts
+                else:
+                    total = r.done.total_words
+            acf = None
+            if spec.word_acf:
+                aspec = pb.WordAcfSpec(mode=spec.mode, nwords=spec.nwords, timesteps=spec.timesteps,
+                                       min_length=spec.min_length)
+                reqs = [pb.WordAcfRequest(spec=aspec)] + [pb.WordAcfRequest(chunk=pb.Chunk(arrays=[x])) for x in pieces]
+                acf = self.stub.WordAcf(iter(reqs))
+        except grpc.RpcError as e:
+            return [pb.DocResult(name=name, done=True, status=e.code().value[0], error=e.details(),
+                                 backend="stand-in", attempts=1)], None
+        msgs = []
+        if spec.word_count:
+            for i in range(0, max(len(words), 1), 1000):
+                msgs.append(pb.DocResult(name=name, counts=pb.WordCounts(words=words[i:i + 1000],
+                                                                         counts=counts[i:i + 1000])))
+        last = msgs.pop() if msgs else pb.DocResult(name=name)
+        last.done = True
+        last.total_words = total
+        last.backend = "stand-in"
+        last.attempts = 1
+        last.seconds = 0.5
+        if acf is not None:
+            last.acf = acf.acf
+            last.acf_words.extend(acf.words)
+            last.first_label = acf.first_label
+        msgs.append(last)
+        k = spec.zipf_words or 10
+        return msgs, pb.ZipfRow(book=name.rsplit(".", 1)[0], counts=counts[:k])
+
+    def corpus(self, request_iterator):
+        pb = self.pb
+        spec, name, data, held, zipf, n, failed = None, None, b"", [], {}, 0, 0
+        order = []
+        for req in request_iterator:
+            if req.HasField("spec"):
+                spec = req.spec
+                continue
+            self.pieces.append(len(req.doc.data))
+            if req.doc.name:
+                name, data = req.doc.name, b""
+            data += req.doc.data
+            if not req.doc.last:
+                continue
+            n += 1
+            order.append(name)
+            msgs, row = self.results(spec, name, data)
+            failed += row is None
+            if row is not None:
+                zipf[name] = row
+            held.append(msgs)
+            if n % 2 == 0:  # the later document first
+                for m in reversed(held):
+                    yield from (pb.CorpusResponse(doc=d) for d in m)
+                held = []
+        for m in held:
+            yield from (pb.CorpusResponse(doc=d) for d in m)
+        yield pb.CorpusResponse(done=pb.CorpusDone(zipf=[zipf[x] for x in order if x in zipf], documents=n,
+                                                   failed=failed))
+
+    def stop(self):
+        self.server.stop(None)
+
+
+def test_corpus_client_against_stand_in(cli_path, daemon, tmp_path):
+    pytest.importorskip("lanes.v1.lanes_pb2_grpc")
+    books = corpus_books(tmp_path, ("pg99.txt", "pg58.txt", "pg105.txt", "pg42.txt"))
+    (books / "broken.txt").write_bytes(b"fine words \xc3\x28 then")
+    stand_in = CorpusStandIn(daemon.address)
+    try:
+        out = tmp_path / "out"
+        # a directory stands for its .txt files in name order
+        p = run(cli_path, daemon, "--server", stand_in.address, "corpus", books, "--out", out, "--mode", "course",
+                "--chunk-bytes", "50000", "--summary", server=False, timeout=300)
+        assert p.returncode == 1, p.stderr
+        err = p.stderr.decode()
+        progress = [line for line in err.splitlines() if line.startswith("lanes corpus: [")]
+        assert len(progress) == 5, err
+        assert "broken.txt: FAILED: INVALID_ARGUMENT: invalid UTF-8 at byte 11" in err
+        assert err.rstrip().endswith(f"1 of 5 documents failed: {books / 'broken.txt'}"), err
+        assert not (out / "broken.dat").exists()
+        names = ["pg105.txt", "pg42.txt", "pg58.txt", "pg99.txt"]
+        check_corpus_outputs(cli_path, daemon, books, names, out)
+        assert max(stand_in.pieces) == 50000  # documents went out in pieces
+    finally:
+        stand_in.stop()
+
+
+def test_corpus_no_acf_stand_in(cli_path, daemon, tmp_path):
+    pytest.importorskip("lanes.v1.lanes_pb2_grpc")
+    books = corpus_books(tmp_path, ("pg58.txt",))
+    stand_in = CorpusStandIn(daemon.address)
+    try:
+        out = tmp_path / "out"
+        ok(run(cli_path, daemon, "--server", stand_in.address, "corpus", books / "pg58.txt", "--out", out,
+               "--no-acf", "--zipf-words", "3", server=False))
+        assert sorted(f.name for f in out.iterdir()) == ["pg58.dat", "results.csv"]
+        dat = ok(run(cli_path, daemon, "wordcount", books / "pg58.txt")).stdout
+        assert (out / "pg58.dat").read_bytes() == dat
+        counts = [line.split(b" ")[1].decode() for line in dat.splitlines()[:3]]
+        assert (out / "results.csv").read_text() == f"Book,word1,word2,word3\npg58,{','.join(counts)}\n"
+    finally:
+        stand_in.stop()
