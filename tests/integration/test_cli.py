@@ -452,8 +452,7 @@ COURSE_DELIMITERS = ".,;:?$@^<>#%`!*-=()[]{}/\"'"
 
 def book(name):
     path = GUTENBERG / name
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
+    assert path.exists(), f"{path} is missing: the tests need ../shared/data beside the checkout"
     return path
 
 
@@ -660,152 +659,36 @@ def test_corpus_of_three_books(cli_path, daemon, tmp_path):
     out = tmp_path / "out"
     p = run(cli_path, daemon, "corpus", books / "pg99.txt", books / "pg58.txt", books / "pg105.txt",
             "--out", out, "--mode", "course", timeout=300)
-    if p.returncode == 1 and b"UNIMPLEMENTED" in p.stderr:
-        pytest.skip("Corpus endpoint not in this daemon yet (the client side is tested against a stand-in "
-                    "server in test_corpus_client_against_stand_in)")
     ok(p)
     assert len(p.stderr.decode().splitlines()) == 3  # one progress line per book
     check_corpus_outputs(cli_path, daemon, books, ["pg99.txt", "pg58.txt", "pg105.txt"], out)
 
 
-class CorpusStandIn:
-    """A gRPC server with only Corpus, answering it as the protocol says through the real daemon's
-    WordCount and WordAcf: results as documents finish, out of order (each odd document before the
-    one it follows), every word table split over several DocResult messages, a failing document as a
-    DocResult with its status, then CorpusDone. It lets the CLI's corpus be tested before lanesd has
-    the endpoint."""
-
-    def __init__(self, daemon_address):
-        import grpc
-        from concurrent import futures
-        from lanes.v1 import lanes_pb2, lanes_pb2_grpc
-        self.pb = lanes_pb2
-        self.stub = lanes_pb2_grpc.LanesStub(grpc.insecure_channel(daemon_address))
-        self.pieces = []
-        servicer = self
-
-        class Servicer(lanes_pb2_grpc.LanesServicer):
-            def Corpus(self, request_iterator, context):
-                yield from servicer.corpus(request_iterator)
-
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        lanes_pb2_grpc.add_LanesServicer_to_server(Servicer(), self.server)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
-        self.server.start()
-        self.address = f"127.0.0.1:{self.port}"
-
-    def results(self, spec, name, data):
-        import grpc
-        pb = self.pb
-        pieces = [data[i:i + 65536] for i in range(0, len(data), 65536)]
-        try:
-            words, counts, total = [], [], 0
-            reqs = [pb.WordCountRequest(spec=pb.WordCountSpec(min_length=spec.min_length))]
-            reqs += [pb.WordCountRequest(chunk=pb.Chunk(arrays=[x])) for x in pieces]
-            for r in self.stub.WordCount(iter(reqs)):
-                if r.HasField("counts"):
-                    words += r.counts.words
-                    counts += r.counts.counts
-                else:
-                    total = r.done.total_words
-            acf = None
-            if spec.word_acf:
-                aspec = pb.WordAcfSpec(mode=spec.mode, nwords=spec.nwords, timesteps=spec.timesteps,
-                                       min_length=spec.min_length)
-                reqs = [pb.WordAcfRequest(spec=aspec)] + [pb.WordAcfRequest(chunk=pb.Chunk(arrays=[x])) for x in pieces]
-                acf = self.stub.WordAcf(iter(reqs))
-        except grpc.RpcError as e:
-            return [pb.DocResult(name=name, done=True, status=e.code().value[0], error=e.details(),
-                                 backend="stand-in", attempts=1)], None
-        msgs = []
-        if spec.word_count:
-            for i in range(0, max(len(words), 1), 1000):
-                msgs.append(pb.DocResult(name=name, counts=pb.WordCounts(words=words[i:i + 1000],
-                                                                         counts=counts[i:i + 1000])))
-        last = msgs.pop() if msgs else pb.DocResult(name=name)
-        last.done = True
-        last.total_words = total
-        last.backend = "stand-in"
-        last.attempts = 1
-        last.seconds = 0.5
-        if acf is not None:
-            last.acf = acf.acf
-            last.acf_words.extend(acf.words)
-            last.first_label = acf.first_label
-        msgs.append(last)
-        k = spec.zipf_words or 10
-        return msgs, pb.ZipfRow(book=name.rsplit(".", 1)[0], counts=counts[:k])
-
-    def corpus(self, request_iterator):
-        pb = self.pb
-        spec, name, data, held, zipf, n, failed = None, None, b"", [], {}, 0, 0
-        order = []
-        for req in request_iterator:
-            if req.HasField("spec"):
-                spec = req.spec
-                continue
-            self.pieces.append(len(req.doc.data))
-            if req.doc.name:
-                name, data = req.doc.name, b""
-            data += req.doc.data
-            if not req.doc.last:
-                continue
-            n += 1
-            order.append(name)
-            msgs, row = self.results(spec, name, data)
-            failed += row is None
-            if row is not None:
-                zipf[name] = row
-            held.append(msgs)
-            if n % 2 == 0:  # the later document first
-                for m in reversed(held):
-                    yield from (pb.CorpusResponse(doc=d) for d in m)
-                held = []
-        for m in held:
-            yield from (pb.CorpusResponse(doc=d) for d in m)
-        yield pb.CorpusResponse(done=pb.CorpusDone(zipf=[zipf[x] for x in order if x in zipf], documents=n,
-                                                   failed=failed))
-
-    def stop(self):
-        self.server.stop(None)
-
-
-def test_corpus_client_against_stand_in(cli_path, daemon, tmp_path):
-    pytest.importorskip("lanes.v1.lanes_pb2_grpc")
+def test_corpus_directory_with_a_broken_document(cli_path, daemon, tmp_path):
     books = corpus_books(tmp_path, ("pg99.txt", "pg58.txt", "pg105.txt", "pg42.txt"))
     (books / "broken.txt").write_bytes(b"fine words \xc3\x28 then")
-    stand_in = CorpusStandIn(daemon.address)
-    try:
-        out = tmp_path / "out"
-        # a directory stands for its .txt files in name order
-        p = run(cli_path, daemon, "--server", stand_in.address, "corpus", books, "--out", out, "--mode", "course",
-                "--chunk-bytes", "50000", "--summary", server=False, timeout=300)
-        assert p.returncode == 1, p.stderr
-        err = p.stderr.decode()
-        progress = [line for line in err.splitlines() if line.startswith("lanes corpus: [")]
-        assert len(progress) == 5, err
-        assert "broken.txt: FAILED: INVALID_ARGUMENT: invalid UTF-8 at byte 11" in err
-        assert err.rstrip().endswith(f"1 of 5 documents failed: {books / 'broken.txt'}"), err
-        assert not (out / "broken.dat").exists()
-        names = ["pg105.txt", "pg42.txt", "pg58.txt", "pg99.txt"]
-        check_corpus_outputs(cli_path, daemon, books, names, out)
-        assert max(stand_in.pieces) == 50000  # documents went out in pieces
-    finally:
-        stand_in.stop()
+    out = tmp_path / "out"
+    # a directory stands for its .txt files in name order; documents go out in 50000-byte pieces
+    p = run(cli_path, daemon, "corpus", books, "--out", out, "--mode", "course",
+            "--chunk-bytes", "50000", "--summary", timeout=300)
+    assert p.returncode == 1, p.stderr
+    err = p.stderr.decode()
+    progress = [line for line in err.splitlines() if line.startswith("lanes corpus: [")]
+    assert len(progress) == 5, err
+    assert "broken.txt: FAILED: INVALID_ARGUMENT: document 'broken.txt': invalid UTF-8 at byte 11" in err
+    assert err.rstrip().endswith(f"1 of 5 documents failed: {books / 'broken.txt'}"), err
+    assert not (out / "broken.dat").exists()
+    names = ["pg105.txt", "pg42.txt", "pg58.txt", "pg99.txt"]
+    check_corpus_outputs(cli_path, daemon, books, names, out)
+    assert "process-pool" in err, err  # the summary
 
 
-def test_corpus_no_acf_stand_in(cli_path, daemon, tmp_path):
-    pytest.importorskip("lanes.v1.lanes_pb2_grpc")
+def test_corpus_without_acf(cli_path, daemon, tmp_path):
     books = corpus_books(tmp_path, ("pg58.txt",))
-    stand_in = CorpusStandIn(daemon.address)
-    try:
-        out = tmp_path / "out"
-        ok(run(cli_path, daemon, "--server", stand_in.address, "corpus", books / "pg58.txt", "--out", out,
-               "--no-acf", "--zipf-words", "3", server=False))
-        assert sorted(f.name for f in out.iterdir()) == ["pg58.dat", "results.csv"]
-        dat = ok(run(cli_path, daemon, "wordcount", books / "pg58.txt")).stdout
-        assert (out / "pg58.dat").read_bytes() == dat
-        counts = [line.split(b" ")[1].decode() for line in dat.splitlines()[:3]]
-        assert (out / "results.csv").read_text() == f"Book,word1,word2,word3\npg58,{','.join(counts)}\n"
-    finally:
-        stand_in.stop()
+    out = tmp_path / "out"
+    ok(run(cli_path, daemon, "corpus", books / "pg58.txt", "--out", out, "--no-acf", "--zipf-words", "3"))
+    assert sorted(f.name for f in out.iterdir()) == ["pg58.dat", "results.csv"]
+    dat = ok(run(cli_path, daemon, "wordcount", books / "pg58.txt")).stdout
+    assert (out / "pg58.dat").read_bytes() == dat
+    counts = [line.split(b" ")[1].decode() for line in dat.splitlines()[:3]]
+    assert (out / "results.csv").read_text() == f"Book,word1,word2,word3\npg58,{','.join(counts)}\n"
