@@ -1,8 +1,10 @@
-/* The backend registry: the one list of compute backends (inline, cpu, cuda), probed once at start.
+/* The backend registry: the one list of compute backends (inline, cpu, process-pool, cuda), probed
+ * once at start.
  *
  * Design: a static table filled by lanes_registry_init(); readers copy entries out, so after init the
  * table is read-only and every reader is thread-safe without a lock. The CUDA entry is probed through
- * cuda_api.h, which a CPU-only build satisfies with cuda_stub.c. In this version the CUDA backend is a
+ * cuda_api.h, which a CPU-only build satisfies with cuda_stub.c. The process pool lives in the daemon
+ * (service/proc_pool.c): its entry starts "not started" and the daemon marks it at start-up. In this version the CUDA backend is a
  * device probe only: its kernels come with the CUDA issue, so it is never "available" for jobs yet.
  */
 #include "lanes/registry.h"
@@ -16,7 +18,7 @@
 
 #define LANES_MAX_DEVICES 16
 
-static lanes_backend_info_t g_backends[3];
+static lanes_backend_info_t g_backends[4];
 static size_t g_n_backends;
 static lanes_device_info_t g_devices[LANES_MAX_DEVICES];
 static int g_n_devices;
@@ -40,6 +42,10 @@ void lanes_registry_init(int cpu_threads)
              omp_get_num_procs());
 
     b = &g_backends[g_n_backends++];
+    *b = (lanes_backend_info_t){.id = LANES_BACKEND_PROCESS_POOL, .name = "process-pool", .compiled = 1};
+    snprintf(b->detail, sizeof b->detail, "not started");
+
+    b = &g_backends[g_n_backends++];
     *b = (lanes_backend_info_t){.id = LANES_BACKEND_CUDA, .name = "cuda"};
     char detail[160];
     int n = lanes_cuda_probe(g_devices, LANES_MAX_DEVICES, detail, sizeof detail);
@@ -51,6 +57,16 @@ void lanes_registry_init(int cpu_threads)
                  detail);
     else
         snprintf(b->detail, sizeof b->detail, "%s", detail);
+}
+
+void lanes_registry_set_available(lanes_backend_id_t id, int available, const char *detail)
+{
+    for (size_t i = 0; i < g_n_backends; i++) {
+        if (g_backends[i].id == id) {
+            g_backends[i].available = available;
+            snprintf(g_backends[i].detail, sizeof g_backends[i].detail, "%s", detail ? detail : "");
+        }
+    }
 }
 
 size_t lanes_registry_count(void) { return g_n_backends; }

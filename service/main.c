@@ -71,6 +71,7 @@ static int start_proc_pool(lanes_config_t *cfg)
     }
     if (cfg->proc_workers == 0) {
         lanes_log(LANES_LOG_INFO, 0, "process pool: off (proc_workers = 0)");
+        lanes_registry_set_available(LANES_BACKEND_PROCESS_POOL, 0, "off: proc_workers = 0");
         return 0;
     }
     lanes_proc_pool_config_t pc = {
@@ -91,8 +92,11 @@ static int start_proc_pool(lanes_config_t *cfg)
         snprintf(limit, sizeof limit, "%d MiB each", cfg->worker_memory_mb);
     else
         snprintf(limit, sizeof limit, "none%s", cfg->worker_memory_mb ? " under AddressSanitizer" : "");
-    lanes_log(LANES_LOG_INFO, 0, "process pool: %d worker processes (memory limit %s, retries %d)", st.workers,
-              limit, cfg->worker_retries);
+    char detail[256];
+    snprintf(detail, sizeof detail, "%d worker processes (lanesd --worker), one document each at a time; memory "
+             "limit %s, retries %d", st.workers, limit, cfg->worker_retries);
+    lanes_registry_set_available(LANES_BACKEND_PROCESS_POOL, 1, detail);
+    lanes_log(LANES_LOG_INFO, 0, "process pool: %s", detail);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "lanes/expr.h"
 #include "lanes/registry.h"
 #include "lanes/v1/lanes.pb-c.h"
+#include "proc_pool.h"
 #include "rpc.h"
 
 static const lanes_config_t *g_cfg;
@@ -56,6 +57,24 @@ lanes_status_t rpc_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len, c
 
 static void *info_start(lanes_call_t *call, void *arg) { return call; }
 
+
+/* Appends the process pool's live state to its registry detail. */
+static void pool_now(char *detail, size_t cap)
+{
+    lanes_proc_pool_stats_t st;
+    lanes_proc_pool_stats(&st);
+    size_t len = strlen(detail);
+    int n = snprintf(detail + len, cap - len,
+                     "; now %d ready, %d busy, %zu queued; %llu documents done, %llu failed, %llu retried; %llu "
+                     "worker deaths, %llu respawns; pids",
+                     st.ready, st.busy, st.queued, (unsigned long long)st.completed, (unsigned long long)st.failed,
+                     (unsigned long long)st.retried, (unsigned long long)st.deaths, (unsigned long long)st.respawns);
+    for (int i = 0; i < st.workers && n > 0 && len + (size_t)n < cap; i++) {
+        len += (size_t)n;
+        n = snprintf(detail + len, cap - len, " %d", st.pid[i]);
+    }
+}
+
 static void info_on_message(void *ctx, uint8_t *data, size_t len)
 {
     lanes_call_t *call = ctx;
@@ -76,6 +95,8 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
         backends[i].compiled = infos[i].compiled;
         backends[i].available = infos[i].available;
         backends[i].detail = infos[i].detail;
+        if (infos[i].id == LANES_BACKEND_PROCESS_POOL && infos[i].available)
+            pool_now(infos[i].detail, sizeof infos[i].detail);
         bp[i] = &backends[i];
     }
     r.n_backends = nb;

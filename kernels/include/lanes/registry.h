@@ -24,7 +24,7 @@ typedef enum lanes_backend_id {
 
 typedef struct lanes_backend_info {
     lanes_backend_id_t id;
-    const char *name;   /* static: "inline", "cpu", "cuda" */
+    const char *name;   /* static: "inline", "cpu", "process-pool", "cuda" */
     int compiled;       /* built into this binary */
     int available;      /* usable for jobs now */
     char detail[320];   /* what it runs on, or why it is not available */
@@ -41,6 +41,10 @@ typedef struct lanes_device_info {
  * Call once from the main thread at start, before any RPC thread runs; later calls are no-ops.
  * Not thread-safe against the other functions here while it runs. */
 void lanes_registry_init(int cpu_threads);
+
+/* Marks a backend that the embedding program runs itself (the daemon's process pool) as available or
+ * not, with a detail (copied). Main thread, after init and before any reader thread runs. */
+void lanes_registry_set_available(lanes_backend_id_t id, int available, const char *detail);
 
 /* Number of backends listed (compiled or not). Thread-safe after init. */
 size_t lanes_registry_count(void);
