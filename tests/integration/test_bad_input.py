@@ -71,7 +71,17 @@ REDUCE = "/lanes.v1.Lanes/Reduce"
 ACF = "/lanes.v1.Lanes/Acf"
 WORDCOUNT = "/lanes.v1.Lanes/WordCount"
 WORDACF = "/lanes.v1.Lanes/WordAcf"
+CORPUS = "/lanes.v1.Lanes/Corpus"
 WC, WA = lanes_pb2.WordCountRequest, lanes_pb2.WordAcfRequest
+
+
+def cspec(**kw):
+    kw.setdefault("word_count", True)
+    return lanes_pb2.CorpusRequest(spec=lanes_pb2.CorpusSpec(**kw))
+
+
+def piece(name="", data=b"a b", last=True):
+    return lanes_pb2.CorpusRequest(doc=lanes_pb2.DocPiece(name=name, data=data, last=last))
 X = np.arange(10.0)
 
 CASES = [
@@ -171,6 +181,24 @@ CASES = [
      grpc.StatusCode.INVALID_ARGUMENT, "mode is 5"),
     ("word ACF too many lags", WORDACF, [WA(spec=lanes_pb2.WordAcfSpec(timesteps=10**6)), text_chunk(WA, b"a b")],
      grpc.StatusCode.INVALID_ARGUMENT, "timesteps is 1000000; at most 100000"),
+    ("corpus asks for nothing", CORPUS, [cspec(word_count=False), piece("a")], grpc.StatusCode.INVALID_ARGUMENT,
+     "asks for nothing"),
+    ("corpus document before the spec", CORPUS, [piece("a")], grpc.StatusCode.INVALID_ARGUMENT,
+     "before the corpus spec"),
+    ("corpus document without a name", CORPUS, [cspec(), piece("")], grpc.StatusCode.INVALID_ARGUMENT,
+     "document #1 has no name"),
+    ("corpus duplicate names", CORPUS, [cspec(), piece("a.txt"), piece("a.txt")], grpc.StatusCode.INVALID_ARGUMENT,
+     "document name 'a.txt' was sent twice"),
+    ("corpus interleaved documents", CORPUS, [cspec(), piece("a.txt", last=False), piece("b.txt")],
+     grpc.StatusCode.INVALID_ARGUMENT, "a piece of document 'b.txt' arrived before the last piece of document 'a.txt'"),
+    ("corpus ends inside a document", CORPUS, [cspec(), piece("a.txt", last=False)],
+     grpc.StatusCode.INVALID_ARGUMENT, "ended inside document 'a.txt'"),
+    ("corpus bad mode", CORPUS, [cspec(word_acf=True, mode=4), piece("a")], grpc.StatusCode.INVALID_ARGUMENT,
+     "CorpusSpec.mode is 4"),
+    ("corpus forced onto the cpu", CORPUS, [cspec(backend=lanes_pb2.BACKEND_CPU), piece("a")],
+     grpc.StatusCode.FAILED_PRECONDITION, "a corpus runs on the process pool only"),
+    ("corpus too many lags", CORPUS, [cspec(word_acf=True, timesteps=10**7), piece("a")],
+     grpc.StatusCode.INVALID_ARGUMENT, "timesteps"),
     ("word ACF on cuda", WORDACF, [WA(spec=lanes_pb2.WordAcfSpec(backend=lanes_pb2.BACKEND_CUDA)),
                                    text_chunk(WA, b"a b")],
      grpc.StatusCode.FAILED_PRECONDITION, "does not run text jobs"),
