@@ -92,6 +92,11 @@ static void acf_process_block(lanes_acf_t *a)
     double *buf = a->buf;
     if (B == 0)
         return;
+    /* The sum of y per block (blocks are cut by absolute index), so it is the same for any chunking. */
+    long double sum = 0;
+    for (size_t j = 0; j < B; j++)
+        sum += buf[L + j];
+    a->sum_y += sum;
     if (a->use_fft) {
         lanes__acf_fft_block(a->fft, buf, B, a->r);
         for (size_t k = 0; k <= L; k++)
@@ -219,12 +224,8 @@ int lanes_acf_feed(lanes_acf_t *a, const void *data, size_t n, lanes_dtype_t dty
         if (a->n == 0)
             a->c = dst[0];
         const double c = a->c;
-        long double s = 0;
-        for (size_t i = 0; i < take; i++) {
+        for (size_t i = 0; i < take; i++)
             dst[i] -= c;
-            s += dst[i];
-        }
-        a->sum_y += s;
         for (size_t i = 0; a->n + i < L && i < take; i++)
             a->head[a->n + i] = dst[i];
         a->n += take;
