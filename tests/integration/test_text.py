@@ -125,7 +125,7 @@ def test_word_acf_equals_numpy_reference(client, tmp_path, name, mode):
 
 @pytest.mark.parametrize("kw", [{"nwords": 1, "timesteps": 1}, {"nwords": 5, "timesteps": 300},
                                 {"nwords": 40, "timesteps": 7, "min_length": 4},
-                                {"nwords": 100000, "timesteps": 3}])
+                                {"nwords": 4096, "timesteps": 3}])
 def test_word_acf_parameters(client, kw):
     path = book("pg58")
     words = numpy_ref.tokenize(numpy_ref.read_text(path))
@@ -231,6 +231,10 @@ def test_big_offset_is_counted_across_chunks(daemon):
 
 
 def test_bad_word_acf_arguments(client):
+    for kw, name in (({"nwords": 4097}, "nwords"), ({"timesteps": 100_001}, "timesteps")):
+        with pytest.raises(lanes.InvalidArgument) as e:
+            client.word_acf("a b c", **kw)
+        assert name in e.value.message
     with pytest.raises(ValueError):
         client.word_acf("a b c", mode="fast")
     with pytest.raises(TypeError):
