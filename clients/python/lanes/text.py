@@ -17,22 +17,33 @@ class WordCountResult:
 
     Attributes:
         entries: list of (word, count, pct) tuples; pct = count / total * 100 (a float).
+        words, counts: the same table as two lists.
         total: words counted (after min_length), the percentages' denominator.
         distinct: distinct words (after min_length); len(entries) is smaller when top= cut the table.
         summary: the job's summary as a dict (backend, reason, timings), or None.
     """
 
-    __slots__ = ("entries", "total", "distinct", "summary")
+    __slots__ = ("words", "counts", "total", "distinct", "summary", "_entries")
 
     def __init__(self, words, counts, total, distinct=None, summary=None):
-        total = int(total)
-        self.entries = [(w, int(c), (float(c) / total) * 100.0) for w, c in zip(words, counts)]
-        self.total = total
-        self.distinct = len(self.entries) if distinct is None else int(distinct)
+        self.words = list(words)
+        self.counts = list(counts)
+        self.total = int(total)
+        self.distinct = len(self.words) if distinct is None else int(distinct)
         self.summary = summary
+        self._entries = None
+
+    @property
+    def entries(self):
+        """[(word, count, pct)], made on first use (a big table's tuples cost more than its transfer)."""
+        if self._entries is None:
+            total = self.total
+            # c / total is the correctly rounded quotient, as the course's float(c) / total (both < 2**53)
+            self._entries = [(w, c, c / total * 100.0) for w, c in zip(self.words, self.counts)]
+        return self._entries
 
     def __len__(self):
-        return len(self.entries)
+        return len(self.words)
 
     def __iter__(self):
         return iter(self.entries)
@@ -45,8 +56,10 @@ class WordCountResult:
         return f"<WordCountResult {self.total} words, {self.distinct} distinct: {head}{', ...' if len(self) > 3 else ''}>"
 
     def dat_text(self):
-        """The course's .dat file as a str: one "word count pct" line per entry."""
-        return "".join("%s\n" % " ".join(str(c) for c in e) for e in self.entries)
+        """The course's .dat file as a str: one "word count pct" line per entry (the course's
+        " ".join(str(c) for c in entry); str of a float is its repr)."""
+        total = self.total
+        return "".join([f"{w} {c} {c / total * 100.0!r}\n" for w, c in zip(self.words, self.counts)])
 
     def write_dat(self, path):
         """Writes the course's .dat file (UTF-8), byte for byte what the course's script writes."""
