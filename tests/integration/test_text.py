@@ -239,3 +239,24 @@ def test_bad_word_acf_arguments(client):
         client.word_acf("a b c", mode="fast")
     with pytest.raises(TypeError):
         client.word_count(12345)
+
+
+def test_example_word_count_lab_writes_the_course_files(daemon, tmp_path):
+    import subprocess
+    path = book("pg99")
+    books = tmp_path / "books"
+    books.mkdir()
+    for name in ("pg99", "pg58"):
+        (books / f"{name}.txt").write_bytes(book(name).read_bytes())
+    r = subprocess.run([sys.executable, str(ROOT / "clients/python/examples/word_count_lab.py"), "--server",
+                        daemon.address, "--books", str(books), "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "too many lags gets a clear error" in r.stdout and "done" in r.stdout
+    assert (tmp_path / "out" / "pg99.dat").read_bytes() == course_dat(path, tmp_path / "course.dat")
+    rows = (tmp_path / "out" / "pg99.csv").read_text().splitlines()
+    assert rows[2] == "3.000000000000000000e+00,7.339029896867326451e-03"
+    zipf = (tmp_path / "out" / "results.csv").read_text().splitlines()
+    assert zipf[0] == "Book," + ",".join(f"word{i}" for i in range(1, 11))
+    assert sorted(zipf[1:]) == ["pg58,762,762,560,555,301,244,224,200,195,184",
+                                "pg99,712,416,366,326,235,229,174,126,116,112"]
