@@ -882,7 +882,7 @@ class CorpusRun:
         error = None
         if doc.status:
             code = _STATUS_BY_VALUE.get(doc.status, grpc.StatusCode.UNKNOWN)
-            error = errors.from_code(code, f"{doc.name}: {doc.error}")
+            error = errors.from_code(code, doc.error or f"document {doc.name!r} failed")
         wc = acf = None
         if error is None and self._spec.word_count:
             wc = WordCountResult(words, counts, doc.total_words, len(words))
