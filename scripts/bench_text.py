@@ -169,7 +169,8 @@ def main():
               f"{ratio(r['serial_acf'], r['lanes_acf'])} | {ratio(r['numpy_acf'], r['lanes_acf'])} | "
               f"{ms(r['numpy_wc'])} | {ms(r['lanes_wc'])} | {ratio(r['numpy_wc'], r['lanes_wc'])} |")
     tot = {k: sum(r[k] for r in rows) for k in ("numpy_acf", "lanes_acf", "numpy_wc", "lanes_wc")}
-    print(f"| all {len(rows)} | {sum(r['words'] for r in rows)} | - | {ms(tot['numpy_acf'])} | {ms(tot['lanes_acf'])} | - | "
+    print(f"| all {len(rows)} | {sum(r['words'] for r in rows)} | - | {ms(tot['numpy_acf'])} | "
+          f"{ms(tot['lanes_acf'])} | - | "
           f"{ratio(tot['numpy_acf'], tot['lanes_acf'])} | {ms(tot['numpy_wc'])} | {ms(tot['lanes_wc'])} | "
           f"{ratio(tot['numpy_wc'], tot['lanes_wc'])} |")
     numpy_both = tot["numpy_acf"] + tot["numpy_wc"]

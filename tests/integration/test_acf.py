@@ -1,10 +1,10 @@
 """Acf and AcfOnce against a real lanesd, with statsmodels.tsa.stattools.acf as the reference.
 
-statsmodels computes in float64 with plain sums (or its FFT, for long series); lanes streams the series with compensated sums, so
-the two agree to rtol 1e-10 (atol 1e-12 for values near zero and tiny p-values), also for a series
-whose mean is a million times its spread. The unary path (AcfOnce) and the stream (Acf) must give the
-same bits for the same chunks, and agree to 1e-13 for any chunking. Bad requests get INVALID_ARGUMENT
-with a message, and the daemon keeps serving.
+statsmodels computes in float64 with plain sums (or its FFT, for long series); lanes streams the
+series with compensated sums, so the two agree to rtol 1e-10 (atol 1e-12 for values near zero and
+tiny p-values), also for a series whose mean is a million times its spread. The unary path (AcfOnce)
+and the stream (Acf) must give the same bits for the same chunks, and agree to 1e-13 for any
+chunking. Bad requests get INVALID_ARGUMENT with a message, and the daemon keeps serving.
 """
 import warnings
 

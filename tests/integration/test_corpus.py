@@ -166,34 +166,34 @@ def test_protocol_errors_fail_the_call(client):
     assert call([spec, piece("a", b"x y", False), piece("", b" z", True)])[0] == grpc.StatusCode.OK
 
 
-class SlowSource:
-    """A binary file-like document that records when it is first read."""
+class GatedSource:
+    """A binary file-like document whose first read waits (at most 60 s) until `gate` is set."""
 
-    def __init__(self, data, log, name):
-        self.data, self.log, self.name, self.pos = data, log, name, 0
+    def __init__(self, data, gate):
+        self.data, self.gate, self.pos, self.opened_in_time = data, gate, 0, None
 
     def read(self, n):
-        if self.pos == 0:
-            self.log.append(self.name)
+        if self.opened_in_time is None:
+            self.opened_in_time = self.gate.wait(60)
         b = self.data[self.pos:self.pos + n]
         self.pos += len(b)
         return b
 
 
 def test_results_arrive_while_documents_are_still_sent(client, books):
+    """The last document is only read once a first result has come back: the call must stream both
+    ways (a client or daemon that waited for every document first would wait out the gate's 60 s)."""
     data = books[BOOKS.index("pg99")].read_bytes()
-    read = []
-    n = 40
-    docs = [(f"d{i}.txt", SlowSource(data, read, i)) for i in range(n)]
-    seen_at_first = None
-    got = 0
+    first_result = threading.Event()
+    last = GatedSource(data, first_result)
+    docs = [(f"d{i}.txt", data) for i in range(4)] + [("last.txt", last)]
+    names = []
     for d in client.corpus(docs, word_acf=False):
-        if seen_at_first is None:
-            seen_at_first = len(read)
+        first_result.set()
         assert d.ok and d.word_count.entries[0][:2] == ("the", 712)
-        got += 1
-    assert got == n
-    assert seen_at_first < n, "the first result came only after every document was sent"
+        names.append(d.name)
+    assert sorted(names) == sorted(n for n, _ in docs)
+    assert last.opened_in_time, "no result came back before the last document was sent"
 
 
 def test_breaking_out_cancels_and_progress_bar(daemon, books, capsys):

@@ -143,7 +143,8 @@ UNICODE_TEXT = (
     "ÆSIR Æble æble ÉCOLE École Straße STRASSE İstanbul "
     "ΟΔΟΣ ΣΟΦΟΣ ΣΑΣ Σ ΑΣ’Α ΌΣΟΣ. ΣΙΣΥΦΟΣ, σίσυφος "
     "“Quoted” «guillemets» don’t don't it’s 3.14 3,14 1/2 e=mc2 #tag @user ~tilde_under+plus& "
-    "zero\u200bwidth soft\u00adhyphen ﬁne ǅemal ǄEMAL ǆemal 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀 emoji😀word\r\nCRLF\rCR\nLF\t\ttabs  "
+    "zero\u200bwidth soft\u00adhyphen ﬁne ǅemal ǄEMAL ǆemal 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀 emoji😀word"
+    "\r\nCRLF\rCR\nLF\t\ttabs  "
 )
 
 
@@ -158,10 +159,10 @@ def test_unicode_words_as_python(client):
     assert got == reference_table(UNICODE_TEXT)
     words = dict(got)
     assert words["\ufeffthe"] == 2 and "the" not in words  # the BOM stays in the word
-    assert "\u03c3\u03b1\u03c2" in words and "\u03c3\u03bf\u03c6\u03bf\u03c2" in words  # final sigma: σας, σοφος
+    assert "\u03c3\u03b1\u03c2" in words and "\u03c3\u03bf\u03c6\u03bf\u03c2" in words  # σας, σοφος
     for w in ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "æsir", "æble", "école", "οδος", "σοφος",
-              "σας", "σ", "ασ’α", "όσος", "σισυφος", "σίσυφος", "“quoted”", "don’t", "don", "t", "3", "14",
-              "it’s", "i̇stanbul", "straße", "zero\u200bwidth", "ǆemal", "emoji😀word"):
+              "σας", "σ", "ασ’α", "όσος", "σισυφος", "σίσυφος", "“quoted”", "don’t", "don", "t", "3",
+              "14", "it’s", "i̇stanbul", "straße", "zero\u200bwidth", "ǆemal", "emoji😀word"):
         assert w in words, w
     assert words["3"] == 2 and words["14"] == 2 and words["ǆemal"] == 3
     assert "3.14" not in words and "don't" not in words

@@ -1,10 +1,14 @@
-"""The lanes client: map and reduce numpy arrays on a lanesd daemon, with bounded memory.
+"""The lanes client: map, reduce, ACF and the word-count jobs on a lanesd daemon, in bounded memory.
 
 Design: arrays travel as little-endian bytes in chunks of about `chunk_bytes` (1 MiB by default, never
 over 4 MiB, so stock gRPC limits hold for any job size); the first message of a call carries the job
 spec. Map is a bidirectional stream: request messages are produced lazily by a generator, results are
 written into the output array as they arrive. The iterator forms (`map_iter`, `reduce_iter`) take
 chunks from any iterable and yield results chunk by chunk, so neither side ever holds the whole job.
+A job that fits one message (map, reduce, acf) takes the unary twin (MapOnce, ReduceOnce, AcfOnce): one
+round trip, no streaming threads. Text jobs (word_count, word_acf, corpus) stream a file's bytes in
+chunks read as gRPC asks for them; corpus keeps sending documents while their results come back, and
+an exception raised while reading a source ends the requests and is raised again in the caller's thread.
 Every gRPC error becomes a `lanes.Error` subclass carrying the status code and the server's message.
 """
 import itertools
@@ -175,8 +179,9 @@ class Client:
 
     @property
     def last_summary(self):
-        """The JobSummary of the last call (map, reduce, acf, word_count, word_acf, corpus) as a dict (backend, reason, elements, chunks,
-        bytes_in, bytes_out, queued/compute/stream seconds, threads), or None before the first."""
+        """The JobSummary of the last call (map, reduce, acf, word_count, word_acf, corpus) as a dict
+        (backend, reason, elements, chunks, bytes_in, bytes_out, queued/compute/stream seconds,
+        threads), or None before the first."""
         s = self._last_summary
         return None if s is None else _summary(s)
 

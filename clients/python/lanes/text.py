@@ -53,7 +53,8 @@ class WordCountResult:
 
     def __repr__(self):
         head = ", ".join(f"{w!r}: {c}" for w, c, _ in self.entries[:3])
-        return f"<WordCountResult {self.total} words, {self.distinct} distinct: {head}{', ...' if len(self) > 3 else ''}>"
+        more = ", ..." if len(self) > 3 else ""
+        return f"<WordCountResult {self.total} words, {self.distinct} distinct: {head}{more}>"
 
     def dat_text(self):
         """The course's .dat file as a str: one "word count pct" line per entry (the course's
