@@ -15,7 +15,7 @@ is one run. Results are checked equal (the CSV text of all three; the .dat text 
 Then the numeric ACF of n = 1e7 float64 values: lanes client.acf(x) against statsmodels' acf(x,
 fft=True), default nlags (statsmodels' min(10*log10(n), n-1)) and nlags 1000.
 
-Usage: .venv/bin/python scripts/bench_text.py [--server HOST:PORT] [--repeat 3] [--serial-max-words 30000]
+Usage: .venv/bin/python scripts/bench_text.py [--server HOST:PORT] [--repeat 5] [--serial-max-words 30000]
        [--acf-n 1e7]. Without --server it starts build/service/lanesd on a free port.
 Timings on a 2-core shared machine are noisy: compare the ratios of one run.
 """
@@ -120,7 +120,7 @@ def acf_bench(c, n, repeat):
         })
         err = float(np.max(np.abs(res["lanes"] - res["sm"])))
         rows.append({"n": n, "nlags": res["lanes"].size - 1, "lanes": t["lanes"], "statsmodels": t["statsmodels"],
-                     "method": c.last_summary and c.last_summary.get("backend"), "max_abs_diff": err})
+                     "max_abs_diff": err})
     return rows
 
 
@@ -137,7 +137,7 @@ def main():
     ap.add_argument("--server")
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--books", default=str(ROOT.parent / "shared" / "data" / "gutenberg"))
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--serial-max-words", type=int, default=30_000)
     ap.add_argument("--acf-n", type=float, default=1e7)
     args = ap.parse_args()
