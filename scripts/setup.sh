@@ -6,8 +6,9 @@
 #
 # Design: idempotent and quick when nothing is missing: Debian packages are installed only if dpkg
 # lacks one of them; the Python virtual environment (.venv) is rebuilt only when its requirements
-# change. The CUDA toolkit is not installed here (it is not in Debian's main archive): with nvcc on the
-# PATH the build includes the CUDA backend, without it the build is CPU-only and CMake says so.
+# change, and the lanes package is reinstalled into it only when its sources or the proto change. The
+# CUDA toolkit is not installed here (it is not in Debian's main archive): with nvcc on the PATH the
+# build includes the CUDA backend, without it the build is CPU-only and CMake says so.
 #
 # Usage: scripts/setup.sh [--no-build]     Environment: LANES_BUILD_DIR (default build)
 set -euo pipefail
@@ -56,8 +57,15 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
   .venv/bin/python -m pip install -q -r "$REQ"
-  .venv/bin/python -m pip install -q --no-build-isolation ./clients/python
   echo "$want" > "$stamp"
+fi
+pkg_stamp="$ROOT/.venv/.lanes-package"
+pkg=$(cat clients/python/pyproject.toml clients/python/setup.py clients/python/lanes/*.py \
+  proto/lanes/v1/lanes.proto | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$pkg_stamp" 2>/dev/null)" != "$pkg" ]; then
+  log "installing the lanes Python package into .venv"
+  .venv/bin/python -m pip install -q --no-build-isolation ./clients/python
+  echo "$pkg" > "$pkg_stamp"
 fi
 
 if [ "${1:-}" != "--no-build" ]; then

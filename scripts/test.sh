@@ -33,7 +33,7 @@ if [ "${LANES_TEST_SKIP_ASAN:-0}" != 1 ]; then
   step "unit tests (build-asan/)"
   ctest --test-dir build-asan -L unit --output-on-failure -j "$JOBS"
 
-  step "integration tests (build-asan/; the 2 GiB memory test runs on the plain build only)"
+  step "integration tests (build-asan/; the GiB memory tests run on the plain build only)"
   LANES_BUILD_DIR=build-asan "$PY" -m pytest -q tests/integration --deselect tests/integration/test_memory.py
 fi
 step "expression fuzzer (libFuzzer + ASan + UBSan, ${LANES_FUZZ_SECONDS:-60} s)"

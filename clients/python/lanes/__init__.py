@@ -1,4 +1,5 @@
-"""lanes: map and reduce numpy arrays on a lanesd daemon (GPU- and SIMD-accelerated), from Python.
+"""lanes: map and reduce numpy arrays, autocorrelations and word counts on a lanesd daemon (GPU- and
+SIMD-accelerated), from Python.
 
     import numpy as np, lanes
     with lanes.Client("127.0.0.1:50051") as c:
@@ -8,16 +9,23 @@
         r = c.map("where(x > 0, log(x), 0)", x)       # an expression, run at SIMD speed
         pi = c.reduce("mean", expr="4*(u*u + v*v < 1)", u=lanes.uniform(seed=1),
                       v=lanes.uniform(seed=2), n=10**8)  # Monte-Carlo pi, no input bytes sent
+        r = c.acf(x, nlags=40, alpha=0.05)            # statsmodels' acf: (acf, confint)
+        c.word_count("pg99.txt").write_dat("pg99.dat")  # the word-count course's jobs, its files
+        c.word_acf("pg99.txt", mode="course").write_csv("pg99.csv")
+        for doc in c.corpus(["pg99.txt", "pg58.txt"], progress=True):  # many books at once
+            print(doc.name, doc.word_count.entries[:3])
 
 See lanes.Client for every call; errors are lanes.Error subclasses carrying the gRPC status code and
 the server's message.
 """
-from .client import DEFAULT_ADDRESS, Client, Generated, normal, uniform, wire_dtype
+from .client import DEFAULT_ADDRESS, Client, CorpusRun, Generated, normal, uniform, wire_dtype
 from .client import range_ as range  # noqa: A001 - lanes.range(start, step), like numpy.arange
 from .errors import (Cancelled, DeadlineExceeded, Error, FailedPrecondition, Internal, InvalidArgument, NotFound,
                      ResourceExhausted, Unavailable, Unimplemented)
+from .text import DocResult, WordAcfResult, WordCountResult
 
 __version__ = "0.1.0"
-__all__ = ["Client", "DEFAULT_ADDRESS", "wire_dtype", "Generated", "uniform", "normal", "range", "Error", "InvalidArgument", "ResourceExhausted",
+__all__ = ["Client", "DEFAULT_ADDRESS", "wire_dtype", "Generated", "uniform", "normal", "range", "CorpusRun",
+           "WordCountResult", "WordAcfResult", "DocResult", "Error", "InvalidArgument", "ResourceExhausted",
            "FailedPrecondition", "Unavailable", "DeadlineExceeded", "Cancelled", "Unimplemented", "NotFound",
            "Internal"]

@@ -1,13 +1,18 @@
-"""The lanes client: map and reduce numpy arrays on a lanesd daemon, with bounded memory.
+"""The lanes client: map, reduce, ACF and the word-count jobs on a lanesd daemon, in bounded memory.
 
 Design: arrays travel as little-endian bytes in chunks of about `chunk_bytes` (1 MiB by default, never
 over 4 MiB, so stock gRPC limits hold for any job size); the first message of a call carries the job
 spec. Map is a bidirectional stream: request messages are produced lazily by a generator, results are
 written into the output array as they arrive. The iterator forms (`map_iter`, `reduce_iter`) take
 chunks from any iterable and yield results chunk by chunk, so neither side ever holds the whole job.
+A job that fits one message (map, reduce, acf) takes the unary twin (MapOnce, ReduceOnce, AcfOnce): one
+round trip, no streaming threads. Text jobs (word_count, word_acf, corpus) stream a file's bytes in
+chunks read as gRPC asks for them; corpus keeps sending documents while their results come back, and
+an exception raised while reading a source ends the requests and is raised again in the caller's thread.
 Every gRPC error becomes a `lanes.Error` subclass carrying the status code and the server's message.
 """
 import itertools
+import os
 
 import grpc
 import numpy as np
@@ -15,6 +20,8 @@ from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from . import errors
+from . import text as _text
+from .text import DocResult, WordAcfResult, WordCountResult
 from .v1 import lanes_pb2, lanes_pb2_grpc
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -172,8 +179,9 @@ class Client:
 
     @property
     def last_summary(self):
-        """The JobSummary of the last map or reduce call as a dict (backend, reason, elements, chunks,
-        bytes_in, bytes_out, queued/compute/stream seconds, threads), or None before the first."""
+        """The JobSummary of the last call (map, reduce, acf, word_count, word_acf, corpus) as a dict
+        (backend, reason, elements, chunks, bytes_in, bytes_out, queued/compute/stream seconds,
+        threads), or None before the first."""
         s = self._last_summary
         return None if s is None else _summary(s)
 
@@ -481,6 +489,271 @@ class Client:
             return _NUMPY[r.dtype].type(r.int_value)
         return _NUMPY[r.dtype].type(r.value)
 
+    # ---- Acf ----
+
+    def acf(self, x, nlags=None, adjusted=False, alpha=None, qstat=False, method="auto", *, n=None,
+            backend=None, timeout=None):
+        """Autocorrelation of a series, as statsmodels.tsa.stattools.acf (missing='none').
+
+        Args:
+            x: a 1-D array (float64, float32, int64, int32 or anything wire_dtype() converts), or an
+                iterable of such chunks, streamed in order without holding the series (then give
+                nlags, or n= for the default nlags).
+            nlags: lags 0 .. nlags; default min(int(10*log10(n)), n - 1) as statsmodels.
+            adjusted: divide lag k by n - k instead of n.
+            alpha: if given (0 < alpha < 1), Bartlett confidence intervals at level 1 - alpha.
+            qstat: also return the Ljung-Box Q statistics and their p-values.
+            method: "auto" (direct for few lags, FFT for many), "direct" or "fft".
+            n: the series length, for chunks (needed by the default nlags; checked by the daemon).
+
+        Returns:
+            acf (float64 array of nlags + 1 values), or statsmodels' tuples: (acf, confint) with alpha,
+            (acf, qstat, pvalues) with qstat, (acf, confint, qstat, pvalues) with both; confint has
+            shape (nlags + 1, 2), qstat and pvalues nlags values (lags 1 .. nlags).
+            last_summary then holds the job's summary.
+
+        Raises:
+            lanes.InvalidArgument: nlags > n - 1, alpha outside (0, 1), an empty series, and so on.
+
+        A series that fits one message goes in one unary AcfOnce call; longer ones stream on Acf.
+        """
+        if alpha is not None and not 0 < alpha < 1:
+            raise errors.InvalidArgument(f"alpha must be between 0 and 1 (exclusive), got {alpha}")
+        methods = {"auto": lanes_pb2.AcfSpec.METHOD_AUTO, "direct": lanes_pb2.AcfSpec.DIRECT,
+                   "fft": lanes_pb2.AcfSpec.FFT}
+        if method not in methods:
+            raise ValueError(f"unknown ACF method {method!r} (auto, direct, fft)")
+        spec = lanes_pb2.AcfSpec(adjusted=bool(adjusted), alpha=float(alpha or 0.0), qstat=bool(qstat),
+                                 method=methods[method], backend=_backend(backend))
+        if nlags is not None:
+            spec.nlags = int(nlags)
+        if _is_array_like(x):
+            a = _as_wire(x)
+            if a.ndim > 1 and a.size != max(a.shape):
+                raise ValueError(f"acf() takes a 1-D series, got shape {a.shape}")
+            a = a.reshape(-1)
+            if n is not None and int(n) != a.size:
+                raise ValueError(f"n={n} but the series has {a.size} values")
+            spec.dtype = _DTYPES[a.dtype]
+            spec.n = a.size
+            lags = nlags if nlags is not None else (_default_nlags(a.size) if a.size > 1 else 0)
+            if a.nbytes <= self.chunk_bytes and _acf_result_bytes(lags, alpha, qstat) <= MAX_MESSAGE_BYTES // 2:
+                call = lanes_pb2.AcfCall(spec=spec)
+                if a.size:
+                    call.chunk.arrays.append(a.tobytes())
+                try:
+                    r = self._stub.AcfOnce(call, timeout=self._timeout(timeout))
+                except grpc.RpcError as e:
+                    raise errors.from_rpc_error(e) from None
+                return self._acf_result(list(r.values), r.done, alpha, qstat)
+            per = _chunk_elements([a.itemsize], self.chunk_bytes)
+            chunks = ((a[i:i + per],) for i in builtin_range(0, a.size, per))
+        else:
+            it = iter(x)
+            first = next(it, None)
+            if nlags is None and n is None:
+                raise errors.InvalidArgument("acf() of chunks needs nlags= (or the length n= for the default)")
+            wire = wire_dtype(np.asarray(first).dtype if first is not None else np.float64)
+            spec.dtype = _DTYPES[wire]
+            if n is not None:
+                spec.n = int(n)
+            chunks = self._split(itertools.chain([first], it) if first is not None else iter(()), [wire])
+        return self._acf_stream(spec, chunks, alpha, qstat, timeout)
+
+    def _acf_stream(self, spec, chunks, alpha, qstat, timeout):
+        failure = []
+
+        def requests():
+            yield lanes_pb2.AcfRequest(spec=spec)
+            for c in _guarded(chunks, failure):
+                m = lanes_pb2.AcfRequest()
+                m.chunk.arrays.append(c[0].tobytes())
+                yield m
+
+        values, done = [], None
+        call = None
+        try:
+            call = self._stub.Acf(requests(), timeout=self._timeout(timeout))
+            for r in call:
+                if r.HasField("done"):
+                    done = r.done
+                else:
+                    values.append(r.values)
+        except grpc.RpcError as e:
+            _reraise(failure)
+            raise errors.from_rpc_error(e) from None
+        finally:
+            if call is not None:
+                call.cancel()
+        _reraise(failure)
+        if done is None:
+            raise errors.Internal("the Acf stream ended without its AcfDone message")
+        return self._acf_result(values, done, alpha, qstat)
+
+    def _acf_result(self, pieces, done, alpha, qstat):
+        self._last_summary = done.summary
+        fields = {"acf": [], "confint": [], "qstat": [], "pvalues": []}
+        pos = 0
+        for p in pieces:
+            if p.offset != pos:
+                raise errors.Internal(f"ACF piece at offset {p.offset}, expected {pos}")
+            for k, parts in fields.items():
+                parts.append(getattr(p, k))
+            pos += len(p.acf) // 8
+        out = {k: np.frombuffer(b"".join(parts), dtype="<f8").astype(np.float64) for k, parts in fields.items()}
+        if out["acf"].size != done.nlags + 1:
+            raise errors.Internal(f"the daemon sent {out['acf'].size} ACF values for nlags {done.nlags}")
+        res = [out["acf"]]
+        if alpha is not None:
+            res.append(out["confint"].reshape(-1, 2))
+        if qstat:
+            res += [out["qstat"], out["pvalues"]]
+        return res[0] if len(res) == 1 else tuple(res)
+
+    # ---- Text: the word-count course's jobs ----
+
+    def word_count(self, source, min_length=0, top=0, *, backend=None, timeout=None):
+        """Counts the words of a text as the course's word count does.
+
+        Args:
+            source: the text: a path (str naming an existing file, or any os.PathLike; its bytes are
+                streamed in chunks, never read whole), an open binary file, bytes (UTF-8), or a str
+                (encoded UTF-8; pass bytes to force a str that names a file to be taken as text).
+            min_length: drop words shorter than this many characters (the course's filter).
+            top: keep only the first top entries (0: all); the percentages still divide by the total.
+
+        Returns:
+            WordCountResult: .entries [(word, count, pct)] by count descending, ties by first
+            occurrence; .total, .distinct, .summary; .write_dat(path) writes the course's .dat.
+
+        Raises:
+            lanes.InvalidArgument: the text is not valid UTF-8 (the message names the byte offset).
+        """
+        spec = lanes_pb2.WordCountSpec(min_length=int(min_length), top=int(top), backend=_backend(backend))
+        opened = _text.open_source(source)
+        failure = []
+
+        def requests():
+            yield lanes_pb2.WordCountRequest(spec=spec)
+            for b in _guarded(_text.text_chunks(opened, self.chunk_bytes), failure):
+                m = lanes_pb2.WordCountRequest()
+                m.chunk.arrays.append(b)
+                yield m
+
+        words, counts, done = [], [], None
+        call = None
+        try:
+            call = self._stub.WordCount(requests(), timeout=self._timeout(timeout))
+            for r in call:
+                if r.HasField("done"):
+                    done = r.done
+                else:
+                    words.extend(r.counts.words)
+                    counts.extend(r.counts.counts)
+        except grpc.RpcError as e:
+            _reraise(failure)
+            raise errors.from_rpc_error(e) from None
+        finally:
+            if call is not None:
+                call.cancel()
+            _close(opened)
+        _reraise(failure)
+        if done is None:
+            raise errors.Internal("the WordCount stream ended without its WordCountDone message")
+        self._last_summary = done.summary
+        return WordCountResult(words, counts, done.total_words, done.distinct_words, _summary(done.summary))
+
+    def word_acf(self, source, nwords=16, timesteps=100, mode="exact", min_length=0, *, backend=None,
+                 timeout=None):
+        """The average word autocorrelation of a text's most frequent words (the course's .csv).
+
+        Args:
+            source: the text, as for word_count().
+            nwords: how many of the most frequent words (the word count's order) are averaged.
+            timesteps: T, the number of lags: 0 .. T-1.
+            mode: "exact": acf[t] = #{i: w at i and at i+t} / occurrences(w), labelled t;
+                "course": the course script bit for bit (pairs counted from position 1, lags
+                labelled 1 .. T).
+            min_length: words shorter than this are not candidates for the top words.
+
+        Returns:
+            WordAcfResult: .acf (T float64 values), .lags, .words, .counts, .total, .summary;
+            .write_csv(path) writes the course's CSV ("%.18e,%.18e" rows).
+        """
+        modes = {"exact": lanes_pb2.WordAcfSpec.EXACT, "course": lanes_pb2.WordAcfSpec.COURSE}
+        if mode not in modes:
+            raise ValueError(f"unknown word ACF mode {mode!r} (exact, course)")
+        spec = lanes_pb2.WordAcfSpec(mode=modes[mode], nwords=int(nwords), timesteps=int(timesteps),
+                                     min_length=int(min_length), backend=_backend(backend))
+        opened = _text.open_source(source)
+        failure = []
+
+        def requests():
+            yield lanes_pb2.WordAcfRequest(spec=spec)
+            for b in _guarded(_text.text_chunks(opened, self.chunk_bytes), failure):
+                m = lanes_pb2.WordAcfRequest()
+                m.chunk.arrays.append(b)
+                yield m
+
+        try:
+            r = self._stub.WordAcf(requests(), timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            _reraise(failure)
+            raise errors.from_rpc_error(e) from None
+        finally:
+            _close(opened)
+        _reraise(failure)
+        self._last_summary = r.summary
+        acf = np.frombuffer(r.acf, dtype="<f8").astype(np.float64)
+        return WordAcfResult(acf, r.words, r.counts, r.first_label, r.total_words, _summary(r.summary))
+
+    def corpus(self, documents, word_count=True, word_acf=True, *, min_length=0, mode="exact", nwords=16,
+               timesteps=100, zipf_words=10, backend=None, progress=False, raise_errors=False, timeout=None):
+        """Runs the course's jobs on many documents in one call (the daemon's process pool).
+
+        Args:
+            documents: paths (the name is the file name), or (name, source) pairs, source as for
+                word_count() (a path, an open binary file, bytes or str). Names must be unique.
+            word_count, word_acf: which results each document gets.
+            min_length, mode, nwords, timesteps: as word_count() and word_acf().
+            zipf_words: columns of the Zipf table.
+            progress: show a tqdm progress bar of the documents done.
+            raise_errors: raise a document's failure (a lanes.Error) instead of reporting it in its
+                DocResult.error.
+
+        Returns:
+            A CorpusRun: iterate it for DocResult objects, in the order the documents finish, while
+            the documents are still being sent; after the last one, .zipf holds the Zipf table
+            [(book, counts)], .zipf_csv_text() / .write_zipf(path) the course's results.csv, and
+            .documents, .failed, .summary the totals.
+        """
+        modes = {"exact": lanes_pb2.WordAcfSpec.EXACT, "course": lanes_pb2.WordAcfSpec.COURSE}
+        if mode not in modes:
+            raise ValueError(f"unknown word ACF mode {mode!r} (exact, course)")
+        spec = lanes_pb2.CorpusSpec(word_count=bool(word_count), word_acf=bool(word_acf),
+                                    min_length=int(min_length), mode=modes[mode], nwords=int(nwords),
+                                    timesteps=int(timesteps), zipf_words=int(zipf_words),
+                                    backend=_backend(backend))
+        docs = []
+        for d in documents:
+            if isinstance(d, tuple):
+                if len(d) != 2:
+                    raise TypeError("a corpus document is a path or a (name, source) pair")
+                docs.append((str(d[0]), d[1]))
+            else:
+                if not isinstance(d, os.PathLike) and not isinstance(d, str):
+                    raise TypeError(f"a corpus document is a path or a (name, source) pair, not {type(d).__name__}")
+                if not os.path.isfile(d):
+                    raise FileNotFoundError(f"corpus document {os.fspath(d)!r} is not a file")
+                docs.append((_text.doc_name(d), d))
+        names = [n for n, _ in docs]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"corpus document names must be unique: {', '.join(dup)} given twice")
+        if not docs:
+            raise ValueError("corpus() needs at least one document")
+        return CorpusRun(self, spec, docs, progress, raise_errors, self._timeout(timeout))
+
 
 builtin_range = range
 
@@ -504,3 +777,173 @@ def _backend(name):
 
 def _summary(s):
     return json_format.MessageToDict(s, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+
+class CorpusRun:
+    """A running corpus call (see Client.corpus): iterate it for DocResult objects as documents finish.
+
+    After the iteration: zipf [(book, [counts])] in the order the documents were sent (failed ones left
+    out), documents and failed (counts), summary (dict). Iterating again yields nothing; breaking out of
+    the loop cancels the call.
+    """
+
+    def __init__(self, client, spec, docs, progress, raise_errors, timeout):
+        self._client, self._spec, self._docs = client, spec, docs
+        self._progress, self._raise, self._timeout = progress, raise_errors, timeout
+        self._started = False
+        self.zipf = None
+        self.documents = self.failed = 0
+        self.summary = None
+        self._zipf_words = spec.zipf_words or 10
+
+    def __iter__(self):
+        if self._started:
+            return iter(())
+        self._started = True
+        return self._run()
+
+    def results(self):
+        """All the DocResult objects in a list (runs the call to its end)."""
+        return list(self)
+
+    def zipf_csv_text(self):
+        """The course's results.csv text: "Book,word1,...", then one row of counts per book."""
+        if self.zipf is None:
+            raise RuntimeError("the Zipf table comes at the end: iterate the corpus call first")
+        return _text.zipf_csv_text(self.zipf, self._zipf_words)
+
+    def write_zipf(self, path):
+        """Writes the course's results.csv."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.zipf_csv_text())
+
+    def _requests(self, failure, sent):
+        chunk = self._client.chunk_bytes
+        yield lanes_pb2.CorpusRequest(spec=self._spec)
+        try:
+            for name, source in self._docs:
+                opened = _text.open_source(source)
+                first = True
+                prev = None
+                for b in _text.text_chunks(opened, chunk):
+                    if prev is not None:
+                        yield _doc_piece(name if first else "", prev, False)
+                        first = False
+                    prev = b
+                yield _doc_piece(name if first else "", prev or b"", True)
+                sent[0] += 1
+        except Exception as e:  # reported after the call, in the caller's thread
+            failure.append(e)
+
+    def _run(self):
+        failure, sent = [], [0]
+        bar = None
+        if self._progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(self._docs), unit="doc", desc="corpus")
+        parts = {}  # name -> (words, counts) of a word table sent in several DocResult messages
+        stub = self._client._stub
+        call = None
+        try:
+            call = stub.Corpus(self._requests(failure, sent), timeout=self._timeout)
+            for r in call:
+                if failure:
+                    call.cancel()
+                    break
+                if r.HasField("done"):
+                    d = r.done
+                    self.zipf = [(z.book, [int(c) for c in z.counts]) for z in d.zipf]
+                    self.documents, self.failed = int(d.documents), int(d.failed)
+                    self.summary = _summary(d.summary)
+                    self._client._last_summary = d.summary
+                    continue
+                doc = r.doc
+                words, counts = parts.setdefault(doc.name, ([], []))
+                words.extend(doc.counts.words)
+                counts.extend(doc.counts.counts)
+                if not doc.done:
+                    continue
+                del parts[doc.name]
+                res = self._doc_result(doc, words, counts)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(doc.name, refresh=False)
+                if res.error is not None and self._raise:
+                    raise res.error
+                yield res
+        except grpc.RpcError as e:
+            _reraise(failure)
+            raise errors.from_rpc_error(e) from None
+        finally:
+            if call is not None:
+                call.cancel()
+            if bar is not None:
+                bar.close()
+        _reraise(failure)
+        if self.zipf is None:
+            raise errors.Internal("the Corpus stream ended without its CorpusDone message")
+
+    def _doc_result(self, doc, words, counts):
+        error = None
+        if doc.status:
+            code = _STATUS_BY_VALUE.get(doc.status, grpc.StatusCode.UNKNOWN)
+            error = errors.from_code(code, doc.error or f"document {doc.name!r} failed")
+        wc = acf = None
+        if error is None and self._spec.word_count:
+            wc = WordCountResult(words, counts, doc.total_words, len(words))
+        if error is None and self._spec.word_acf:
+            by_word = dict(zip(words, counts))
+            a = np.frombuffer(doc.acf, dtype="<f8").astype(np.float64)
+            acf = WordAcfResult(a, doc.acf_words, [by_word[w] for w in doc.acf_words if w in by_word]
+                                if by_word else [], doc.first_label, doc.total_words)
+        return DocResult(doc.name, error, wc, acf, doc.backend, int(doc.attempts), float(doc.seconds))
+
+
+_STATUS_BY_VALUE = {c.value[0]: c for c in grpc.StatusCode}
+
+
+def _doc_piece(name, data, last):
+    m = lanes_pb2.CorpusRequest()
+    m.doc.name = name
+    m.doc.data = data
+    m.doc.last = last
+    return m
+
+
+def _is_array_like(x):
+    """Whether acf() gets one series (an array, a list of numbers) rather than an iterable of chunks."""
+    if isinstance(x, np.ndarray) or hasattr(x, "__array__") or np.isscalar(x):
+        return True
+    if isinstance(x, (list, tuple)):
+        return len(x) == 0 or np.ndim(x[0]) == 0
+    return False
+
+
+def _default_nlags(n):
+    """statsmodels' default: min(int(10*log10(n)), n - 1)."""
+    return min(int(10 * np.log10(n)), n - 1)
+
+
+def _acf_result_bytes(nlags, alpha, qstat):
+    per = 8 * (1 + (2 if alpha is not None else 0) + (2 if qstat else 0))
+    return (int(nlags) + 1) * per
+
+
+def _guarded(iterable, failure):
+    """Iterates a request source in gRPC's request thread; an exception ends the requests and is kept
+    in `failure` (re-raised in the caller's thread by _reraise, instead of gRPC logging it)."""
+    try:
+        yield from iterable
+    except Exception as e:
+        failure.append(e)
+
+
+def _reraise(failure):
+    if failure:
+        raise failure[0]
+
+
+def _close(opened):
+    close = opened[2]
+    if close is not None:
+        close()

@@ -82,3 +82,8 @@ def from_rpc_error(e):
     cls = _BY_CODE.get(code, Error)
     err = cls(details or code.name, code)
     return err
+
+
+def from_code(code, message):
+    """The lanes Error subclass for a grpc.StatusCode (Error for other codes), with `message`."""
+    return _BY_CODE.get(code, Error)(message, code)
