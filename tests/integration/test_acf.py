@@ -136,9 +136,6 @@ def test_any_chunking_agrees(client, small_chunks):
             np.testing.assert_allclose(c, a, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.xfail(strict=True, reason="lanes/acf.h promises the same bits for any chunking; the daemon's "
-                   "results differ in the last bits for chunks that are not multiples of the kernel's block "
-                   "(direct: 1024 values; FFT: its block size)")
 def test_any_chunking_gives_the_same_bits(client):
     x = ar1(20_000)
     for kw in STREAM_CASES:
