@@ -140,7 +140,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    static lanes_method_t methods[13];
+    static lanes_method_t methods[15];
     lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg, 0);
     lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, &cfg, 0);
     lanes_pipeline_method(&methods[2], "/lanes.v1.Lanes/MapOnce", &rpc_map_ops, &cfg, 1);
@@ -154,7 +154,9 @@ int main(int argc, char **argv)
     lanes_pipeline_method(&methods[10], "/lanes.v1.Lanes/WordCount", &rpc_word_count_ops, &cfg, 0);
     lanes_pipeline_method(&methods[11], "/lanes.v1.Lanes/WordAcf", &rpc_word_acf_ops, &cfg, 0);
     rpc_corpus_method(&methods[12], &cfg);
-    const int n_methods = 13;
+    lanes_pipeline_method(&methods[13], "/lanes.v1.Lanes/WordCountOnce", &rpc_word_count_ops, &cfg, 1);
+    lanes_pipeline_method(&methods[14], "/lanes.v1.Lanes/WordAcfOnce", &rpc_word_acf_ops, &cfg, 1);
+    const int n_methods = 15;
 
     int port = 0;
     if (lanes_server_start(&cfg, methods, n_methods, &port, err, sizeof err) != 0) {

@@ -33,8 +33,7 @@ def client(daemon):
 
 def book(name):
     p = BOOKS_DIR / f"{name}.txt"
-    if not p.exists():
-        pytest.skip(f"{p} is not there (the course's books are in ../shared/data/gutenberg)")
+    assert p.exists(), f"{p} is missing (the course's books are in ../shared/data/gutenberg)"
     return p
 
 
@@ -261,3 +260,21 @@ def test_example_word_count_lab_writes_the_course_files(daemon, tmp_path):
     assert zipf[0] == "Book," + ",".join(f"word{i}" for i in range(1, 11))
     assert sorted(zipf[1:]) == ["pg58,762,762,560,555,301,244,224,200,195,184",
                                 "pg99,712,416,366,326,235,229,174,126,116,112"]
+
+
+def test_unary_twins_and_streams_agree(daemon):
+    """A text of one message goes through WordCountOnce / WordAcfOnce; a longer one (here: a client
+    with 4 KiB chunks) through the streams. Same answers, and the summaries show which ran."""
+    data = book("pg99").read_bytes()
+    with lanes.Client(daemon.address) as one, lanes.Client(daemon.address, chunk_bytes=4096) as many:
+        a, b = one.word_count(data), many.word_count(data)
+        assert a.dat_text() == b.dat_text()
+        assert int(a.summary["chunks"]) == 1 and int(b.summary["chunks"]) == -(-len(data) // 4096)
+        a, b = one.word_acf(data, mode="course"), many.word_acf(data, mode="course")
+        assert a.csv_text() == b.csv_text()
+        assert int(a.summary["chunks"]) == 1 and int(b.summary["chunks"]) > 1
+        with pytest.raises(lanes.InvalidArgument, match="invalid UTF-8 at byte 2"):
+            one.word_acf(b"ab\xff")
+        with pytest.raises(lanes.InvalidArgument, match="invalid UTF-8 at byte 2"):
+            one.word_count(b"ab\xff")
+        assert one.word_count(b"").total == 0

@@ -5,7 +5,8 @@ over 4 MiB, so stock gRPC limits hold for any job size); the first message of a 
 spec. Map is a bidirectional stream: request messages are produced lazily by a generator, results are
 written into the output array as they arrive. The iterator forms (`map_iter`, `reduce_iter`) take
 chunks from any iterable and yield results chunk by chunk, so neither side ever holds the whole job.
-A job that fits one message (map, reduce, acf) takes the unary twin (MapOnce, ReduceOnce, AcfOnce): one
+A job that fits one message (map, reduce, acf, word_count, word_acf) takes the unary twin (MapOnce,
+ReduceOnce, AcfOnce, WordCountOnce, WordAcfOnce): one
 round trip, no streaming threads. Text jobs (word_count, word_acf, corpus) stream a file's bytes in
 chunks read as gRPC asks for them; corpus keeps sending documents while their results come back, and
 an exception raised while reading a source ends the requests and is raised again in the caller's thread.
@@ -632,24 +633,34 @@ class Client:
         spec = lanes_pb2.WordCountSpec(min_length=int(min_length), top=int(top), backend=_backend(backend))
         opened = _text.open_source(source)
         failure = []
-
-        def requests():
-            yield lanes_pb2.WordCountRequest(spec=spec)
-            for b in _guarded(_text.text_chunks(opened, self.chunk_bytes), failure):
-                m = lanes_pb2.WordCountRequest()
-                m.chunk.arrays.append(b)
-                yield m
-
         words, counts, done = [], [], None
         call = None
         try:
-            call = self._stub.WordCount(requests(), timeout=self._timeout(timeout))
-            for r in call:
-                if r.HasField("done"):
-                    done = r.done
-                else:
-                    words.extend(r.counts.words)
-                    counts.extend(r.counts.counts)
+            pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes))
+            if one is not None:
+                # the whole text fits one message: one unary round trip
+                req = lanes_pb2.WordCountCall(spec=spec)
+                req.chunk.arrays.append(one)
+                r = self._stub.WordCountOnce(req, timeout=self._timeout(timeout))
+                for c in r.counts:
+                    words.extend(c.words)
+                    counts.extend(c.counts)
+                done = r.done
+            else:
+                def requests():
+                    yield lanes_pb2.WordCountRequest(spec=spec)
+                    for b in _guarded(pieces, failure):
+                        m = lanes_pb2.WordCountRequest()
+                        m.chunk.arrays.append(b)
+                        yield m
+
+                call = self._stub.WordCount(requests(), timeout=self._timeout(timeout))
+                for r in call:
+                    if r.HasField("done"):
+                        done = r.done
+                    else:
+                        words.extend(r.counts.words)
+                        counts.extend(r.counts.counts)
         except grpc.RpcError as e:
             _reraise(failure)
             raise errors.from_rpc_error(e) from None
@@ -687,16 +698,21 @@ class Client:
                                      min_length=int(min_length), backend=_backend(backend))
         opened = _text.open_source(source)
         failure = []
-
-        def requests():
-            yield lanes_pb2.WordAcfRequest(spec=spec)
-            for b in _guarded(_text.text_chunks(opened, self.chunk_bytes), failure):
-                m = lanes_pb2.WordAcfRequest()
-                m.chunk.arrays.append(b)
-                yield m
-
         try:
-            r = self._stub.WordAcf(requests(), timeout=self._timeout(timeout))
+            pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes))
+            if one is not None:
+                req = lanes_pb2.WordAcfCall(spec=spec)
+                req.chunk.arrays.append(one)
+                r = self._stub.WordAcfOnce(req, timeout=self._timeout(timeout))
+            else:
+                def requests():
+                    yield lanes_pb2.WordAcfRequest(spec=spec)
+                    for b in _guarded(pieces, failure):
+                        m = lanes_pb2.WordAcfRequest()
+                        m.chunk.arrays.append(b)
+                        yield m
+
+                r = self._stub.WordAcf(requests(), timeout=self._timeout(timeout))
         except grpc.RpcError as e:
             _reraise(failure)
             raise errors.from_rpc_error(e) from None
@@ -922,6 +938,26 @@ def _is_array_like(x):
 def _default_nlags(n):
     """statsmodels' default: min(int(10*log10(n)), n - 1)."""
     return min(int(10 * np.log10(n)), n - 1)
+
+
+# The largest text sent in one unary call: its word table then always fits the 4 MiB reply (each word
+# costs at most 3 bytes of text and 5 of table).
+ONCE_TEXT_BYTES = 1 << 20
+
+
+def _one_piece(pieces):
+    """(pieces, the only piece) when the iterable holds at most one piece (b"" for none), else
+    (an iterator over all the pieces, None)."""
+    it = iter(pieces)
+    first = next(it, None)
+    if first is None:
+        return iter(()), b""
+    second = next(it, None)
+    if second is None and len(first) <= ONCE_TEXT_BYTES:
+        return iter((first,)), first
+    if second is None:
+        return iter((first,)), None
+    return itertools.chain((first, second), it), None
 
 
 def _acf_result_bytes(nlags, alpha, qstat):
