@@ -190,6 +190,26 @@ static int text_emit(lanes_text__tokenizer_t *tk)
     return tk->fn(tk->ctx, tk->out, len, ncp);
 }
 
+/* Emits an all-ASCII word given as bytes: str.lower() maps only A-Z there. */
+static int text_emit_ascii(lanes_text__tokenizer_t *tk, const unsigned char *w, size_t n)
+{
+    if (n + 1 > tk->cap_out) {
+        size_t cap = tk->cap_out ? tk->cap_out : 64;
+        while (cap < n + 1)
+            cap *= 2;
+        char *p = realloc(tk->out, cap);
+        if (!p)
+            return LANES_ENOMEM;
+        tk->out = p;
+        tk->cap_out = cap;
+    }
+    for (size_t k = 0; k < n; k++) {
+        unsigned c = w[k];
+        tk->out[k] = (char)(c - 'A' < 26u ? c + 32 : c);
+    }
+    return tk->fn(tk->ctx, tk->out, n, n);
+}
+
 /* Handles one decoded code point. */
 static inline int text_put(lanes_text__tokenizer_t *tk, uint32_t c)
 {
@@ -242,6 +262,20 @@ int lanes_text__tokenizer_feed(lanes_text__tokenizer_t *tk, const void *data, si
     while (i < len) {
         unsigned c = s[i];
         if (c < 0x80) {
+            if (tk->ncps == 0 && !text_ascii_break[c]) {
+                /* Fast path: a word that starts here and ends at an ASCII break inside this chunk,
+                 * all ASCII, is lower-cased straight into the output (no code points, no tables). */
+                size_t j = i + 1;
+                while (j < len && s[j] < 0x80 && !text_ascii_break[s[j]])
+                    j++;
+                if (j < len && s[j] < 0x80) {
+                    if ((rc = text_emit_ascii(tk, s + i, j - i)) < 0)
+                        return rc == LANES_ENOMEM ? text_oom(err) : rc;
+                    tk->offset += (uint64_t)(j + 1 - i);
+                    i = j + 1; /* the break after the word ends nothing more */
+                    continue;
+                }
+            }
             if ((rc = text_put(tk, c)) < 0)
                 return rc == LANES_ENOMEM ? text_oom(err) : rc;
             i++;
