@@ -200,6 +200,14 @@ const lanes_word_entry_t *lanes_word_acf_words(const lanes_word_acf_t *a, size_t
     return a->counts.entries;
 }
 
+const lanes_word_entry_t *lanes_word_acf_table(const lanes_word_acf_t *a, size_t *n)
+{
+    const int ready = a && a->state != ACF_PASS1 && a->k > 0;
+    if (n)
+        *n = ready ? a->counts.n : 0;
+    return ready ? a->counts.entries : NULL;
+}
+
 uint64_t lanes_word_acf_total_words(const lanes_word_acf_t *a)
 {
     if (!a || a->state == ACF_PASS1 || a->k == 0)

@@ -1004,3 +1004,41 @@ TEST(TextAcf, Pg45TieAndPg65Modes)
 }
 
 }  // namespace
+
+namespace {
+
+// The word ACF's pass-1 table is the word counter's table of the same text and min_length (the
+// process pool's worker sends it as the document's word count).
+TEST(TextAcf, TableEqualsTheWordCount)
+{
+    std::string text = ReadBook("pg58.txt");
+    for (size_t min_length : {0, 4}) {
+        lanes_error_t err = {};
+        lanes_word_counter_t *wc = lanes_word_counter_new(min_length, &err);
+        ASSERT_NE(wc, nullptr);
+        ASSERT_EQ(lanes_word_counter_feed(wc, text.data(), text.size(), &err), 0) << err.msg;
+        const lanes_word_entry_t *want;
+        size_t n_want = 0;
+        uint64_t total = 0;
+        ASSERT_EQ(lanes_word_counter_finish(wc, &want, &n_want, &total, &err), 0) << err.msg;
+
+        lanes_word_acf_t *a = lanes_word_acf_new(LANES_WORD_ACF_EXACT, 16, 10, min_length, &err);
+        ASSERT_NE(a, nullptr);
+        size_t n = 99;
+        EXPECT_EQ(lanes_word_acf_table(a, &n), nullptr);
+        EXPECT_EQ(n, 0u);
+        ASSERT_EQ(lanes_word_acf_feed(a, text.data(), text.size(), &err), 0) << err.msg;
+        ASSERT_EQ(lanes_word_acf_next_pass(a, &err), 0) << err.msg;
+        const lanes_word_entry_t *got = lanes_word_acf_table(a, &n);
+        ASSERT_EQ(n, n_want);
+        for (size_t i = 0; i < n; i++) {
+            ASSERT_EQ(std::string(got[i].word, got[i].len), std::string(want[i].word, want[i].len)) << i;
+            ASSERT_EQ(got[i].count, want[i].count) << i;
+        }
+        EXPECT_EQ(lanes_word_acf_total_words(a), total);
+        lanes_word_acf_free(a);
+        lanes_word_counter_free(wc);
+    }
+}
+
+}  // namespace

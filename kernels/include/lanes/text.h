@@ -114,6 +114,12 @@ int lanes_word_acf_finish(lanes_word_acf_t *a, const double **acf, size_t *n, la
 /* The top words chosen after pass 1 (valid until the object is freed), or NULL before. */
 const lanes_word_entry_t *lanes_word_acf_words(const lanes_word_acf_t *a, size_t *n);
 
+/* The whole word table of pass 1 after lanes_word_acf_next_pass() succeeded: every word the
+ * min_length filter kept, in the word counter's order (count descending, ties by first occurrence),
+ * the same entries lanes_word_counter_finish() gives for the same text; NULL (and *n = 0) before.
+ * Owned by the object, valid until it is freed. n may be NULL. */
+const lanes_word_entry_t *lanes_word_acf_table(const lanes_word_acf_t *a, size_t *n);
+
 /* The number of words pass 1 counted (after the min_length filter: the word counter's total for the
  * same text), or 0 before lanes_word_acf_next_pass() succeeded. */
 uint64_t lanes_word_acf_total_words(const lanes_word_acf_t *a);
