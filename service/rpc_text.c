@@ -7,21 +7,22 @@
  *     job's tail: pieces of about chunk_bytes (WordCounts, hand-packed: a word may hold any code point,
  *     U+0000 included), then WordCountDone with the totals and the job summary.
  *   - WordAcf: two passes over the text. Pass 1 counts as the text streams in, and the bytes are
- *     spooled into an anonymous memory file (memfd); the tail reads the spool back in 1 MiB pieces for
- *     pass 2 (positions of the top words only), so the daemon holds the vocabulary, the top words'
- *     positions and one spooled copy of the text (not mapped: read piecewise). One reply message.
+ *     spooled into an anonymous memory file (spool.h, as Corpus documents); the tail reads the spool
+ *     back in 1 MiB pieces for pass 2 (positions of the top words only), so the daemon holds the
+ *     vocabulary, the top words' positions and one spooled copy of the text (not mapped: read
+ *     piecewise). One reply message.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lanes/text.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
+#include "spool.h"
 #include "wire.h"
 
 /* Bounds of a word ACF: its reply (timesteps float64 and the words) must fit one message. */
@@ -204,8 +205,7 @@ const lanes_job_ops_t rpc_word_count_ops = {
 typedef struct wacf_state {
     lanes_word_acf_t *a;
     lanes_word_acf_mode_t mode;
-    int spool; /* memfd holding the text, -1 before the spec */
-    uint64_t spooled;
+    lanes_spool_t spool; /* the text, for pass 2; fd -1 before the spec */
     const double *acf;
     size_t n_acf;
 } wacf_state_t;
@@ -215,7 +215,7 @@ static void *wacf_create(const lanes_config_t *cfg)
     (void)cfg;
     wacf_state_t *s = calloc(1, sizeof *s);
     if (s)
-        s->spool = -1;
+        s->spool.fd = -1;
     return s;
 }
 
@@ -223,8 +223,7 @@ static void wacf_destroy(void *state)
 {
     wacf_state_t *s = state;
     lanes_word_acf_free(s->a);
-    if (s->spool >= 0)
-        close(s->spool);
+    lanes_spool_free(&s->spool);
     free(s);
 }
 
@@ -257,9 +256,9 @@ static lanes_status_t wacf_on_spec(void *state, const uint8_t *spec, size_t len,
         rc = text_status(&err);
         goto out;
     }
-    s->spool = memfd_create("lanes-wordacf", MFD_CLOEXEC);
-    if (s->spool < 0) {
-        snprintf(msg, cap, "memfd_create() failed: %s", strerror(errno));
+    /* No size bound beyond memory: max_doc_bytes is the Corpus documents' key. */
+    if (lanes_spool_init(&s->spool, "the WordAcf text", UINT64_MAX, &err) != 0) {
+        snprintf(msg, cap, "%s", err.msg);
         rc = LANES_STATUS_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -287,17 +286,10 @@ static lanes_status_t wacf_compute(void *state, const uint8_t *const *arrays, si
         snprintf(msg, cap, "%s", err.msg);
         return text_status(&err);
     }
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(s->spool, arrays[0] + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            snprintf(msg, cap, "spooling the text failed: write() failed: %s", w < 0 ? strerror(errno) : "no progress");
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
-        }
-        off += (size_t)w;
+    if (lanes_spool_append(&s->spool, arrays[0], n, &err) != 0) {
+        snprintf(msg, cap, "spooling the text failed: %s", err.msg);
+        return text_status(&err);
     }
-    s->spooled += n;
     return LANES_STATUS_OK;
 }
 
@@ -317,8 +309,8 @@ static lanes_status_t wacf_tail(void *state, int threads, size_t chunk_bytes, la
         snprintf(msg, cap, "out of memory");
         return LANES_STATUS_RESOURCE_EXHAUSTED;
     }
-    for (uint64_t off = 0; off < s->spooled;) {
-        ssize_t r = pread(s->spool, piece, SPOOL_READ, (off_t)off);
+    for (uint64_t off = 0; off < s->spool.len;) {
+        ssize_t r = pread(s->spool.fd, piece, SPOOL_READ, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
