@@ -564,17 +564,12 @@ class Client:
     def _acf_stream(self, spec, chunks, alpha, qstat, timeout):
         failure = []
 
-        def requests():
-            yield lanes_pb2.AcfRequest(spec=spec)
-            for c in _guarded(chunks, failure):
-                m = lanes_pb2.AcfRequest()
-                m.chunk.arrays.append(c[0].tobytes())
-                yield m
-
         values, done = [], None
         call = None
         try:
-            call = self._stub.Acf(requests(), timeout=self._timeout(timeout))
+            arrays = (c[0].tobytes() for c in chunks)
+            call = self._stub.Acf(_spec_then_chunks(lanes_pb2.AcfRequest, spec, arrays, failure),
+                                  timeout=self._timeout(timeout))
             for r in call:
                 if r.HasField("done"):
                     done = r.done
@@ -647,14 +642,8 @@ class Client:
                     counts.extend(c.counts)
                 done = r.done
             else:
-                def requests():
-                    yield lanes_pb2.WordCountRequest(spec=spec)
-                    for b in _guarded(pieces, failure):
-                        m = lanes_pb2.WordCountRequest()
-                        m.chunk.arrays.append(b)
-                        yield m
-
-                call = self._stub.WordCount(requests(), timeout=self._timeout(timeout))
+                call = self._stub.WordCount(_spec_then_chunks(lanes_pb2.WordCountRequest, spec, pieces, failure),
+                                            timeout=self._timeout(timeout))
                 for r in call:
                     if r.HasField("done"):
                         done = r.done
@@ -705,14 +694,8 @@ class Client:
                 req.chunk.arrays.append(one)
                 r = self._stub.WordAcfOnce(req, timeout=self._timeout(timeout))
             else:
-                def requests():
-                    yield lanes_pb2.WordAcfRequest(spec=spec)
-                    for b in _guarded(pieces, failure):
-                        m = lanes_pb2.WordAcfRequest()
-                        m.chunk.arrays.append(b)
-                        yield m
-
-                r = self._stub.WordAcf(requests(), timeout=self._timeout(timeout))
+                r = self._stub.WordAcf(_spec_then_chunks(lanes_pb2.WordAcfRequest, spec, pieces, failure),
+                                       timeout=self._timeout(timeout))
         except grpc.RpcError as e:
             _reraise(failure)
             raise errors.from_rpc_error(e) from None
@@ -963,6 +946,16 @@ def _one_piece(pieces):
 def _acf_result_bytes(nlags, alpha, qstat):
     per = 8 * (1 + (2 if alpha is not None else 0) + (2 if qstat else 0))
     return (int(nlags) + 1) * per
+
+
+def _spec_then_chunks(request_cls, spec, arrays, failure):
+    """The requests of a one-array stream (Acf, WordCount, WordAcf): the spec, then one Chunk per
+    bytes piece of `arrays`, iterated under _guarded."""
+    yield request_cls(spec=spec)
+    for b in _guarded(arrays, failure):
+        m = request_cls()
+        m.chunk.arrays.append(b)
+        yield m
 
 
 def _guarded(iterable, failure):
