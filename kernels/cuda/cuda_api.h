@@ -1,8 +1,25 @@
 /* extern "C" entry points of the CUDA backend (kernels/cuda/ (.cu files)), with the same names in
- * cuda_stub.c for builds without CUDA. Only registry.c calls these. */
+ * cuda_stub.c for builds without CUDA (each then fails with LANES_ENODEV and says so).
+ *
+ * Who calls these: the GPU worker process (service/gpu_worker.c, `lanesd --gpu-worker`), the CUDA
+ * tests and benchmarks. The daemon process itself never calls them, so no CUDA context ever exists in
+ * the process that forks or serves RPCs, and a sticky CUDA error kills only a respawnable worker.
+ *
+ * Errors: every CUDA, cuFFT and NVRTC call is checked; a failure returns a negative LANES_E* code
+ * with a message in err naming the call and the runtime's words. LANES_EINVAL: bad arguments or an
+ * expression NVRTC rejects; LANES_ENOMEM: device or pinned memory exhausted; LANES_EDEVICE: any
+ * other device error. After an error that poisons the context (illegal address, launch failure ...)
+ * lanes_cuda_poisoned() is 1: the owner must stop using the context and exit the process.
+ *
+ * Threads: one context is used by one thread at a time (the worker's command thread). Distinct
+ * contexts (one per device) may be used from distinct threads.
+ */
 #ifndef LANES_CUDA_API_H
 #define LANES_CUDA_API_H
 
+#include "lanes/acf.h"
+#include "lanes/expr.h"
+#include "lanes/kernels.h"
 #include "lanes/registry.h"
 
 #ifdef __cplusplus
@@ -11,9 +28,79 @@ extern "C" {
 
 /* Counts CUDA devices and describes up to max of them in devs. Returns the count (0 when there is no
  * device or no driver), or LANES_ENODEV when built without CUDA; writes a one-line explanation to
- * detail either way. Initialises the CUDA runtime in this process: call once, from the main thread,
- * before any fork-sensitive work. */
+ * detail either way. Initialises the CUDA runtime in this process. */
 int lanes_cuda_probe(lanes_device_info_t *devs, int max, char *detail, size_t detail_cap);
+
+typedef struct lanes_cuda_ctx lanes_cuda_ctx_t;
+
+/* Opens device 'device': its primary context, >= 2 streams, pinned staging buffers of staging_bytes
+ * each (0: a default of 64 MiB), and the NVRTC kernel cache. Returns the context (the caller owns
+ * it: lanes_cuda_close) or NULL with err set. */
+lanes_cuda_ctx_t *lanes_cuda_open(int device, size_t staging_bytes, lanes_error_t *err);
+void lanes_cuda_close(lanes_cuda_ctx_t *ctx);
+/* 1 once a sticky error has poisoned the context (every later call fails with LANES_EDEVICE). */
+int lanes_cuda_poisoned(const lanes_cuda_ctx_t *ctx);
+/* Kernels compiled and cache hits of the NVRTC cache, for Info. */
+void lanes_cuda_cache_stats(const lanes_cuda_ctx_t *ctx, uint64_t *compiled, uint64_t *hits);
+
+/* The CUDA C source NVRTC compiles for an expression evaluated into out_dtype ('reduce' = 0: a map
+ * kernel; 1: the block-partials kernel of a reduce of spec->op, fused with the expression). Written
+ * into buf (NUL-terminated). Returns the length, or a negative LANES_E* code (buffer too small:
+ * LANES_ENOMEM). Pure C, no device needed: tests compile the text with NVRTC on any machine.
+ * Thread-safe. */
+long lanes_cuda_expr_source(const lanes_expr_t *e, lanes_dtype_t out_dtype, int reduce, lanes_reduce_op_t op,
+                            char *buf, size_t cap);
+/* Compiles 'source' with NVRTC for the given compute capability (e.g. 90) to PTX, without a device.
+ * Returns 0 or LANES_EINVAL with NVRTC's log in err. For tests. Thread-safe. */
+int lanes_cuda_compile_check(const char *source, int cc, lanes_error_t *err);
+
+/* Map: out[k] = e(element index0 + k) for k < n, exactly like lanes_expr_eval (same Philox streams:
+ * generated inputs are bit-identical; arithmetic without FMA contraction; transcendental functions use
+ * CUDA's libdevice and may differ from glibc's in the last bits). bindings: one per input (ARRAY
+ * data are host pointers to n elements of the input's dtype). Host memory need not be pinned: large
+ * n is cut into pieces staged through the pinned buffers on two streams, so the copy in of piece k+1,
+ * the compute of piece k and the copy out of piece k-1 overlap. */
+int lanes_cuda_expr_eval(lanes_cuda_ctx_t *ctx, const lanes_expr_t *e, const lanes_expr_binding_t *bindings,
+                         const double *params, uint64_t index0, size_t n, void *out, lanes_dtype_t out_dtype,
+                         lanes_error_t *err);
+
+/* Reduce, block partials: out[b] = the partial (lanes_reduce_partial_t) of block b of n_blocks whole
+ * blocks, elements index0 .. index0 + n_blocks * LANES_REDUCE_BLOCK - 1 (index0 a multiple of the block).
+ * The elements are either an array (e == NULL: 'data', host memory of spec->dtype) or the expression
+ * e evaluated in float64 (then spec->dtype must be F64 and data is NULL). spec->op must take partials
+ * (sum, mean, var, std, min, max, argmin, argmax). Bit-identical to lanes_reduce_partials_cpu for
+ * arrays and for expressions without transcendental functions. */
+int lanes_cuda_reduce_partials(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec, const lanes_expr_t *e,
+                               const lanes_expr_binding_t *bindings, const double *params, const void *data,
+                               uint64_t index0, size_t n_blocks, lanes_reduce_partial_t *out, lanes_error_t *err);
+
+/* Reduce, histogram: counts[bins] of n elements (array or expression as above, any index0), binned
+ * exactly as the CPU reducer with parameters hp. Counts only values inside the range. */
+int lanes_cuda_reduce_histogram(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,
+                                const lanes_histogram_params_t *hp, const lanes_expr_t *e,
+                                const lanes_expr_binding_t *bindings, const double *params, const void *data,
+                                uint64_t index0, size_t n, int64_t *counts, lanes_error_t *err);
+
+/* ACF block engine on the device (lanes_acf_block_fn semantics: r[0..nlags] of one block of 'used'
+ * values after nlags previous ones): a direct kernel for small nlags, cuFFT overlap-save (R2C/C2R,
+ * normalised by 1/N) for large ones. max_used bounds 'used' (device buffers and cuFFT plans are made
+ * once for it). Returns a new object (the caller owns it) or NULL with err set. */
+typedef struct lanes_cuda_acf lanes_cuda_acf_t;
+lanes_cuda_acf_t *lanes_cuda_acf_new(lanes_cuda_ctx_t *ctx, size_t nlags, size_t max_used, lanes_error_t *err);
+int lanes_cuda_acf_lagsums(lanes_cuda_acf_t *a, const double *buf, size_t used, double *r, lanes_error_t *err);
+void lanes_cuda_acf_free(lanes_cuda_acf_t *a);
+/* The lanes_acf_block_fn adapter: ctx is a lanes_cuda_acf_t made for the same nlags. */
+int lanes_cuda_acf_block_fn(void *ctx, const double *buf, size_t nlags, size_t used, double *r, lanes_error_t *err);
+
+/* Device-to-device copy bandwidth in bytes/ns (the benchmarks' baseline): copies 'bytes' 'reps'
+ * times with cudaMemcpyAsync and times it with events. */
+int lanes_cuda_copy_bandwidth(lanes_cuda_ctx_t *ctx, size_t bytes, int reps, double *bytes_per_ns,
+                              lanes_error_t *err);
+
+/* Provokes a sticky error on purpose (a kernel that stores through an invalid device pointer), so
+ * tests and the GPU worker's test hooks can check that a poisoned context is detected and survived.
+ * Returns the error it caused (LANES_EDEVICE) with err set; the context is poisoned afterwards. */
+int lanes_cuda_test_fault(lanes_cuda_ctx_t *ctx, lanes_error_t *err);
 
 #ifdef __cplusplus
 }

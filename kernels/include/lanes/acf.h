@@ -82,6 +82,20 @@ int lanes_acf_feed(lanes_acf_t *a, const void *data, size_t n, lanes_dtype_t dty
  * do not depend on it. For a caller that places each chunk by its size. */
 void lanes_acf_set_threads(lanes_acf_t *a, int threads);
 
+/* A block engine computes the lag sums of one block on another backend (a GPU):
+ * r[k] = sum_{j = nlags}^{nlags + used - 1} buf[j - k] * buf[j], k = 0..nlags, where buf holds the
+ * nlags values before the block (zeros before the series' start) then 'used' new values (shifted, as
+ * acf_cpu.c's design comment says). Returns 0, or a negative LANES_E* code with err set. */
+typedef int (*lanes_acf_block_fn)(void *ctx, const double *buf, size_t nlags, size_t used, double *r,
+                                  lanes_error_t *err);
+/* Before the first feed: full blocks of 'block' values (>= 1) go to fn (with ctx, borrowed until
+ * lanes_acf_free) instead of the CPU method; the final short block too. When fn fails, that block and
+ * the rest of the job run on the CPU (the result stays correct; lanes_acf_engine_failed tells, with
+ * fn's message). Blocks are still cut by absolute index, so the result does not depend on chunking.
+ * Returns 0, or LANES_EINVAL after a feed or for block 0. */
+int lanes_acf_set_block_engine(lanes_acf_t *a, size_t block, lanes_acf_block_fn fn, void *ctx);
+/* 1 if the block engine failed and the CPU took over (msg, if not NULL, gets its message). */
+int lanes_acf_engine_failed(const lanes_acf_t *a, char *msg, size_t cap);
 /* Computes the results of everything fed into *out (arrays owned by 'a'). Fails with LANES_EINVAL
  * and a message for n < 2, nlags >= n, n != n_total, or a second call. */
 int lanes_acf_finish(lanes_acf_t *a, lanes_acf_result_t *out, lanes_error_t *err);

@@ -197,6 +197,50 @@ void lanes_reducer_free(lanes_reducer_t *r);
  * each addition a separate rounding: no fused multiply-add contraction (nvcc: --fmad=false). */
 #define LANES_REDUCE_BLOCK 4096
 
+/* ---- block partials: another backend (a GPU) reduces whole blocks, the reducer combines them ----
+ * A block's partial follows steps 2-3 of reduce_cpu.c's design comment, so feeding partials is bit for
+ * bit the same as feeding the blocks' elements. */
+typedef struct lanes_reduce_partial {
+    double sum;          /* sum, mean (float sum kind): S(block) */
+    double n, mean, m2;  /* var, std (moments kind): n_b, mean_b, M2_b */
+    uint64_t isum;       /* sum of I64/I32 (integer kind): the block's sum as uint64 (wraps) */
+    int has_nan;         /* min, max, argmin, argmax (extreme kind): a NaN is in the block; then idx, f
+                          * are the first NaN's */
+    uint64_t idx;        /* extreme kind: absolute index of the block's best element (first on ties) */
+    double f;            /* its value (float dtypes) */
+    int64_t i;           /* its value (integer dtypes) */
+} lanes_reduce_partial_t;
+
+/* 1 if whole blocks can be fed to r as partials (sum, mean, var, std, min, max, argmin, argmax);
+ * 0 for count and histogram (see lanes_reducer_feed_histogram). */
+int lanes_reducer_takes_partials(const lanes_reducer_t *r);
+/* Elements to feed (lanes_reducer_feed) before the next block boundary: 0 when r is at one. */
+size_t lanes_reducer_to_boundary(const lanes_reducer_t *r);
+/* Feeds n_blocks whole blocks (n_blocks * LANES_REDUCE_BLOCK elements) as their partials, in block
+ * order; r must be at a block boundary and take partials. Bit-identical to feeding the elements.
+ * Returns 0 or LANES_EINVAL. Not thread-safe for one reducer. */
+int lanes_reducer_feed_partials(lanes_reducer_t *r, const lanes_reduce_partial_t *parts, size_t n_blocks);
+/* The CPU reference of what a backend must compute: the partials of n_blocks whole blocks of 'data'
+ * (n_blocks * LANES_REDUCE_BLOCK elements of spec->dtype) whose first element has absolute index
+ * index0 (a multiple of LANES_REDUCE_BLOCK), for spec->op. Returns 0 or LANES_EINVAL. Thread-safe. */
+int lanes_reduce_partials_cpu(const lanes_reduce_spec_t *spec, const void *data, uint64_t index0, size_t n_blocks,
+                              lanes_reduce_partial_t *out);
+
+/* What a backend needs to bin values exactly as this histogram reducer does (spec with a given range;
+ * a range from the data is CPU-only). */
+typedef struct lanes_histogram_params {
+    uint32_t bins;
+    int f32;                 /* float32 input: float subtraction, float32 edges */
+    double lo, denom;        /* the range after widening, hi - lo */
+    float lo32;              /* lo rounded to float (f32) */
+    double keep_lo, keep_hi; /* edges[0], edges[bins] */
+    const double *edges;     /* bins + 1, owned by the reducer */
+} lanes_histogram_params_t;
+/* Fills *out for a histogram reducer with a given range. Returns 0 or LANES_EINVAL. */
+int lanes_reducer_histogram_params(const lanes_reducer_t *r, lanes_histogram_params_t *out);
+/* Adds counts (bins values) of n_elems elements binned elsewhere. Returns 0 or LANES_EINVAL. */
+int lanes_reducer_feed_histogram(lanes_reducer_t *r, const int64_t *counts, uint64_t n_elems);
+
 #ifdef __cplusplus
 }
 #endif
