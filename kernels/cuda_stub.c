@@ -1,15 +1,49 @@
 /* Stand-in for the CUDA backend in builds without CUDA: the same extern "C" entry points as
- * cuda/cuda_api.h, each saying plainly that CUDA was not built in. Linked instead of cuda/*.cu so no
- * #ifdef leaks outside kernels/. */
+ * cuda/cuda_api.h, each saying plainly that CUDA was not built in (LANES_ENODEV). Linked instead of
+ * cuda/*.cu so no #ifdef leaks outside kernels/. */
 #include <stdio.h>
 
 #include "cuda/cuda_api.h"
 #include "lanes/kernels.h"
 
+#define NOT_BUILT "not built: this is a CPU-only build (configure with nvcc present)"
+
 int lanes_cuda_probe(lanes_device_info_t *devs, int max, char *detail, size_t detail_cap)
 {
     (void)devs;
     (void)max;
-    snprintf(detail, detail_cap, "not built: this is a CPU-only build (configure with nvcc present)");
+    snprintf(detail, detail_cap, NOT_BUILT);
     return LANES_ENODEV;
+}
+
+lanes_cuda_ctx_t *lanes_cuda_open(int device, size_t staging_bytes, lanes_error_t *err)
+{
+    (void)device;
+    (void)staging_bytes;
+    lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+    return NULL;
+}
+
+void lanes_cuda_close(lanes_cuda_ctx_t *ctx) { (void)ctx; }
+
+int lanes_cuda_poisoned(const lanes_cuda_ctx_t *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+int lanes_cuda_copy_bandwidth(lanes_cuda_ctx_t *ctx, size_t bytes, int reps, double *bytes_per_ns,
+                              lanes_error_t *err)
+{
+    (void)ctx;
+    (void)bytes;
+    (void)reps;
+    (void)bytes_per_ns;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
+int lanes_cuda_test_fault(lanes_cuda_ctx_t *ctx, lanes_error_t *err)
+{
+    (void)ctx;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
 }

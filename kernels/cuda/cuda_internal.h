@@ -28,7 +28,8 @@ struct lanes_cuda_ctx {
     size_t staging_bytes;
     int sm_count;
     int cc;                                 /* compute capability, major*10 + minor */
-    struct lanes_cuda_kcache *kcache;       /* NVRTC kernels (map.cu / reduce.cu), see kcache.cu */
+    struct lanes_cuda_kcache *kcache;       /* NVRTC kernels (map.cu / reduce.cu), made on first use */
+    void (*kcache_free)(struct lanes_cuda_ctx *ctx); /* set with kcache; lanes_cuda_close calls it */
 };
 
 /* 1 if e poisons the context (a sticky error: the process must be restarted to use the device). */
@@ -37,6 +38,11 @@ int lanes__cuda_sticky(cudaError_t e);
  * encountered"), marks ctx poisoned when sticky; returns LANES_ENOMEM, LANES_EINVAL or LANES_EDEVICE. */
 int lanes__cuda_fail(lanes_cuda_ctx_t *ctx, cudaError_t e, const char *call, lanes_error_t *err);
 
+/* Checks ctx before an operation (not NULL, not poisoned) and makes its device current. Returns 0 or
+ * a LANES_E* code with err set. */
+int lanes__cuda_enter(lanes_cuda_ctx_t *ctx, lanes_error_t *err);
+
+/* In a function with 'int rc', 'lanes_error_t *err' and a 'fail:' label. */
 #define LANES_CU(ctx, call)                                                   \
     do {                                                                      \
         cudaError_t lanes_e_ = (call);                                        \
