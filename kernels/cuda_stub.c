@@ -8,6 +8,8 @@
 
 #define NOT_BUILT "not built: this is a CPU-only build (configure with nvcc present)"
 
+int lanes_cuda_compiled(void) { return 0; }
+
 int lanes_cuda_probe(lanes_device_info_t *devs, int max, char *detail, size_t detail_cap)
 {
     (void)devs;

@@ -1,15 +1,16 @@
-/* The backend registry: the one list of compute backends (inline, cpu, process-pool, cuda), probed
- * once at start.
+/* The backend registry: the one list of compute backends (inline, cpu, process-pool, cuda).
  *
- * Design: a static table filled by lanes_registry_init(); readers copy entries out, so after init the
- * table is read-only and every reader is thread-safe without a lock. The CUDA entry is probed through
- * cuda_api.h, which a CPU-only build satisfies with cuda_stub.c. The process pool lives in the daemon
- * (service/proc_pool.c): its entry starts "not started" and the daemon marks it at start-up. In this version the CUDA backend is a
- * device probe only: its kernels come with the CUDA issue, so it is never "available" for jobs yet.
+ * Design: a static table filled by lanes_registry_init() and guarded by one mutex; readers copy
+ * entries out. The CUDA entry is "compiled" from cuda_api.h's lanes_cuda_compiled() (cuda_stub.c
+ * in a CPU-only build) and starts unavailable: the daemon's GPU pool (service/gpu_pool.c) probes the
+ * devices in its worker processes, so CUDA never starts in the daemon, and marks the backend up or
+ * down as its workers come and go. The process pool lives in the daemon too and is marked at start.
+ * Tests and tools that run CUDA in-process call lanes_registry_probe_cuda().
  */
 #include "lanes/registry.h"
 
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 
 #define LANES_MAX_DEVICES 16
 
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static lanes_backend_info_t g_backends[4];
 static size_t g_n_backends;
 static lanes_device_info_t g_devices[LANES_MAX_DEVICES];
@@ -26,8 +28,11 @@ static int g_initialised;
 
 void lanes_registry_init(int cpu_threads)
 {
-    if (g_initialised)
+    pthread_mutex_lock(&g_mu);
+    if (g_initialised) {
+        pthread_mutex_unlock(&g_mu);
         return;
+    }
     g_initialised = 1;
     if (cpu_threads <= 0)
         cpu_threads = omp_get_num_procs();
@@ -46,53 +51,86 @@ void lanes_registry_init(int cpu_threads)
     snprintf(b->detail, sizeof b->detail, "not started");
 
     b = &g_backends[g_n_backends++];
-    *b = (lanes_backend_info_t){.id = LANES_BACKEND_CUDA, .name = "cuda"};
-    char detail[160];
-    int n = lanes_cuda_probe(g_devices, LANES_MAX_DEVICES, detail, sizeof detail);
-    b->compiled = n != LANES_ENODEV;
-    g_n_devices = n > 0 ? n : 0;
-    b->available = 0;
-    if (b->compiled && g_n_devices > 0)
-        snprintf(b->detail, sizeof b->detail, "%s; device probe only, CUDA kernels are not in this version",
-                 detail);
-    else
-        snprintf(b->detail, sizeof b->detail, "%s", detail);
+    *b = (lanes_backend_info_t){.id = LANES_BACKEND_CUDA, .name = "cuda", .compiled = lanes_cuda_compiled()};
+    snprintf(b->detail, sizeof b->detail, "%s",
+             b->compiled ? "not started: no GPU worker has probed the devices"
+                         : "not built: this is a CPU-only build (configure with nvcc present)");
+    pthread_mutex_unlock(&g_mu);
+}
+
+int lanes_registry_probe_cuda(void)
+{
+    lanes_device_info_t devs[LANES_MAX_DEVICES];
+    char detail[200];
+    int n = lanes_cuda_probe(devs, LANES_MAX_DEVICES, detail, sizeof detail);
+    if (n > 0)
+        lanes_registry_set_devices(devs, n);
+    lanes_registry_set_available(LANES_BACKEND_CUDA, n > 0, detail);
+    return n > 0 ? n : 0;
 }
 
 void lanes_registry_set_available(lanes_backend_id_t id, int available, const char *detail)
 {
+    pthread_mutex_lock(&g_mu);
     for (size_t i = 0; i < g_n_backends; i++) {
         if (g_backends[i].id == id) {
             g_backends[i].available = available;
             snprintf(g_backends[i].detail, sizeof g_backends[i].detail, "%s", detail ? detail : "");
         }
     }
+    pthread_mutex_unlock(&g_mu);
 }
 
-size_t lanes_registry_count(void) { return g_n_backends; }
+void lanes_registry_set_devices(const lanes_device_info_t *devs, int n)
+{
+    pthread_mutex_lock(&g_mu);
+    g_n_devices = n < 0 ? 0 : n > LANES_MAX_DEVICES ? LANES_MAX_DEVICES : n;
+    for (int i = 0; i < g_n_devices; i++)
+        g_devices[i] = devs[i];
+    pthread_mutex_unlock(&g_mu);
+}
+
+size_t lanes_registry_count(void)
+{
+    pthread_mutex_lock(&g_mu);
+    size_t n = g_n_backends;
+    pthread_mutex_unlock(&g_mu);
+    return n;
+}
 
 int lanes_registry_get(size_t i, lanes_backend_info_t *out)
 {
-    if (i >= g_n_backends)
-        return LANES_EINVAL;
-    *out = g_backends[i];
-    return 0;
+    int rc = LANES_EINVAL;
+    pthread_mutex_lock(&g_mu);
+    if (i < g_n_backends) {
+        *out = g_backends[i];
+        rc = 0;
+    }
+    pthread_mutex_unlock(&g_mu);
+    return rc;
 }
 
 int lanes_registry_find(lanes_backend_id_t id, lanes_backend_info_t *out)
 {
+    int rc = LANES_EINVAL;
+    pthread_mutex_lock(&g_mu);
     for (size_t i = 0; i < g_n_backends; i++) {
         if (g_backends[i].id == id) {
             *out = g_backends[i];
-            return 0;
+            rc = 0;
+            break;
         }
     }
-    return LANES_EINVAL;
+    pthread_mutex_unlock(&g_mu);
+    return rc;
 }
 
 int lanes_registry_devices(lanes_device_info_t *out, int max)
 {
+    pthread_mutex_lock(&g_mu);
     for (int i = 0; i < g_n_devices && i < max; i++)
         out[i] = g_devices[i];
-    return g_n_devices;
+    int n = g_n_devices;
+    pthread_mutex_unlock(&g_mu);
+    return n;
 }

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "proc_pool.h"
+#include "helper_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,68 +151,22 @@ static void slot_set(int i, slot_state_t state, task_t *task)
 static int slot_spawn(int i, char *err, size_t cap)
 {
     slot_t *w = &P.s[i];
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-        snprintf(err, cap, "socketpair() for worker %d failed: %s", i, strerror(errno));
-        return -1;
-    }
-    /* The child's end arrives as fd 3 (4 if it already is 3: dup2 onto itself would keep CLOEXEC). */
-    int child_fd = sv[1] == 3 ? 4 : 3;
-    char fd_arg[16], mem_arg[24];
-    snprintf(fd_arg, sizeof fd_arg, "%d", child_fd);
+    char mem_arg[24], what[32];
     snprintf(mem_arg, sizeof mem_arg, "%u", P.memory_mb);
-    char *argv[] = {P.argv0, "--worker", fd_arg, mem_arg, NULL};
-
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], child_fd);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    posix_spawn_file_actions_addclosefrom_np(&fa, child_fd + 1);
-#endif
-    /* The daemon blocks SIGTERM/SIGINT in every thread and ignores SIGPIPE: a worker starts clean. */
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    snprintf(what, sizeof what, "worker %d", i);
+    const char *args[] = {mem_arg, NULL};
+    int fd = -1;
     pid_t pid = 0;
-    int rc = posix_spawn(&pid, P.exe, &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    close(sv[1]);
-    if (rc != 0) {
-        close(sv[0]);
-        snprintf(err, cap, "posix_spawn() of worker %d (%s) failed: %s", i, P.exe, strerror(rc));
+    if (lanes_spawn_helper(P.exe, P.argv0, "--worker", args, what, &fd, &pid, err, cap) != 0)
         return -1;
-    }
     pthread_mutex_lock(&P.mu);
     w->pid = pid;
-    w->fd = sv[0];
+    w->fd = fd;
     w->state = SLOT_STARTING;
     w->task = NULL;
     w->spawned_ns = now_ns();
     pthread_mutex_unlock(&P.mu);
     return 0;
-}
-
-/* Writes how a process ended ("was killed by signal 9 (SIGKILL)", "exited with status 3"). */
-static void describe_exit(int status, int known, char *buf, size_t cap)
-{
-    if (!known)
-        snprintf(buf, cap, "exited (status unknown)");
-    else if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        const char *abbrev = sigabbrev_np(sig);
-        snprintf(buf, cap, "was killed by signal %d (SIG%s)%s", sig, abbrev ? abbrev : "?",
-                 WCOREDUMP(status) ? ", core dumped" : "");
-    } else if (WIFEXITED(status))
-        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
-    else
-        snprintf(buf, cap, "ended with wait status 0x%x", (unsigned)status);
 }
 
 /* Kills (if needed) and reaps the worker of slot i, empties the slot, schedules its respawn and
@@ -235,7 +189,7 @@ static task_t *slot_lose(int i, const char *why, char *how, size_t cap)
     if (why)
         snprintf(how, cap, "%s", why);
     else
-        describe_exit(status, known, how, cap);
+        lanes_describe_exit(status, known, how, cap);
     close(w->fd);
     uint64_t now = now_ns();
     pthread_mutex_lock(&P.mu);
@@ -335,7 +289,7 @@ static void workers_stop(void)
         }
         if (w->state == SLOT_IDLE && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
             char how[128];
-            describe_exit(status, 1, how, sizeof how);
+            lanes_describe_exit(status, 1, how, sizeof how);
             lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s at stop", i, (int)pid, how);
         }
         close(w->fd);

@@ -48,6 +48,8 @@ int lanes__cuda_fail(lanes_cuda_ctx_t *ctx, cudaError_t e, const char *call, lan
     return code;
 }
 
+extern "C" int lanes_cuda_compiled(void) { return 1; }
+
 extern "C" int lanes_cuda_probe(lanes_device_info_t *devs, int max, char *detail, size_t detail_cap)
 {
     int count = 0;

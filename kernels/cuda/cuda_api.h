@@ -26,6 +26,9 @@
 extern "C" {
 #endif
 
+/* 1 in a build with the CUDA backend, 0 in a CPU-only build. Touches no device. Thread-safe. */
+int lanes_cuda_compiled(void);
+
 /* Counts CUDA devices and describes up to max of them in devs. Returns the count (0 when there is no
  * device or no driver), or LANES_ENODEV when built without CUDA; writes a one-line explanation to
  * detail either way. Initialises the CUDA runtime in this process. */

@@ -1,9 +1,11 @@
 /* lanes backend registry: which compute backends this build has and which are usable now.
  *
  * Design: the registry (registry.c) is the only place that knows the list of backends; everything
- * else, the daemon's router and Info included, asks it. Probing a device happens once, at
- * lanes_registry_init(), and is cached: CUDA is initialised in the calling process then, never lazily
- * from an RPC thread.
+ * else, the daemon's router and Info included, asks it. The registry never initialises CUDA itself:
+ * in the daemon the GPU worker processes probe the devices (service/gpu_pool.c) and report them with
+ * lanes_registry_set_devices() and lanes_registry_set_available(), which may change at any time (a
+ * device goes down and comes back); a test or a tool may call lanes_registry_probe_cuda() instead.
+ * Every function is thread-safe after init (a mutex guards the table; readers copy entries out).
  */
 #ifndef LANES_REGISTRY_H
 #define LANES_REGISTRY_H
@@ -37,14 +39,20 @@ typedef struct lanes_device_info {
     int cc_major, cc_minor;
 } lanes_device_info_t;
 
-/* Probes the backends once (CUDA devices included) with cpu_threads as the OpenMP pool's size.
- * Call once from the main thread at start, before any RPC thread runs; later calls are no-ops.
- * Not thread-safe against the other functions here while it runs. */
+/* Lists the backends once with cpu_threads as the OpenMP pool's size. CUDA is listed as compiled or
+ * not, unavailable until someone reports devices. Call once from the main thread at start, before any
+ * other thread uses the registry; later calls are no-ops. */
 void lanes_registry_init(int cpu_threads);
 
-/* Marks a backend that the embedding program runs itself (the daemon's process pool) as available or
- * not, with a detail (copied). Main thread, after init and before any reader thread runs. */
+/* Probes CUDA devices in THIS process (initialising the CUDA runtime here) and marks the cuda backend
+ * available when there is one. For tests and tools, never for the daemon. Returns the device count. */
+int lanes_registry_probe_cuda(void);
+
+/* Marks a backend as available or not, with a detail (copied). Thread-safe. */
 void lanes_registry_set_available(lanes_backend_id_t id, int available, const char *detail);
+
+/* Records the devices (copied; at most 16). Thread-safe. */
+void lanes_registry_set_devices(const lanes_device_info_t *devs, int n);
 
 /* Number of backends listed (compiled or not). Thread-safe after init. */
 size_t lanes_registry_count(void);
@@ -55,7 +63,7 @@ int lanes_registry_get(size_t i, lanes_backend_info_t *out);
 /* Looks a backend up by id. Returns 0 or LANES_EINVAL (unknown id). Thread-safe after init. */
 int lanes_registry_find(lanes_backend_id_t id, lanes_backend_info_t *out);
 
-/* Devices seen at init: copies up to max into out, returns how many exist. Thread-safe after init. */
+/* Devices reported: copies up to max into out, returns how many exist. Thread-safe after init. */
 int lanes_registry_devices(lanes_device_info_t *out, int max);
 
 #ifdef __cplusplus

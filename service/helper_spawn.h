@@ -1,0 +1,35 @@
+/* Starting helper processes of the daemon (the process pool's workers, the GPU workers) safely, and
+ * describing how they ended.
+ *
+ * Design: the daemon has gRPC, OpenMP and pool threads by the time it starts helpers, so it never
+ * forks bare: it posix_spawn()s its own binary in a worker mode, with one end of a SOCK_SEQPACKET
+ * socketpair as a numbered fd, stdin from /dev/null, every other fd closed, and signals reset (the
+ * daemon blocks SIGTERM/SIGINT and ignores SIGPIPE; a helper starts clean). The helper asks for
+ * SIGKILL when the spawning thread ends (PR_SET_PDEATHSIG, in the helper's own main).
+ */
+#ifndef LANES_HELPER_SPAWN_H
+#define LANES_HELPER_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Spawns 'exe' with argv = {argv0, mode, FD, args..., NULL}, where FD is the number of the child's end
+ * of a new socketpair (args: NULL-terminated, may be empty). On success returns 0 with the daemon's
+ * end (close-on-exec) in *sock and the child's pid in *pid; else -1 with a message naming 'what'.
+ * Thread-safe (the child dies with the calling thread if it sets PDEATHSIG). */
+int lanes_spawn_helper(const char *exe, const char *argv0, const char *mode, const char *const *args,
+                       const char *what, int *sock, pid_t *pid, char *err, size_t cap);
+
+/* Writes how a process ended from its wait status ("was killed by signal 9 (SIGKILL)", "exited with
+ * status 3"); known = 0: "exited (status unknown)". Thread-safe. */
+void lanes_describe_exit(int status, int known, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_HELPER_SPAWN_H */
