@@ -32,7 +32,7 @@ protected:
         char detail[256] = "";
         int n = lanes_cuda_probe(devs, 4, detail, sizeof detail);
         if (n <= 0)
-            GTEST_SKIP() << "no CUDA device: " << detail;
+            GTEST_SKIP() << "no CUDA device (" << detail << ")";
         lanes_error_t err{};
         ctx_ = lanes_cuda_open(0, 0, &err);
         ASSERT_NE(ctx_, nullptr) << err.msg;
