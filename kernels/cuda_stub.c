@@ -1,6 +1,6 @@
 /* Stand-in for the CUDA backend in builds without CUDA: the same extern "C" entry points as
  * cuda/cuda_api.h, each saying plainly that CUDA was not built in (LANES_ENODEV). Linked instead of
- * cuda/*.cu so no #ifdef leaks outside kernels/. */
+ * the cuda/ sources so no #ifdef leaks outside kernels/. */
 #include <stdio.h>
 
 #include "cuda/cuda_api.h"
@@ -47,5 +47,43 @@ int lanes_cuda_copy_bandwidth(lanes_cuda_ctx_t *ctx, size_t bytes, int reps, dou
 int lanes_cuda_test_fault(lanes_cuda_ctx_t *ctx, lanes_error_t *err)
 {
     (void)ctx;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
+/* The ACF block engine (cuda/acf.cu). */
+lanes_cuda_acf_t *lanes_cuda_acf_new_method(lanes_cuda_ctx_t *ctx, size_t nlags, size_t max_used,
+                                            lanes_acf_method_t method, lanes_error_t *err)
+{
+    (void)ctx;
+    (void)nlags;
+    (void)max_used;
+    (void)method;
+    lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+    return NULL;
+}
+
+lanes_cuda_acf_t *lanes_cuda_acf_new(lanes_cuda_ctx_t *ctx, size_t nlags, size_t max_used, lanes_error_t *err)
+{
+    return lanes_cuda_acf_new_method(ctx, nlags, max_used, LANES_ACF_AUTO, err);
+}
+
+int lanes_cuda_acf_lagsums(lanes_cuda_acf_t *a, const double *buf, size_t used, double *r, lanes_error_t *err)
+{
+    (void)a;
+    (void)buf;
+    (void)used;
+    (void)r;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
+void lanes_cuda_acf_free(lanes_cuda_acf_t *a) { (void)a; }
+
+int lanes_cuda_acf_block_fn(void *ctx, const double *buf, size_t nlags, size_t used, double *r, lanes_error_t *err)
+{
+    (void)ctx;
+    (void)buf;
+    (void)nlags;
+    (void)used;
+    (void)r;
     return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
 }

@@ -19,11 +19,22 @@
  * does not grow with the number of blocks. Direct: about 1 ulp * block/8 of sum|y_t y_{t+k}| per
  * block. FFT: about eps * log2(N) * (sum of y^2 over the block) per lag and block.
  *
+ * Block engine (lanes_acf_set_block_engine): another backend (the GPU, kernels/cuda/acf.cu) may compute
+ * a block's lag sums. The block size then becomes the engine's (buf holds nlags + that block), blocks
+ * are still cut by absolute index, and the r[0..nlags] the engine returns is added to the Neumaier
+ * sums exactly as the CPU's. If the engine fails, that block and every later one run on the CPU:
+ * acf_cpu_lagsums walks the (larger) buffer in sub-blocks of the CPU method's own size, each one
+ * a window of buf with its nlags previous values in front. A block's lag sums are sums over its new
+ * values, so sub-blocks add up to exactly the block's sums (up to rounding); memory stays
+ * O(nlags + block) and the CPU method's state (the FFT plans) is kept from lanes_acf_new on.
+ *
  * Threads: with threads > 1 the direct method spreads a block's lags over OpenMP threads; each lag's
  * sum is computed in the same order whatever the thread count.
  */
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,13 +60,20 @@ struct lanes_acf {
     double c;            /* the shift: the first value */
     long double sum_y;   /* sum of all y */
 
-    size_t block;        /* values per block */
+    size_t block;        /* values per block (the engine's block when one is set) */
+    size_t cpu_block;    /* values per block of the CPU method (direct or FFT); <= its buffers */
     size_t pend;         /* values waiting in buf[nlags ..] */
     double *buf;         /* nlags + block */
     double *head;        /* the first nlags values of y */
     double *s_hi, *s_lo; /* nlags + 1: Neumaier sums of the lag products */
     double *r;           /* nlags + 1: one block's lag sums */
     lanes__acf_fft_t *fft;
+    int fed;             /* a feed was called (the engine can no longer be set) */
+
+    lanes_acf_block_fn engine;  /* NULL: the CPU method only */
+    void *engine_ctx;           /* borrowed */
+    int engine_failed;          /* the engine failed once: the CPU runs the rest of the job */
+    char engine_msg[sizeof(((lanes_error_t *)0)->msg)];
 
     double *acf, *confint, *q, *p; /* results */
 };
@@ -85,7 +103,38 @@ static double acf_dot(const double *a, const double *b, size_t n)
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
-/* Processes the pending values: lag sums into s_hi/s_lo, then keeps the last nlags values. */
+/* Adds one block's lag sums r[0..nlags] to the compensated sums. */
+static void acf_add_lagsums(lanes_acf_t *a, const double *r)
+{
+    for (size_t k = 0; k <= a->nlags; k++)
+        neumaier_add(&a->s_hi[k], &a->s_lo[k], r[k]);
+}
+
+/* The CPU method on the B new values of buf (after its nlags previous ones), in sub-blocks of at
+ * most cpu_block values (one sub-block unless an engine set a larger block), each sub-block's lag
+ * sums added to the compensated sums. */
+static void acf_cpu_lagsums(lanes_acf_t *a, const double *buf, size_t B)
+{
+    const size_t L = a->nlags;
+    for (size_t off = 0; off < B; off += a->cpu_block) {
+        const size_t u = B - off < a->cpu_block ? B - off : a->cpu_block;
+        const double *w = buf + off; /* w[0 .. L) precede the sub-block's new values w[L .. L + u) */
+        if (a->use_fft) {
+            lanes__acf_fft_block(a->fft, w, u, a->r);
+            acf_add_lagsums(a, a->r);
+        } else if (a->spec.threads > 1 && L >= 32) {
+#pragma omp parallel for num_threads(a->spec.threads) schedule(static)
+            for (size_t k = 0; k <= L; k++)
+                neumaier_add(&a->s_hi[k], &a->s_lo[k], acf_dot(w + L - k, w + L, u));
+        } else {
+            for (size_t k = 0; k <= L; k++)
+                neumaier_add(&a->s_hi[k], &a->s_lo[k], acf_dot(w + L - k, w + L, u));
+        }
+    }
+}
+
+/* Processes the pending values: lag sums into s_hi/s_lo (by the engine, or the CPU method), then
+ * keeps the last nlags values. */
 static void acf_process_block(lanes_acf_t *a)
 {
     const size_t L = a->nlags, B = a->pend;
@@ -97,20 +146,49 @@ static void acf_process_block(lanes_acf_t *a)
     for (size_t j = 0; j < B; j++)
         sum += buf[L + j];
     a->sum_y += sum;
-    if (a->use_fft) {
-        lanes__acf_fft_block(a->fft, buf, B, a->r);
-        for (size_t k = 0; k <= L; k++)
-            neumaier_add(&a->s_hi[k], &a->s_lo[k], a->r[k]);
-    } else if (a->spec.threads > 1 && L >= 32) {
-#pragma omp parallel for num_threads(a->spec.threads) schedule(static)
-        for (size_t k = 0; k <= L; k++)
-            neumaier_add(&a->s_hi[k], &a->s_lo[k], acf_dot(buf + L - k, buf + L, B));
-    } else {
-        for (size_t k = 0; k <= L; k++)
-            neumaier_add(&a->s_hi[k], &a->s_lo[k], acf_dot(buf + L - k, buf + L, B));
+    int on_cpu = 1;
+    if (a->engine && !a->engine_failed) {
+        lanes_error_t e;
+        memset(&e, 0, sizeof e);
+        if (a->engine(a->engine_ctx, buf, L, B, a->r, &e) == 0) {
+            acf_add_lagsums(a, a->r);
+            on_cpu = 0;
+        } else {
+            a->engine_failed = 1;
+            snprintf(a->engine_msg, sizeof a->engine_msg, "%s",
+                     e.msg[0] ? e.msg : "the block engine failed without a message");
+        }
     }
+    if (on_cpu)
+        acf_cpu_lagsums(a, buf, B);
     memmove(buf, buf + B, L * sizeof *buf);
     a->pend = 0;
+}
+
+int lanes_acf_set_block_engine(lanes_acf_t *a, size_t block, lanes_acf_block_fn fn, void *ctx)
+{
+    if (!a || !fn || block == 0 || a->fed || a->finished)
+        return LANES_EINVAL;
+    if (block > (SIZE_MAX / sizeof(double)) - a->nlags)
+        return LANES_EINVAL;
+    double *buf = calloc(a->nlags + block, sizeof *buf);
+    if (!buf)
+        return LANES_ENOMEM;
+    free(a->buf);
+    a->buf = buf;
+    a->block = block;
+    a->engine = fn;
+    a->engine_ctx = ctx;
+    return 0;
+}
+
+int lanes_acf_engine_failed(const lanes_acf_t *a, char *msg, size_t cap)
+{
+    if (!a)
+        return 0;
+    if (msg && cap > 0)
+        snprintf(msg, cap, "%s", a->engine_failed ? a->engine_msg : "");
+    return a->engine_failed;
 }
 
 void lanes_acf_set_threads(lanes_acf_t *a, int threads)
@@ -189,6 +267,7 @@ lanes_acf_t *lanes_acf_new(const lanes_acf_spec_t *spec, lanes_error_t *err)
     } else {
         a->block = DIRECT_BLOCK;
     }
+    a->cpu_block = a->block;
     a->buf = calloc(L + a->block, sizeof *a->buf);
     a->head = calloc(L ? L : 1, sizeof *a->head);
     a->s_hi = calloc(L + 1, sizeof *a->s_hi);
@@ -213,6 +292,7 @@ int lanes_acf_feed(lanes_acf_t *a, const void *data, size_t n, lanes_dtype_t dty
 {
     if (!a || (!data && n > 0) || lanes_dtype_size(dtype) == 0 || a->finished)
         return LANES_EINVAL;
+    a->fed = 1;
     const unsigned char *p = data;
     const size_t esz = lanes_dtype_size(dtype), L = a->nlags;
     while (n > 0) {

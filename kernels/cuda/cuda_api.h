@@ -87,10 +87,25 @@ int lanes_cuda_reduce_histogram(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t
 /* ACF block engine on the device (lanes_acf_block_fn semantics: r[0..nlags] of one block of 'used'
  * values after nlags previous ones): a direct kernel for small nlags, cuFFT overlap-save (R2C/C2R,
  * normalised by 1/N) for large ones. max_used bounds 'used' (device buffers and cuFFT plans are made
- * once for it). Returns a new object (the caller owns it) or NULL with err set. */
+ * once for it). Returns a new object (the caller owns it) or NULL with err set. The object borrows
+ * ctx (which must outlive it) and is used by ctx's thread only. */
 typedef struct lanes_cuda_acf lanes_cuda_acf_t;
 lanes_cuda_acf_t *lanes_cuda_acf_new(lanes_cuda_ctx_t *ctx, size_t nlags, size_t max_used, lanes_error_t *err);
+/* Default crossover of lanes_cuda_acf_new: cuFFT from this nlags on, the direct kernel below it. A
+ * guess until measured on a device with lanes-bench-cuda-acf (kernels/bench/bench_cuda_acf.c). */
+#define LANES_CUDA_ACF_FFT_MIN_NLAGS 64
+/* The direct kernel's largest nlags (its tile and the nlags before it live in shared memory). */
+#define LANES_CUDA_ACF_DIRECT_MAX_NLAGS 1024
+/* As lanes_cuda_acf_new with the method chosen: LANES_ACF_AUTO (the crossover above),
+ * LANES_ACF_DIRECT (nlags <= LANES_CUDA_ACF_DIRECT_MAX_NLAGS) or LANES_ACF_FFT. For the benchmark
+ * that measures the crossover and for tests of both methods. */
+lanes_cuda_acf_t *lanes_cuda_acf_new_method(lanes_cuda_ctx_t *ctx, size_t nlags, size_t max_used,
+                                            lanes_acf_method_t method, lanes_error_t *err);
+/* r[k] = sum_{j=nlags}^{nlags+used-1} buf[j-k] * buf[j], k = 0..nlags, for buf (nlags + used values,
+ * host memory, borrowed for the call; used <= max_used). Synchronous: returns 0 when r is written, or
+ * a negative LANES_E* code with err set. Deterministic: the same inputs give the same bits. */
 int lanes_cuda_acf_lagsums(lanes_cuda_acf_t *a, const double *buf, size_t used, double *r, lanes_error_t *err);
+/* Frees the object's device memory and plans; NULL is allowed. */
 void lanes_cuda_acf_free(lanes_cuda_acf_t *a);
 /* The lanes_acf_block_fn adapter: ctx is a lanes_cuda_acf_t made for the same nlags. */
 int lanes_cuda_acf_block_fn(void *ctx, const double *buf, size_t nlags, size_t used, double *r, lanes_error_t *err);

@@ -52,4 +52,20 @@ int lanes__cuda_enter(lanes_cuda_ctx_t *ctx, lanes_error_t *err);
         }                                                                     \
     } while (0)
 
+/* Records a failed cuFFT call (result: its cufftResult): fills err with the call and cuFFT's words.
+ * cuFFT errors are not sticky by themselves; the context is marked poisoned only when the CUDA runtime
+ * reports a sticky error (the runtime's last error is read, and cleared if not sticky). Returns
+ * LANES_ENOMEM, LANES_EINVAL or LANES_EDEVICE. Defined in acf.cu. */
+int lanes__cufft_fail(lanes_cuda_ctx_t *ctx, int result, const char *call, lanes_error_t *err);
+
+/* As LANES_CU, for cuFFT calls. */
+#define LANES_CUFFT(ctx, call)                                                \
+    do {                                                                      \
+        int lanes_r_ = (int)(call);                                           \
+        if (lanes_r_ != 0) {                                                  \
+            rc = lanes__cufft_fail((ctx), lanes_r_, #call, err);              \
+            goto fail;                                                        \
+        }                                                                     \
+    } while (0)
+
 #endif /* LANES_CUDA_INTERNAL_H */

@@ -92,9 +92,11 @@ typedef int (*lanes_acf_block_fn)(void *ctx, const double *buf, size_t nlags, si
  * lanes_acf_free) instead of the CPU method; the final short block too. When fn fails, that block and
  * the rest of the job run on the CPU (the result stays correct; lanes_acf_engine_failed tells, with
  * fn's message). Blocks are still cut by absolute index, so the result does not depend on chunking.
- * Returns 0, or LANES_EINVAL after a feed or for block 0. */
+ * Returns 0, or LANES_EINVAL after a feed or for block 0 or a NULL fn, LANES_ENOMEM if the block
+ * buffer (nlags + block values) cannot be allocated (the object is then unchanged). */
 int lanes_acf_set_block_engine(lanes_acf_t *a, size_t block, lanes_acf_block_fn fn, void *ctx);
-/* 1 if the block engine failed and the CPU took over (msg, if not NULL, gets its message). */
+/* 1 if the block engine failed and the CPU took over (msg, if not NULL, gets its message, truncated
+ * to cap; "" when it did not fail), else 0 (also for a NULL object). */
 int lanes_acf_engine_failed(const lanes_acf_t *a, char *msg, size_t cap);
 /* Computes the results of everything fed into *out (arrays owned by 'a'). Fails with LANES_EINVAL
  * and a message for n < 2, nlags >= n, n != n_total, or a second call. */
