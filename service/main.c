@@ -143,8 +143,8 @@ int main(int argc, char **argv)
         /* The router's cost model: calibration_file, else calibrate_at_start, else built-in defaults. */
         lanes_cost_model_t model;
         if (lanes_calibrate_startup_model(&cfg, &model, err, sizeof err) != 0) {
-            lanes_log(LANES_LOG_ERR, 0, "%s", err);
-            return 1;
+            fprintf(stderr, "lanesd: %s\n", err); /* a bad calibration file: fatal, like a bad config */
+            return 2;
         }
         lanes_router_set_model(&model);
         lanes_log(LANES_LOG_INFO, 0, "router cost model: %s", model.source);

@@ -247,10 +247,15 @@ int lanes_router_read_model(const char *path, lanes_cost_model_t *out, char *err
                   lineno);
     if (rc != 0)
         return rc;
-    if (measured[0])
-        snprintf(out->source, sizeof out->source, "calibration file %.60s (%.79s)", path, measured);
-    else
-        snprintf(out->source, sizeof out->source, "calibration file %.140s", path);
+    /* The path comes first and whole (a very long one keeps its tail); "measured" gets what is left. */
+    size_t pl = strlen(path), keep = 110;
+    int n = pl > keep ? snprintf(out->source, sizeof out->source, "calibration file ...%s", path + pl - keep)
+                      : snprintf(out->source, sizeof out->source, "calibration file %s", path);
+    size_t used = n > 0 ? (size_t)n : 0;
+    if (measured[0] && used + 8 < sizeof out->source) {
+        size_t room = sizeof out->source - used - 4; /* " (" + ")" + NUL */
+        snprintf(out->source + used, sizeof out->source - used, " (%.*s)", (int)room, measured);
+    }
     return 0;
 }
 
