@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "calibrate.h"
@@ -517,6 +518,22 @@ TEST_F(CalibrationFile, RoundTrip)
                                       0),
               0u)
         << text;
+}
+
+TEST_F(CalibrationFile, ALongPathKeepsItsTailInTheSource)
+{
+    std::string dir = "/tmp/lanes-test-calibration-" + std::to_string(getpid()) + "-" + std::string(120, 'd');
+    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    std::string file = dir + "/cal.txt";
+    lanes_cost_model_t m = test_model(), back;
+    char err[512] = "";
+    ASSERT_EQ(lanes_router_write_model(file.c_str(), &m, err, sizeof err), 0) << err;
+    ASSERT_EQ(lanes_router_read_model(file.c_str(), &back, err, sizeof err), 0) << err;
+    std::string src = back.source;
+    EXPECT_EQ(src.rfind("calibration file ..." + file.substr(file.size() - 110) + " (test", 0), 0u) << src;
+    EXPECT_LT(src.size(), sizeof back.source);
+    remove(file.c_str());
+    rmdir(dir.c_str());
 }
 
 TEST_F(CalibrationFile, EntriesLeftOutKeepTheDefaults)
