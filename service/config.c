@@ -40,7 +40,7 @@ static const cfg_key_t g_keys[] = {
     {"max_message_bytes", CFG_BYTES, F(max_message_bytes), 65536, 1073741824, "4160KiB",
      "largest request message accepted (4 MiB of payload plus framing)"},
     {"inline_threshold", CFG_BYTES, F(inline_threshold), 0, 1e15, "16384",
-     "chunks with fewer elements than this run inline, without the OpenMP pool"},
+     "chunks with fewer elements than this run inline, without the OpenMP pool (0: the cost model decides)"},
     {"grace_seconds", CFG_DOUBLE, F(grace_seconds), 0, 3600, "5", "on SIGTERM/SIGINT, time given to in-flight calls"},
     {"log_level", CFG_LEVEL, F(log_level), 0, 0, "info", "error, warn, info or debug"},
     {"proc_workers", CFG_INT_AUTO, F(proc_workers), 0, 64, "auto",
@@ -50,6 +50,12 @@ static const cfg_key_t g_keys[] = {
     {"worker_retries", CFG_INT, F(worker_retries), 0, 3, "1",
      "runs of a document again on a fresh worker after its worker crashed or was killed"},
     {"max_doc_bytes", CFG_BYTES, F(max_doc_bytes), 1, 68719476736.0, "1GiB", "largest Corpus document accepted"},
+    {"calibration_file", CFG_STRING, F(calibration_file), 0, 0, "",
+     "the router's cost constants, written by lanesd --calibrate (a bad file is fatal at start)"},
+    {"calibrate_at_start", CFG_INT, F(calibrate_at_start), 0, 1, "0",
+     "1: without calibration_file, measure the router's cpu constants at start (under 1 s); 0: built-in ones"},
+    {"gpu_threshold", CFG_BYTES, F(gpu_threshold), 0, 1e15, "0",
+     "pieces with at least this many elements run on cuda when a device is up (0: the cost model decides)"},
 };
 #undef F
 #define N_KEYS (sizeof g_keys / sizeof g_keys[0])
@@ -253,6 +259,8 @@ static void format_help(char *out, size_t cap)
     size_t n = 0;
     int m = snprintf(out, cap,
                      "usage: lanesd [--config FILE] [--KEY VALUE | --KEY=VALUE]... [--print-config] [--version]\n"
+                     "       lanesd --calibrate [FILE] [--config FILE] [--KEY VALUE]...  (measure the router's\n"
+                     "       cost constants, print them and write FILE: calibration_file or lanes-calibration.txt)\n"
                      "Serves lanes map, reduce and info jobs over gRPC.\n\n"
                      "Each KEY may also come from a config file ('key = value' lines) or the environment\n"
                      "(LANES_KEY); flags override the environment, which overrides the file.\n\n");

@@ -25,13 +25,16 @@ typedef struct lanes_config {
     int max_calls;             /* concurrent calls; more get RESOURCE_EXHAUSTED */
     uint64_t chunk_bytes;      /* preferred chunk payload, and the largest reply message payload */
     uint64_t max_message_bytes;/* largest request message accepted */
-    uint64_t inline_threshold; /* chunks with fewer elements than this run inline */
+    uint64_t inline_threshold; /* chunks with fewer elements than this run inline; 0 = the model decides */
     double grace_seconds;      /* on SIGTERM/SIGINT, time given to in-flight calls */
     int log_level;             /* lanes_log_level_t */
     int proc_workers;          /* worker processes of the process pool; -1 = auto, 0 = no pool */
     int worker_memory_mb;      /* each worker's memory limit for its work; 0 = none */
     int worker_retries;        /* more attempts of a document whose worker died */
     uint64_t max_doc_bytes;    /* largest document accepted */
+    char calibration_file[512];/* the router's cost constants (lanesd --calibrate); "" = none */
+    int calibrate_at_start;    /* 1: without a calibration file, measure the constants at start (< 1 s) */
+    uint64_t gpu_threshold;    /* pieces with at least this many elements go to cuda when a device is up; 0 = model */
 } lanes_config_t;
 
 /* proc_workers = auto: the online CPUs, at most this many. */

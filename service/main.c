@@ -6,6 +6,10 @@
  * starts. On a signal: health turns NOT_SERVING, in-flight calls get grace_seconds, the rest are
  * cancelled, the CPU pool drains, the process pool stops, and the process exits 0.
  *
+ * "lanesd --calibrate [FILE]" (calibrate.c) measures the router's cost constants, writes them and exits;
+ * at start the router's model comes from calibration_file (a bad file is fatal), a quick calibration
+ * (calibrate_at_start) or the built-in defaults.
+ *
  * Worker mode ("lanesd --worker FD MEMORY_MB", worker.c) is decided before anything else: the process
  * pool starts its workers from this binary with posix_spawn (never a bare fork: by then gRPC and
  * OpenMP threads exist), before the server starts.
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calibrate.h"
 #include "config.h"
 #include "cpu_pool.h"
 #include "lanes/registry.h"
@@ -105,6 +110,8 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "--worker") == 0)
         return lanes_worker_main(argc, argv);
     ensure_passive_openmp(argv);
+    if (argc >= 2 && strcmp(argv[1], "--calibrate") == 0)
+        return lanes_calibrate_main(argc, argv); /* measures the router's costs, writes the file, exits */
     static lanes_config_t cfg;
     static char out[8192];
     char err[1024];
@@ -132,6 +139,16 @@ int main(int argc, char **argv)
 
     uint64_t start_ns = lanes_now_ns();
     lanes_registry_init(cfg.threads);
+    {
+        /* The router's cost model: calibration_file, else calibrate_at_start, else built-in defaults. */
+        lanes_cost_model_t model;
+        if (lanes_calibrate_startup_model(&cfg, &model, err, sizeof err) != 0) {
+            fprintf(stderr, "lanesd: %s\n", err); /* a bad calibration file: fatal, like a bad config */
+            return 2;
+        }
+        lanes_router_set_model(&model);
+        lanes_log(LANES_LOG_INFO, 0, "router cost model: %s", model.source);
+    }
     rpc_init(&cfg, start_ns);
     if (lanes_pool_start(cfg.pool_workers) != 0)
         return 1;

@@ -2,7 +2,9 @@
  *
  * State machine, all under job->mu; pump_unlock() is the one place that starts work:
  *   - compute the oldest received chunk when none is computing and the unsent results are under two
- *     chunks' worth (inline when the router says 1 thread, else as a CPU-pool task);
+ *     chunks' worth, where the router places it (inline on this thread, or as a CPU-pool task); the
+ *     placement's load is released when the compute ends, and where it ran is recorded for the
+ *     summary's reason;
  *   - send the oldest result when no send is in flight (one send at a time: gRPC's rule, and the
  *     backpressure that keeps memory bounded);
  *   - ask for the next message when fewer than two chunks are held;
@@ -77,7 +79,7 @@ struct lanes_job {
 typedef struct pool_task {
     lanes_job_t *job;
     in_chunk_t *chunk; /* NULL: a tail step */
-    int threads;
+    lanes_placement_t place;
     uint64_t enqueued_ns;
 } pool_task_t;
 
@@ -148,12 +150,14 @@ static void job_unref(lanes_job_t *j)
     free(j);
 }
 
-/* Computes chunk c, or a tail step when c is NULL. Called without the lock; returns with it held. */
-static void run_compute(lanes_job_t *j, in_chunk_t *c, int pool, int threads, uint64_t queued_ns)
+/* Computes chunk c, or a tail step when c is NULL, as placed by the router (pool: on a CPU-pool task).
+ * Releases the placement's load when done. Called without the lock; returns with it held. */
+static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int pool, uint64_t queued_ns)
 {
     lanes_out_list_t out = {0};
     char msg[512] = "";
     int more = 0;
+    const int threads = p->threads;
     uint64_t t0 = lanes_now_ns();
     lanes_status_t rc = c ? j->ops->compute(j->state, c->arrays, c->n, c->index0, threads, &c->msg, c->msg_len,
                                             &out, msg, sizeof msg)
@@ -161,6 +165,7 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, int pool, int threads, ui
     uint64_t dt = lanes_now_ns() - t0;
     size_t n = c ? c->n : 0;
     in_chunk_free(c);
+    lanes_router_release(p);
 
     pthread_mutex_lock(&j->mu);
     j->computing = 0;
@@ -171,9 +176,15 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, int pool, int threads, ui
     } else if (pool) {
         j->st.pool_chunks++;
         j->st.pool_elems += n;
+        /* A cuda placement ran on the cpu here (see pump_unlock): recorded as cpu, so the summary
+         * names where the work really ran; a copy without the cuda decision, as that is no fallback. */
+        lanes_placement_t ran = *p;
+        ran.where = LANES_WHERE_CPU;
+        lanes_router_record(&j->router, &ran, LANES_WHERE_CPU, n);
     } else {
         j->st.inline_chunks++;
         j->st.inline_elems += n;
+        lanes_router_record(&j->router, p, LANES_WHERE_INLINE, n);
     }
     if (threads > j->st.max_threads)
         j->st.max_threads = threads;
@@ -246,7 +257,7 @@ static void pool_run(void *arg)
 {
     pool_task_t *t = arg;
     lanes_job_t *j = t->job;
-    run_compute(j, t->chunk, 1, t->threads, lanes_now_ns() - t->enqueued_ns);
+    run_compute(j, t->chunk, &t->place, 1, lanes_now_ns() - t->enqueued_ns);
     free(t);
     pump_unlock(j);
     job_unref(j);
@@ -295,12 +306,32 @@ static void pump_unlock(lanes_job_t *j)
                 j->in_len--;
             }
             j->computing = 1;
-            int threads;
-            int pool = lanes_router_place(&j->router, c ? c->n : j->st.elements, &threads);
-            if (pool) {
+            lanes_placement_t p;
+            char pmsg[256] = "";
+            /* A tail step is placed by the job's size, but it is no piece of the input: the reason
+             * keeps describing the pieces. */
+            lanes_placement_t last = j->router.last;
+            uint64_t last_n = j->router.last_n;
+            lanes_status_t prc = lanes_router_place(&j->router, c ? c->n : j->st.elements, &p, pmsg, sizeof pmsg);
+            if (!c) {
+                j->router.last = last;
+                j->router.last_n = last_n;
+            }
+            if (prc != LANES_STATUS_OK) {
+                j->computing = 0;
+                in_chunk_free(c);
+                fail_locked(j, prc, "%s", pmsg);
+                continue;
+            }
+            /* where == CUDA: the GPU worker (being written) will take the piece from a pool task and
+             * run it on device p.device; until it exists the piece runs as a CPU-pool task with
+             * p.threads threads and is recorded as cpu (run_compute), so the summary never claims a
+             * GPU ran it. The router's device table stays empty until the GPU pool registers devices,
+             * so AUTO never picks cuda in this daemon yet. */
+            if (p.where != LANES_WHERE_INLINE) {
                 pool_task_t *t = malloc(sizeof *t);
                 if (t) {
-                    *t = (pool_task_t){.job = j, .chunk = c, .threads = threads, .enqueued_ns = lanes_now_ns()};
+                    *t = (pool_task_t){.job = j, .chunk = c, .place = p, .enqueued_ns = lanes_now_ns()};
                     j->refs++;
                     if (lanes_pool_submit(pool_run, t) == 0)
                         goto sends;
@@ -310,7 +341,7 @@ static void pump_unlock(lanes_job_t *j)
                 /* the pool is stopping or out of memory: compute here */
             }
             pthread_mutex_unlock(&j->mu);
-            run_compute(j, c, 0, threads, 0);
+            run_compute(j, c, &p, 0, 0);
             continue;
         }
     sends:
@@ -362,8 +393,7 @@ static void pump_unlock(lanes_job_t *j)
         if (j->sending)
             j->st.bytes_out += j->sending_payload; /* the status follows this last send */
         j->st.total_ns = lanes_now_ns() - j->start_ns;
-        lanes_router_explain(&j->router, j->st.inline_chunks, j->st.inline_elems, j->st.pool_chunks,
-                             j->st.pool_elems, &j->st.backend, j->st.reason, sizeof j->st.reason);
+        lanes_router_explain(&j->router, &j->st.backend, j->st.reason, sizeof j->st.reason);
         code = j->ops->finish(j->state, &j->st, &buf, &len, msg, sizeof msg);
         if (code == LANES_STATUS_OK && j->once && j->out.head)
             code = once_reply(j, &buf, &len, msg, sizeof msg);
@@ -423,8 +453,21 @@ static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
         return;
     }
     lanes_status_t rc = j->ops->on_spec(j->state, body, len, &j->layout, msg, sizeof msg);
-    if (rc == LANES_STATUS_OK)
-        rc = lanes_router_init(&j->router, j->cfg, j->layout.backend, j->ops->kind, msg, sizeof msg);
+    if (rc == LANES_STATUS_OK) {
+        /* The router's bytes per element: the streamed inputs and the output (text: its bytes); a job
+         * whose inputs are all generated computes them, at a float64's 8 bytes. */
+        size_t bpe = 0;
+        if (j->layout.bytes)
+            bpe = 1;
+        else {
+            for (int i = 0; i < j->layout.n_arrays; i++)
+                bpe += lanes_dtype_size(j->layout.dtypes[i]);
+            bpe += j->layout.out_elem_bytes;
+            if (j->layout.n_arrays == 0)
+                bpe += 8;
+        }
+        rc = lanes_router_init(&j->router, j->cfg, j->layout.backend, j->ops->kind, bpe, msg, sizeof msg);
+    }
     if (rc != LANES_STATUS_OK) {
         fail_locked(j, rc, "%s", msg);
         return;

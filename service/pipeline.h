@@ -37,6 +37,8 @@ typedef struct lanes_job_layout {
     lanes_dtype_t dtypes[LANES_MAP_MAX_INPUTS];
     int bytes;                              /* 1: one array of raw bytes (text); dtypes unused */
     int backend;                            /* requested lanes.v1.Backend */
+    size_t out_elem_bytes;                  /* result bytes per element (map: the output dtype's size; 0
+                                             * for jobs whose result does not grow with n), for the router */
     /* n_arrays == 0: every input is generated; the engine computes elements 0 .. generated_n - 1 in
      * pieces of generated_piece elements, with no chunk from the client. */
     uint64_t generated_n;
@@ -62,7 +64,7 @@ int lanes_out_list_push(lanes_out_list_t *l, uint8_t *buf, size_t len, size_t pa
 typedef struct lanes_job_stats {
     uint64_t elements, chunks, bytes_in, bytes_out;
     uint64_t queued_ns, compute_ns, total_ns;
-    uint64_t inline_chunks, inline_elems, pool_chunks, pool_elems;
+    uint64_t inline_chunks, inline_elems, pool_chunks, pool_elems; /* pool: cpu-pool tasks (cuda ones too) */
     int max_threads;
     const char *backend; /* from the router */
     char reason[320];

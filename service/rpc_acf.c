@@ -95,6 +95,7 @@ static lanes_status_t acf_on_spec(void *state, const uint8_t *spec, size_t len, 
     layout->n_arrays = 1;
     layout->dtypes[0] = s->dtype;
     layout->backend = (int)m->backend;
+    layout->out_elem_bytes = 0; /* for the router: nlags + 1 results, not per element */
     rc = LANES_STATUS_OK;
 out:
     lanes__v1__acf_spec__free_unpacked(m, NULL);

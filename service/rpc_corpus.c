@@ -439,7 +439,7 @@ static void on_spec_locked(corpus_t *c, const uint8_t *body, size_t len)
             rc = LANES_STATUS_INVALID_ARGUMENT;
     }
     if (rc == LANES_STATUS_OK)
-        rc = lanes_router_init(&c->router, c->cfg, (int)m->backend, LANES_JOB_CORPUS, msg, sizeof msg);
+        rc = lanes_router_init(&c->router, c->cfg, (int)m->backend, LANES_JOB_CORPUS, 0, msg, sizeof msg);
     if (rc == LANES_STATUS_OK) {
         lanes_proc_pool_stats_t ps;
         lanes_proc_pool_stats(&ps);

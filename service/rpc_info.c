@@ -1,7 +1,8 @@
 /* The Info endpoint, and the helpers the endpoints share (name lists, packing).
  *
  * Design: Info answers from the configuration and the backend registry, both fixed after start, so it
- * needs no lock; uptime and pid are read at the time of the call.
+ * needs no lock; uptime, pid, the process pool's state and the router's model, devices and load are
+ * read at the time of the call (the router's own functions are thread-safe).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "lanes/registry.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "proc_pool.h"
+#include "router.h"
 #include "rpc.h"
 
 static const lanes_config_t *g_cfg;
@@ -72,6 +74,23 @@ static void pool_now(char *detail, size_t cap)
     for (int i = 0; i < st.workers && n > 0 && len + (size_t)n < cap; i++) {
         len += (size_t)n;
         n = snprintf(detail + len, cap - len, " %d", st.pid[i]);
+    }
+}
+
+/* The router's model, then its devices and load now. */
+static void router_model_text(char *out, size_t cap)
+{
+    lanes_cost_model_t m;
+    lanes_router_get_model(&m);
+    lanes_router_format_model(&m, out, cap);
+    size_t len = strlen(out);
+    snprintf(out + len, cap - len, "; now: %d cpu thread(s) reserved", lanes_router_cpu_busy());
+    for (int d = 0; d < LANES_ROUTER_MAX_DEVICES; d++) {
+        len = strlen(out);
+        if (len + 1 >= cap)
+            break;
+        if (lanes_router_device_up(d))
+            snprintf(out + len, cap - len, ", cuda device %d up (%d queued)", d, lanes_router_gpu_queue(d));
     }
 }
 
@@ -147,6 +166,9 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
     r.uptime_seconds = (double)(lanes_now_ns() - g_start_ns) * 1e-9;
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     r.online_cpus = online > 0 ? (uint32_t)online : 0;
+    char model_text[1024];
+    router_model_text(model_text, sizeof model_text);
+    r.router_model = model_text;
 
     uint8_t *buf;
     size_t blen;

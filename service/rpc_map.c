@@ -98,6 +98,7 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
     s->out_dtype = out_dt;
     s->out_size = lanes_dtype_size(out_dt);
     layout->backend = (int)m->backend;
+    layout->out_elem_bytes = s->out_size; /* for the router: a result element per input element */
     if (is_expression(m)) {
         rpc_expr_spec_t es;
         RPC_EXPR_SPEC_FROM(es, m, m->function);

@@ -93,6 +93,7 @@ static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t le
         layout->dtypes[0] = rs.dtype;
     }
     layout->backend = (int)m->backend;
+    layout->out_elem_bytes = 0; /* for the router: the result is a scalar (or bins), not per element */
 out:
     lanes__v1__reduce_spec__free_unpacked(m, NULL);
     return rc;

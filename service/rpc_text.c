@@ -74,6 +74,7 @@ static lanes_status_t count_on_spec(void *state, const uint8_t *spec, size_t len
     layout->n_arrays = 1;
     layout->bytes = 1;
     layout->backend = (int)m->backend;
+    layout->out_elem_bytes = 0; /* for the router: the result is a table, not per byte */
     lanes__v1__word_count_spec__free_unpacked(m, NULL);
     if (!s->wc) {
         snprintf(msg, cap, "%s", err.msg);
@@ -265,6 +266,7 @@ static lanes_status_t wacf_on_spec(void *state, const uint8_t *spec, size_t len,
     layout->n_arrays = 1;
     layout->bytes = 1;
     layout->backend = (int)m->backend;
+    layout->out_elem_bytes = 0; /* for the router: the result is a table, not per byte */
     rc = LANES_STATUS_OK;
 out:
     lanes__v1__word_acf_spec__free_unpacked(m, NULL);

@@ -66,6 +66,47 @@ def test_bad_config_file_names_the_line(tmp_path, lanesd_path):
     assert r.returncode == 2 and "cannot open" in r.stderr
 
 
+def test_calibrate_writes_the_file_the_daemon_starts_with(tmp_path, start_daemon):
+    cal = tmp_path / "cal.txt"
+    r = run_lanesd("--calibrate", str(cal), "--threads", "2", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "map     inline" in r.stdout and "text    cuda" in r.stdout and f"wrote {cal}" in r.stdout
+    text = cal.read_text()
+    assert "cpu_threads = 2\n" in text and "\nmap.cpu = " in text and "\nacf.cuda = 25000 20\n" in text
+    d = start_daemon("--calibration-file", str(cal))
+    with lanes.Client(d.address) as c:
+        model = c.info()["router_model"]
+        assert model.startswith(f"calibration file {cal} (lanesd --calibrate, "), model
+        assert "; map: inline " in model and "now: 0 cpu thread(s) reserved" in model
+        c.map("square", np.ones(100_000))
+        assert f"model: calibration file {cal}" in c.last_summary["reason"]
+    assert d.stop() == 0
+    assert "router cost model: calibration file" in d.log()
+
+
+def test_bad_calibration_file_is_fatal_and_named(tmp_path):
+    cal = tmp_path / "cal.txt"
+    cal.write_text("# lanes\ncpu_threads = 2\nmap.cpu = 20000 fast\n")
+    r = run_lanesd("--calibration-file", str(cal), "--listen", "127.0.0.1:0")
+    assert r.returncode == 2
+    assert f"calibration file {cal} line 3: map.cpu: '20000 fast' is not 'overhead_ns bytes_per_ns'" in r.stderr
+    r = run_lanesd("--calibration-file", str(tmp_path / "none.txt"), "--listen", "127.0.0.1:0")
+    assert r.returncode == 2 and "cannot open" in r.stderr
+
+
+def test_calibrate_at_start_and_defaults(start_daemon):
+    d = start_daemon("--calibrate-at-start", "1")
+    with lanes.Client(d.address) as c:
+        assert c.info()["router_model"].startswith("start-up calibration, "), c.info()["router_model"]
+    assert d.stop() == 0
+    d = start_daemon()
+    with lanes.Client(d.address) as c:
+        assert c.info()["router_model"].startswith("built-in defaults; cpu_threads 2; map: inline ")
+        with pytest.raises(lanes.FailedPrecondition, match="backend 'cuda' is not available"):
+            c.map("square", np.ones(10), backend="cuda")
+    assert d.stop() == 0
+
+
 def test_second_daemon_on_a_taken_port_fails_clearly(start_daemon):
     first = start_daemon()
     r = run_lanesd("--listen", first.address)

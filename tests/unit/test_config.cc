@@ -140,6 +140,35 @@ TEST(Config, ProcessPoolKeys)
     EXPECT_NE(l.out.find("proc_workers = auto\n"), std::string::npos) << l.out;
 }
 
+TEST(Config, RouterKeys)
+{
+    Loaded l = load({});
+    ASSERT_EQ(l.rc, 0) << l.err;
+    EXPECT_STREQ(l.cfg.calibration_file, "");
+    EXPECT_EQ(l.cfg.calibrate_at_start, 0);
+    EXPECT_EQ(l.cfg.gpu_threshold, 0u);
+    EXPECT_EQ(l.cfg.inline_threshold, 16384u);  // today's behaviour stays pinned by default
+    l = load({"--calibration-file", "/tmp/cal.txt", "--gpu-threshold=1M"}, {"LANES_CALIBRATE_AT_START=1"});
+    ASSERT_EQ(l.rc, 0) << l.err;
+    EXPECT_STREQ(l.cfg.calibration_file, "/tmp/cal.txt");
+    EXPECT_EQ(l.cfg.calibrate_at_start, 1);
+    EXPECT_EQ(l.cfg.gpu_threshold, 1u << 20);
+    l = load({"--calibrate-at-start", "2"});
+    EXPECT_EQ(l.err, "option --calibrate-at-start: calibrate_at_start: 2 is above the maximum 1");
+    l = load({"--gpu-threshold", "lots"});
+    EXPECT_NE(l.err.find("gpu_threshold: 'lots' is not a byte count"), std::string::npos) << l.err;
+    l = load({"--print-config", "--gpu-threshold", "4096", "--calibration-file", "c.txt"});
+    ASSERT_EQ(l.rc, 1);
+    EXPECT_NE(l.out.find("gpu_threshold = 4096\n"), std::string::npos) << l.out;
+    EXPECT_NE(l.out.find("calibration_file = \"c.txt\"\n"), std::string::npos) << l.out;
+    EXPECT_NE(l.out.find("calibrate_at_start = 0\n"), std::string::npos) << l.out;
+    l = load({"--help"});
+    ASSERT_EQ(l.rc, 1);
+    EXPECT_NE(l.out.find("--calibration-file"), std::string::npos) << l.out;
+    EXPECT_NE(l.out.find("--gpu-threshold"), std::string::npos) << l.out;
+    EXPECT_NE(l.out.find("lanesd --calibrate [FILE]"), std::string::npos) << l.out;
+}
+
 TEST(Config, PrintConfigRoundTrips)
 {
     Loaded l = load({"--print-config", "--threads", "2"});

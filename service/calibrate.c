@@ -1,0 +1,438 @@
+/* Calibration of the router's cost model (see calibrate.h).
+ *
+ * Measurement: a family's kernel state is created once (as a job creates it once) and fed pieces of
+ * each size; a size is timed 'reps' times after one warm-up run and the fastest counts. The cpu
+ * backend is the same kernel with cpu_threads OpenMP threads plus the latency of waking a thread
+ * blocked on a condition variable (what lanes_pool_submit costs a task before it starts), measured
+ * here with a ping-pong between two threads. Text runs on one pool thread, so its cpu constants are
+ * the inline ones plus that latency. Fit: least squares of time on bytes, weighted by 1/time^2 (the
+ * relative error, so small pieces count for the overhead); a negative intercept (noise) is clamped to
+ * 0 and the slope refitted through the origin.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "calibrate.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lanes/acf.h"
+#include "lanes/kernels.h"
+#include "lanes/text.h"
+
+#define MAX_SIZES 6
+
+static int errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* ---- the kernels, one piece at a time ---- */
+
+typedef struct bench {
+    lanes_family_t fam;
+    double *x, *y;          /* float64 input and map output */
+    char *text;
+    size_t cap;             /* elements (bytes for text) available */
+    lanes_map_plan_t *plan;
+    lanes_reducer_t *red;
+    lanes_acf_t *acf;
+    lanes_word_counter_t *wc;
+    size_t bytes_per_elem;  /* as the pipeline counts them: input + output */
+} bench_t;
+
+static int bench_run(bench_t *b, size_t n, int threads)
+{
+    switch (b->fam) {
+    case LANES_FAMILY_MAP: {
+        const void *in[1] = {b->x};
+        return lanes_map_plan_run(b->plan, in, n, b->y, threads);
+    }
+    case LANES_FAMILY_REDUCE: return lanes_reducer_feed(b->red, b->x, n, threads);
+    case LANES_FAMILY_ACF:
+        lanes_acf_set_threads(b->acf, threads);
+        return lanes_acf_feed(b->acf, b->x, n, LANES_DTYPE_F64);
+    case LANES_FAMILY_TEXT: {
+        lanes_error_t err = {0};
+        return lanes_word_counter_feed(b->wc, b->text, n, &err);
+    }
+    default: return -1;
+    }
+}
+
+static void bench_free(bench_t *b)
+{
+    free(b->x);
+    free(b->y);
+    free(b->text);
+    lanes_map_plan_free(b->plan);
+    lanes_reducer_free(b->red);
+    lanes_acf_free(b->acf);
+    lanes_word_counter_free(b->wc);
+}
+
+static int bench_init(bench_t *b, lanes_family_t fam, size_t cap, char *err, size_t ecap)
+{
+    memset(b, 0, sizeof *b);
+    b->fam = fam;
+    b->cap = cap;
+    lanes_error_t e = {0};
+    if (fam == LANES_FAMILY_TEXT) {
+        /* Words of 2 to 9 letters drawn from a vocabulary of 4096, small ones more often (as in prose),
+         * separated by spaces and the odd line break: the tokenizer's ASCII path and a stable table. */
+        b->text = malloc(cap);
+        char(*vocab)[10] = malloc(4096 * sizeof *vocab);
+        if (!b->text || !vocab) {
+            free(vocab);
+            return errf(err, ecap, "calibration: out of memory");
+        }
+        uint32_t s = 12345;
+        for (int w = 0; w < 4096; w++) {
+            s = s * 1103515245u + 12345u;
+            int len = 2 + (int)((s >> 16) % 8);
+            for (int k = 0; k < len; k++) {
+                s = s * 1103515245u + 12345u;
+                vocab[w][k] = (char)('a' + (s >> 16) % 26);
+            }
+            vocab[w][len] = 0;
+        }
+        for (size_t i = 0; i < cap;) {
+            s = s * 1103515245u + 12345u;
+            uint32_t r = (s >> 8) & 0xffff;
+            const char *word = vocab[(r * r) >> 20]; /* skewed towards the first words */
+            for (size_t k = 0; word[k] && i < cap; k++)
+                b->text[i++] = word[k];
+            if (i < cap)
+                b->text[i++] = (s & 0x1f000) == 0 ? '\n' : ' ';
+        }
+        free(vocab);
+        b->wc = lanes_word_counter_new(0, &e);
+        b->bytes_per_elem = 1;
+        if (!b->wc)
+            return errf(err, ecap, "calibration: word counter: %s", e.msg);
+        return 0;
+    }
+    b->x = malloc(cap * sizeof(double));
+    if (!b->x)
+        return errf(err, ecap, "calibration: out of memory");
+    for (size_t i = 0; i < cap; i++)
+        b->x[i] = sin((double)i * 0.001) + (double)(i % 7) * 0.25;
+    if (fam == LANES_FAMILY_MAP) {
+        b->y = malloc(cap * sizeof(double));
+        lanes_dtype_t in = LANES_DTYPE_F64;
+        b->plan = lanes_map_plan_compile("sin", NULL, 0, &in, 1, LANES_DTYPE_F64, &e);
+        b->bytes_per_elem = 16;
+        if (!b->y || !b->plan)
+            return errf(err, ecap, "calibration: map plan: %s", b->y ? e.msg : "out of memory");
+    } else if (fam == LANES_FAMILY_REDUCE) {
+        lanes_reduce_spec_t rs = {.op = LANES_REDUCE_SUM, .dtype = LANES_DTYPE_F64};
+        b->red = lanes_reducer_new(&rs, &e);
+        b->bytes_per_elem = 8;
+        if (!b->red)
+            return errf(err, ecap, "calibration: sum reducer: %s", e.msg);
+    } else {
+        lanes_acf_spec_t as = {.nlags = 16, .method = LANES_ACF_DIRECT, .threads = 1};
+        b->acf = lanes_acf_new(&as, &e);
+        b->bytes_per_elem = 8;
+        if (!b->acf)
+            return errf(err, ecap, "calibration: acf: %s", e.msg);
+    }
+    return 0;
+}
+
+/* The fastest of reps runs of one piece of n elements, after a warm-up run. */
+static int time_piece(bench_t *b, size_t n, int threads, int reps, double *ns)
+{
+    if (bench_run(b, n, threads) != 0)
+        return -1;
+    double best = INFINITY;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ns();
+        if (bench_run(b, n, threads) != 0)
+            return -1;
+        double dt = now_ns() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    *ns = best;
+    return 0;
+}
+
+/* Least squares of y (ns) on x (bytes), y = a + x / bw, on relative errors (weights 1/y^2): sizes
+ * span three decades, and plain least squares would let the largest decide the overhead alone. */
+static lanes_cost_t fit(const double *x, const double *y, int k)
+{
+    double sw = 0, swx = 0, swy = 0, swxx = 0, swxy = 0;
+    for (int i = 0; i < k; i++) {
+        double w = y[i] > 0 ? 1.0 / (y[i] * y[i]) : 0;
+        sw += w;
+        swx += w * x[i];
+        swy += w * y[i];
+        swxx += w * x[i] * x[i];
+        swxy += w * x[i] * y[i];
+    }
+    double det = sw * swxx - swx * swx;
+    double slope = det > 0 ? (sw * swxy - swx * swy) / det : 0;
+    double a = sw > 0 ? (swy - slope * swx) / sw : 0;
+    if (a < 0 || slope <= 0) { /* through the origin */
+        a = 0;
+        slope = swxx > 0 ? swxy / swxx : 0;
+    }
+    lanes_cost_t c = {.overhead_ns = a, .bytes_per_ns = slope > 0 ? 1.0 / slope : 0};
+    return c;
+}
+
+/* ---- the latency of handing a task to a waiting thread ---- */
+
+typedef struct pingpong {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int turn; /* 0: main's, 1: the helper's, 2: stop */
+} pingpong_t;
+
+static void *pong(void *arg)
+{
+    pingpong_t *pp = arg;
+    pthread_mutex_lock(&pp->mu);
+    for (;;) {
+        while (pp->turn == 0)
+            pthread_cond_wait(&pp->cv, &pp->mu);
+        if (pp->turn == 2)
+            break;
+        pp->turn = 0;
+        pthread_cond_broadcast(&pp->cv);
+    }
+    pthread_mutex_unlock(&pp->mu);
+    return NULL;
+}
+
+/* One-way handoff latency in ns (half the median round trip), or 0 if no thread could be made. */
+static double handoff_ns(int rounds)
+{
+    pingpong_t pp = {.turn = 0};
+    pthread_mutex_init(&pp.mu, NULL);
+    pthread_cond_init(&pp.cv, NULL);
+    pthread_t t;
+    double result = 0;
+    if (pthread_create(&t, NULL, pong, &pp) == 0) {
+        double *rt = malloc((size_t)rounds * sizeof *rt);
+        int k = 0;
+        for (int i = 0; rt && i < rounds; i++) {
+            double t0 = now_ns();
+            pthread_mutex_lock(&pp.mu);
+            pp.turn = 1;
+            pthread_cond_broadcast(&pp.cv);
+            while (pp.turn != 0)
+                pthread_cond_wait(&pp.cv, &pp.mu);
+            pthread_mutex_unlock(&pp.mu);
+            rt[k++] = now_ns() - t0;
+        }
+        pthread_mutex_lock(&pp.mu);
+        pp.turn = 2;
+        pthread_cond_broadcast(&pp.cv);
+        pthread_mutex_unlock(&pp.mu);
+        pthread_join(t, NULL);
+        if (k > 0) { /* median by insertion sort: k is small */
+            for (int i = 1; i < k; i++)
+                for (int j = i; j > 0 && rt[j - 1] > rt[j]; j--) {
+                    double s = rt[j];
+                    rt[j] = rt[j - 1];
+                    rt[j - 1] = s;
+                }
+            result = rt[k / 2] / 2;
+        }
+        free(rt);
+    }
+    pthread_cond_destroy(&pp.cv);
+    pthread_mutex_destroy(&pp.mu);
+    return result;
+}
+
+/* ---- the calibration ---- */
+
+int lanes_calibrate(const lanes_calibrate_opts_t *o, lanes_cost_model_t *out, char *err, size_t cap)
+{
+    int threads = o->cpu_threads;
+    if (threads < 1) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    lanes_router_default_model(out);
+    out->cpu_threads = threads;
+    /* Elements per piece (bytes for text): spans the inline/cpu crossover and the chunk sizes. */
+    static const size_t quick_sizes[] = {2048, 16384, 131072};
+    static const size_t full_sizes[] = {1024, 4096, 16384, 65536, 262144, 1048576};
+    const size_t *sizes = o->quick ? quick_sizes : full_sizes;
+    const int n_sizes = o->quick ? 3 : 6, reps = o->quick ? 3 : 7;
+    const double handoff = handoff_ns(o->quick ? 50 : 400);
+
+    for (int fam = 0; fam < LANES_FAMILY_N; fam++) {
+        bench_t b;
+        /* text pieces are bytes; four times the element count keeps its pieces at chunk-like sizes */
+        const size_t scale = fam == LANES_FAMILY_TEXT ? 4 : 1;
+        if (bench_init(&b, (lanes_family_t)fam, sizes[n_sizes - 1] * scale, err, cap) != 0) {
+            bench_free(&b);
+            return -1;
+        }
+        double x[MAX_SIZES], yi[MAX_SIZES], yc[MAX_SIZES];
+        for (int s = 0; s < n_sizes; s++) {
+            size_t n = sizes[s] * scale;
+            x[s] = (double)n * (double)b.bytes_per_elem;
+            int rc = time_piece(&b, n, 1, reps, &yi[s]);
+            if (rc == 0 && fam != LANES_FAMILY_TEXT)
+                rc = time_piece(&b, n, threads, reps, &yc[s]);
+            else
+                yc[s] = yi[s];
+            if (rc != 0) {
+                bench_free(&b);
+                return errf(err, cap, "calibration: the %s kernel failed on a piece of %zu elements",
+                            fam == LANES_FAMILY_TEXT ? "text" : fam == LANES_FAMILY_MAP ? "map"
+                                                            : fam == LANES_FAMILY_REDUCE ? "reduce" : "acf", n);
+            }
+            yc[s] += handoff;
+        }
+        bench_free(&b);
+        out->c[LANES_WHERE_INLINE][fam] = fit(x, yi, n_sizes);
+        out->c[LANES_WHERE_CPU][fam] = fit(x, yc, n_sizes);
+        if (out->c[LANES_WHERE_CPU][fam].overhead_ns < handoff)
+            out->c[LANES_WHERE_CPU][fam].overhead_ns = handoff; /* a pool task never starts sooner */
+    }
+
+    int gpu_measured = 0;
+    if (o->measure_gpu) {
+        for (int fam = 0; fam < LANES_FAMILY_N; fam++) {
+            if (out->c[LANES_WHERE_CUDA][fam].bytes_per_ns <= 0)
+                continue; /* the family does not run on cuda */
+            double x[MAX_SIZES], y[MAX_SIZES];
+            int ok = 1;
+            for (int s = 0; s < n_sizes && ok; s++) {
+                x[s] = (double)sizes[s] * 16.0;
+                ok = o->measure_gpu(o->gpu_ctx, (lanes_family_t)fam, (size_t)x[s], &y[s]) == 0 && y[s] > 0;
+            }
+            if (ok) {
+                out->c[LANES_WHERE_CUDA][fam] = fit(x, y, n_sizes);
+                gpu_measured++;
+            }
+        }
+    }
+
+    char when[64] = "";
+    time_t t = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+    char host[64] = "";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "?");
+    host[sizeof host - 1] = 0;
+    snprintf(out->source, sizeof out->source, "%s, %.32s, %s, %d threads, cuda %s",
+             o->quick ? "start-up calibration" : "lanesd --calibrate", host, when, threads,
+             gpu_measured ? "measured" : "H100 defaults");
+    return 0;
+}
+
+void lanes_calibrate_format_table(const lanes_cost_model_t *m, char *out, size_t cap)
+{
+    static const char *const fams[LANES_FAMILY_N] = {"map", "reduce", "acf", "text"};
+    size_t len = 0;
+    int n = snprintf(out, cap, "router cost model: %s\ncpu threads: %d\n%-7s %-7s %14s %12s %16s\n", m->source,
+                     m->cpu_threads, "family", "backend", "overhead (us)", "bytes/ns", "1 MiB piece (us)");
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    len = (size_t)n;
+    for (int fam = 0; fam < LANES_FAMILY_N; fam++) {
+        for (int w = 0; w < LANES_WHERE_N; w++) {
+            const lanes_cost_t *c = &m->c[w][fam];
+            if (c->bytes_per_ns > 0)
+                n = snprintf(out + len, cap - len, "%-7s %-7s %14.2f %12.4g %16.1f\n", fams[fam],
+                             lanes_where_name((lanes_where_t)w), c->overhead_ns / 1e3, c->bytes_per_ns,
+                             (c->overhead_ns + 1048576.0 / c->bytes_per_ns) / 1e3);
+            else
+                n = snprintf(out + len, cap - len, "%-7s %-7s %14s %12s %16s\n", fams[fam],
+                             lanes_where_name((lanes_where_t)w), "-", "does not run", "-");
+            if (n < 0 || (size_t)n >= cap - len)
+                return;
+            len += (size_t)n;
+        }
+    }
+}
+
+int lanes_calibrate_startup_model(const lanes_config_t *cfg, lanes_cost_model_t *out, char *err, size_t cap)
+{
+    if (cfg->calibration_file[0])
+        return lanes_router_read_model(cfg->calibration_file, out, err, cap);
+    if (cfg->calibrate_at_start) {
+        lanes_calibrate_opts_t o = {.cpu_threads = cfg->threads, .quick = 1};
+        return lanes_calibrate(&o, out, err, cap);
+    }
+    lanes_router_default_model(out);
+    return 0;
+}
+
+int lanes_calibrate_main(int argc, char **argv)
+{
+    extern char **environ;
+    const char *file = NULL;
+    int skip = 2; /* argv[0] --calibrate [FILE] */
+    if (argc > 2 && strncmp(argv[2], "--", 2) != 0) {
+        file = argv[2];
+        skip = 3;
+    }
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        fprintf(stderr, "lanesd: out of memory\n");
+        return 1;
+    }
+    int n = 0;
+    args[n++] = argv[0];
+    for (int i = skip; i < argc; i++)
+        args[n++] = argv[i];
+    static lanes_config_t cfg;
+    static char text[8192];
+    char err[1024];
+    int rc = lanes_config_load(&cfg, n, args, environ, err, sizeof err, text, sizeof text);
+    free(args);
+    if (rc < 0) {
+        fprintf(stderr, "lanesd: %s\n", err);
+        return 2;
+    }
+    if (rc > 0) {
+        fputs(text, stdout);
+        return 0;
+    }
+    if (!file)
+        file = cfg.calibration_file[0] ? cfg.calibration_file : "lanes-calibration.txt";
+    lanes_cost_model_t m;
+    lanes_calibrate_opts_t o = {.cpu_threads = cfg.threads, .quick = 0};
+    double t0 = now_ns();
+    if (lanes_calibrate(&o, &m, err, sizeof err) != 0) {
+        fprintf(stderr, "lanesd: %s\n", err);
+        return 1;
+    }
+    lanes_calibrate_format_table(&m, text, sizeof text);
+    fputs(text, stdout);
+    if (lanes_router_write_model(file, &m, err, sizeof err) != 0) {
+        fprintf(stderr, "lanesd: %s\n", err);
+        return 1;
+    }
+    printf("measured in %.2f s; wrote %s (start lanesd with --calibration-file %s)\n", (now_ns() - t0) * 1e-9, file,
+           file);
+    return 0;
+}
