@@ -1,6 +1,6 @@
 /* Stand-in for the CUDA backend in builds without CUDA: the same extern "C" entry points as
  * cuda/cuda_api.h, each saying plainly that CUDA was not built in (LANES_ENODEV). Linked instead of
- * cuda/*.cu so no #ifdef leaks outside kernels/. */
+ * the .cu files of cuda/ so no #ifdef leaks outside kernels/. */
 #include <stdio.h>
 
 #include "cuda/cuda_api.h"
