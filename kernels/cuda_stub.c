@@ -1,6 +1,7 @@
 /* Stand-in for the CUDA backend in builds without CUDA: the same extern "C" entry points as
  * cuda/cuda_api.h, each saying plainly that CUDA was not built in (LANES_ENODEV). Linked instead of
  * the cuda/ sources so no #ifdef leaks outside kernels/. */
+ * the .cu files of cuda/ so no #ifdef leaks outside kernels/. */
 #include <stdio.h>
 
 #include "cuda/cuda_api.h"
@@ -85,5 +86,64 @@ int lanes_cuda_acf_block_fn(void *ctx, const double *buf, size_t nlags, size_t u
     (void)nlags;
     (void)used;
     (void)r;
+/* ---- map and reduce (cuda/map.cu, cuda/reduce.cu, cuda/kcache.cu); lanes_cuda_expr_source is
+ * cuda_codegen.c, built everywhere ---- */
+
+void lanes_cuda_cache_stats(const lanes_cuda_ctx_t *ctx, uint64_t *compiled, uint64_t *hits)
+{
+    (void)ctx;
+    if (compiled)
+        *compiled = 0;
+    if (hits)
+        *hits = 0;
+}
+
+int lanes_cuda_compile_check(const char *source, int cc, lanes_error_t *err)
+{
+    (void)source;
+    (void)cc;
+    return lanes_error_set(err, LANES_ENODEV, "NVRTC %s", NOT_BUILT);
+}
+
+int lanes_cuda_expr_eval(lanes_cuda_ctx_t *ctx, const lanes_expr_t *e, const lanes_expr_binding_t *bindings,
+                         const double *params, uint64_t index0, size_t n, void *out, lanes_dtype_t out_dtype,
+                         lanes_error_t *err)
+{
+    (void)ctx, (void)e, (void)bindings, (void)params, (void)index0, (void)n, (void)out, (void)out_dtype;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
+int lanes_cuda_expr_eval_device(lanes_cuda_ctx_t *ctx, const lanes_expr_t *e, const lanes_expr_binding_t *bindings,
+                                const double *params, uint64_t index0, size_t n, void *out, lanes_dtype_t out_dtype,
+                                lanes_error_t *err)
+{
+    (void)ctx, (void)e, (void)bindings, (void)params, (void)index0, (void)n, (void)out, (void)out_dtype;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
+int lanes_cuda_reduce_partials(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec, const lanes_expr_t *e,
+                               const lanes_expr_binding_t *bindings, const double *params, const void *data,
+                               uint64_t index0, size_t n_blocks, lanes_reduce_partial_t *out, lanes_error_t *err)
+{
+    (void)ctx, (void)spec, (void)e, (void)bindings, (void)params, (void)data, (void)index0, (void)n_blocks, (void)out;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
+int lanes_cuda_reduce_partials_device(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec, const lanes_expr_t *e,
+                                      const lanes_expr_binding_t *bindings, const double *params, const void *data,
+                                      uint64_t index0, size_t n_blocks, lanes_reduce_partial_t *out,
+                                      lanes_error_t *err)
+{
+    (void)ctx, (void)spec, (void)e, (void)bindings, (void)params, (void)data, (void)index0, (void)n_blocks, (void)out;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
+int lanes_cuda_reduce_histogram(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,
+                                const lanes_histogram_params_t *hp, const lanes_expr_t *e,
+                                const lanes_expr_binding_t *bindings, const double *params, const void *data,
+                                uint64_t index0, size_t n, int64_t *counts, lanes_error_t *err)
+{
+    (void)ctx, (void)spec, (void)hp, (void)e, (void)bindings, (void)params, (void)data, (void)index0, (void)n,
+        (void)counts;
     return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
 }

@@ -42,6 +42,12 @@
  * kind (block partials merged in order, ties and NaN resolved by smallest index) and the exact
  * integer kinds (int sum, histogram counts). threads <= 1 enters no OpenMP construct.
  *
+ * Block partials (kernels.h): another backend computes steps 2-3 for whole blocks (or an extreme, an
+ * integer sum per block) and lanes_reducer_feed_partials pushes them exactly where blocks_feed would
+ * push its own; lanes_reduce_partials_cpu is the reference it must match, made of the same
+ * block_partial / isum_range / extreme_range. Histogram counts made elsewhere are added with
+ * lanes_reducer_feed_histogram (integer counts: exact in any order).
+ *
  * Histogram, as numpy 2's uniform-bin path: lo > hi fails ("max must be larger than min in range
  * parameter."), then non-finite lo or hi; lo == hi becomes (lo - 0.5, hi + 0.5); edges are
  * linspace(lo, hi, bins + 1): step = (hi - lo)/bins, edge[i] = i*step + lo (or (i/bins)*(hi - lo) + lo
@@ -699,6 +705,30 @@ static int hist_init(lanes_reducer_t *r, const lanes_reduce_spec_t *spec, lanes_
 
 /* ---- the reducer ---- */
 
+/* The kind of an op on integer (is_int) or float input; *want_max is 1 for max and argmax. */
+static reduce_kind_t op_kind(lanes_reduce_op_t op, int is_int, int *want_max)
+{
+    *want_max = op == LANES_REDUCE_MAX || op == LANES_REDUCE_ARGMAX;
+    switch (op) {
+    case LANES_REDUCE_SUM:
+        return is_int ? KIND_ISUM : KIND_FSUM;
+    case LANES_REDUCE_MEAN:
+        return KIND_FSUM;
+    case LANES_REDUCE_VAR:
+    case LANES_REDUCE_STD:
+        return KIND_MOMENTS;
+    case LANES_REDUCE_COUNT:
+        return KIND_COUNT;
+    case LANES_REDUCE_MIN:
+    case LANES_REDUCE_ARGMIN:
+    case LANES_REDUCE_MAX:
+    case LANES_REDUCE_ARGMAX:
+        return KIND_EXTREME;
+    default:
+        return KIND_HIST;
+    }
+}
+
 lanes_reducer_t *lanes_reducer_new(const lanes_reduce_spec_t *spec, lanes_error_t *err)
 {
     if (err) {
@@ -734,38 +764,10 @@ lanes_reducer_t *lanes_reducer_new(const lanes_reduce_spec_t *spec, lanes_error_
     }
     r->spec = *spec;
     r->is_int = spec->dtype == LANES_DTYPE_I64 || spec->dtype == LANES_DTYPE_I32;
-    switch (spec->op) {
-    case LANES_REDUCE_SUM:
-        r->kind = r->is_int ? KIND_ISUM : KIND_FSUM;
-        break;
-    case LANES_REDUCE_MEAN:
-        r->kind = KIND_FSUM;
-        break;
-    case LANES_REDUCE_VAR:
-    case LANES_REDUCE_STD:
-        r->kind = KIND_MOMENTS;
-        break;
-    case LANES_REDUCE_COUNT:
-        r->kind = KIND_COUNT;
-        break;
-    case LANES_REDUCE_MIN:
-    case LANES_REDUCE_ARGMIN:
-        r->kind = KIND_EXTREME;
-        break;
-    case LANES_REDUCE_MAX:
-    case LANES_REDUCE_ARGMAX:
-        r->kind = KIND_EXTREME;
-        r->want_max = 1;
-        break;
-    case LANES_REDUCE_HISTOGRAM:
-        r->kind = KIND_HIST;
-        if (hist_init(r, spec, err) != 0) {
-            lanes_reducer_free(r);
-            return NULL;
-        }
-        break;
-    default:
-        break;
+    r->kind = op_kind(spec->op, r->is_int, &r->want_max);
+    if (r->kind == KIND_HIST && hist_init(r, spec, err) != 0) {
+        lanes_reducer_free(r);
+        return NULL;
     }
     return r;
 }
@@ -892,4 +894,121 @@ void lanes_reducer_free(lanes_reducer_t *r)
     free(r->counts);
     free(r->scratch);
     free(r);
+}
+
+/* ---- block partials ---- */
+
+static int kind_takes_partials(reduce_kind_t kind)
+{
+    return kind == KIND_FSUM || kind == KIND_MOMENTS || kind == KIND_ISUM || kind == KIND_EXTREME;
+}
+
+int lanes_reducer_takes_partials(const lanes_reducer_t *r) { return r && kind_takes_partials(r->kind); }
+
+size_t lanes_reducer_to_boundary(const lanes_reducer_t *r)
+{
+    if (!r)
+        return 0;
+    size_t in_block = (size_t)(r->count % BLOCK);
+    return in_block ? BLOCK - in_block : 0;
+}
+
+int lanes_reducer_feed_partials(lanes_reducer_t *r, const lanes_reduce_partial_t *parts, size_t n_blocks)
+{
+    if (!r || r->finished || !kind_takes_partials(r->kind) || r->count % BLOCK != 0 || (n_blocks && !parts))
+        return LANES_EINVAL;
+    for (size_t b = 0; b < n_blocks; b++) {
+        const lanes_reduce_partial_t *q = &parts[b];
+        switch (r->kind) {
+        case KIND_FSUM: {
+            partial_t part = {.sum = q->sum};
+            stack_push(r, part);
+            break;
+        }
+        case KIND_MOMENTS: {
+            partial_t part = {.m = {.n = q->n, .mean = q->mean, .m2 = q->m2}};
+            stack_push(r, part);
+            break;
+        }
+        case KIND_ISUM:
+            r->isum += q->isum;
+            break;
+        default: { /* KIND_EXTREME */
+            extreme_t e = {.has = 1, .has_nan = q->has_nan != 0, .idx = q->idx, .f = q->f, .i = q->i};
+            r->ext = extreme_merge(r->ext, e, r->is_int, r->want_max);
+            break;
+        }
+        }
+    }
+    r->count += (uint64_t)n_blocks * BLOCK;
+    return 0;
+}
+
+int lanes_reduce_partials_cpu(const lanes_reduce_spec_t *spec, const void *data, uint64_t index0, size_t n_blocks,
+                              lanes_reduce_partial_t *out)
+{
+    if (!spec || (unsigned)spec->op >= LANES_REDUCE_N_OPS || lanes_dtype_size(spec->dtype) == 0 ||
+        index0 % BLOCK != 0 || (n_blocks && (!data || !out)))
+        return LANES_EINVAL;
+    const lanes_dtype_t dt = spec->dtype;
+    const int is_int = dt == LANES_DTYPE_I64 || dt == LANES_DTYPE_I32;
+    int want_max = 0;
+    const reduce_kind_t kind = op_kind(spec->op, is_int, &want_max);
+    if (!kind_takes_partials(kind))
+        return LANES_EINVAL;
+    const size_t block_bytes = BLOCK * lanes_dtype_size(dt);
+    for (size_t b = 0; b < n_blocks; b++) {
+        const unsigned char *p = (const unsigned char *)data + b * block_bytes;
+        lanes_reduce_partial_t *o = &out[b];
+        memset(o, 0, sizeof *o);
+        switch (kind) {
+        case KIND_FSUM:
+            o->sum = block_partial(kind, p, dt, BLOCK).sum;
+            break;
+        case KIND_MOMENTS: {
+            partial_t part = block_partial(kind, p, dt, BLOCK);
+            o->n = part.m.n;
+            o->mean = part.m.mean;
+            o->m2 = part.m.m2;
+            break;
+        }
+        case KIND_ISUM:
+            o->isum = isum_range(p, dt, BLOCK);
+            break;
+        default: { /* KIND_EXTREME */
+            extreme_t e = extreme_range(p, dt, BLOCK, index0 + (uint64_t)b * BLOCK, want_max);
+            o->has_nan = e.has_nan;
+            o->idx = e.idx;
+            o->f = e.f;
+            o->i = e.i;
+            break;
+        }
+        }
+    }
+    return 0;
+}
+
+int lanes_reducer_histogram_params(const lanes_reducer_t *r, lanes_histogram_params_t *out)
+{
+    if (!r || !out || r->kind != KIND_HIST)
+        return LANES_EINVAL;
+    out->bins = r->bins;
+    out->f32 = r->f32;
+    out->lo = r->lo;
+    out->denom = r->denom;
+    out->lo32 = r->lo32;
+    out->keep_lo = r->keep_lo;
+    out->keep_hi = r->keep_hi;
+    out->edges = r->edges;
+    return 0;
+}
+
+int lanes_reducer_feed_histogram(lanes_reducer_t *r, const int64_t *counts, uint64_t n_elems)
+{
+    if (!r || r->finished || r->kind != KIND_HIST || !counts)
+        return LANES_EINVAL;
+    for (uint32_t k = 0; k < r->bins; k++)
+        r->counts[k] += counts[k];
+    r->count += n_elems;
+    return 0;
 }

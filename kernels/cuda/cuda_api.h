@@ -77,6 +77,18 @@ int lanes_cuda_reduce_partials(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t 
                                const lanes_expr_binding_t *bindings, const double *params, const void *data,
                                uint64_t index0, size_t n_blocks, lanes_reduce_partial_t *out, lanes_error_t *err);
 
+/* Device-resident variants, for the benchmarks and for callers that keep data on the device: the same
+ * as lanes_cuda_expr_eval / lanes_cuda_reduce_partials, except that ARRAY binding data, 'data' and
+ * 'out' are device pointers (cudaMalloc'd by the caller, suitably aligned for their dtype) on ctx's
+ * device. No staging: one launch on the context's first stream; returns when it is done. */
+int lanes_cuda_expr_eval_device(lanes_cuda_ctx_t *ctx, const lanes_expr_t *e, const lanes_expr_binding_t *bindings,
+                                const double *params, uint64_t index0, size_t n, void *out, lanes_dtype_t out_dtype,
+                                lanes_error_t *err);
+int lanes_cuda_reduce_partials_device(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec, const lanes_expr_t *e,
+                                      const lanes_expr_binding_t *bindings, const double *params, const void *data,
+                                      uint64_t index0, size_t n_blocks, lanes_reduce_partial_t *out,
+                                      lanes_error_t *err);
+
 /* Reduce, histogram: counts[bins] of n elements (array or expression as above, any index0), binned
  * exactly as the CPU reducer with parameters hp. Counts only values inside the range. */
 int lanes_cuda_reduce_histogram(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,
