@@ -56,6 +56,12 @@ static const cfg_key_t g_keys[] = {
      "1: without calibration_file, measure the router's cpu constants at start (under 1 s); 0: built-in ones"},
     {"gpu_threshold", CFG_BYTES, F(gpu_threshold), 0, 1e15, "0",
      "pieces with at least this many elements run on cuda when a device is up (0: the cost model decides)"},
+    {"gpu_devices", CFG_INT_AUTO, F(gpu_devices), 0, 16, "auto",
+     "CUDA devices to use, one GPU worker process each (auto: all the workers' probe finds; 0: no CUDA)"},
+    {"gpu_arena_mb", CFG_INT, F(gpu_arena_mb), 16, 65536, "256",
+     "shared memory per device between lanesd and its GPU worker, in MiB (bounds one GPU command)"},
+    {"gpu_timeout_s", CFG_DOUBLE, F(gpu_timeout_s), 1, 86400, "120",
+     "a GPU command not answered within this many seconds: its worker is killed and the device restarted"},
 };
 #undef F
 #define N_KEYS (sizeof g_keys / sizeof g_keys[0])

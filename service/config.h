@@ -35,6 +35,9 @@ typedef struct lanes_config {
     char calibration_file[512];/* the router's cost constants (lanesd --calibrate); "" = none */
     int calibrate_at_start;    /* 1: without a calibration file, measure the constants at start (< 1 s) */
     uint64_t gpu_threshold;    /* pieces with at least this many elements go to cuda when a device is up; 0 = model */
+    int gpu_devices;           /* CUDA devices to drive (one GPU worker process each); -1 = all, 0 = none */
+    int gpu_arena_mb;          /* shared memory per device between the daemon and its GPU worker */
+    double gpu_timeout_s;      /* a GPU command not answered within this: the worker is killed and restarted */
 } lanes_config_t;
 
 /* proc_workers = auto: the online CPUs, at most this many. */

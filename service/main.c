@@ -10,6 +10,9 @@
  * at start the router's model comes from calibration_file (a bad file is fatal), a quick calibration
  * (calibrate_at_start) or the built-in defaults.
  *
+ * GPU worker mode ("lanesd --gpu-worker FD DEVICE STAGING_MB", gpu_worker.c) too: the GPU pool starts
+ * one per device, and only those processes ever initialise CUDA.
+ *
  * Worker mode ("lanesd --worker FD MEMORY_MB", worker.c) is decided before anything else: the process
  * pool starts its workers from this binary with posix_spawn (never a bare fork: by then gRPC and
  * OpenMP threads exist), before the server starts.
@@ -29,6 +32,8 @@
 
 #include "calibrate.h"
 #include "config.h"
+#include "gpu_pool.h"
+#include "gpu_worker.h"
 #include "cpu_pool.h"
 #include "lanes/registry.h"
 #include "log.h"
@@ -105,10 +110,35 @@ static int start_proc_pool(lanes_config_t *cfg)
     return 0;
 }
 
+/* Starts the GPU pool (gpu_devices: -1 all, 0 none): one GPU worker process per device, which probes
+ * and owns it; the daemon never initialises CUDA. No device is not an error. Returns 0 or -1 (logged). */
+static int start_gpu_pool(const lanes_config_t *cfg)
+{
+    lanes_backend_info_t cuda;
+    if (lanes_registry_find(LANES_BACKEND_CUDA, &cuda) != 0 || !cuda.compiled)
+        return 0; /* a CPU-only build: the registry says so */
+    lanes_gpu_pool_config_t gc = {
+        .max_devices = cfg->gpu_devices,
+        .arena_bytes = (size_t)cfg->gpu_arena_mb << 20,
+        .staging_mb = 0,
+        .timeout_s = cfg->gpu_timeout_s,
+        .exe = NULL,
+        .on_change = rpc_health_refresh,
+    };
+    char err[1024];
+    if (lanes_gpu_pool_start(&gc, err, sizeof err) != 0) {
+        lanes_log(LANES_LOG_ERR, 0, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--worker") == 0)
         return lanes_worker_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "--gpu-worker") == 0)
+        return lanes_gpu_worker_main(argc, argv);
     ensure_passive_openmp(argv);
     if (argc >= 2 && strcmp(argv[1], "--calibrate") == 0)
         return lanes_calibrate_main(argc, argv); /* measures the router's costs, writes the file, exits */
@@ -156,6 +186,11 @@ int main(int argc, char **argv)
         lanes_pool_stop();
         return 1;
     }
+    if (start_gpu_pool(&cfg) != 0) {
+        lanes_proc_pool_stop();
+        lanes_pool_stop();
+        return 1;
+    }
 
     static lanes_method_t methods[15];
     lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg, 0);
@@ -178,6 +213,7 @@ int main(int argc, char **argv)
     int port = 0;
     if (lanes_server_start(&cfg, methods, n_methods, &port, err, sizeof err) != 0) {
         lanes_log(LANES_LOG_ERR, 0, "%s", err);
+        lanes_gpu_pool_stop();
         lanes_proc_pool_stop();
         lanes_pool_stop();
         return 1;
@@ -209,6 +245,7 @@ int main(int argc, char **argv)
         lanes_log(LANES_LOG_ERR, 0, "exiting without an orderly gRPC shutdown");
         _exit(0); /* the calls were cancelled; gRPC's threads may still hold them */
     }
+    lanes_gpu_pool_stop();
     lanes_proc_pool_stop();
     lanes_pool_stop();
     lanes_log(LANES_LOG_INFO, 0, "stopped");

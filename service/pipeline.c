@@ -158,8 +158,11 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int
     char msg[512] = "";
     int more = 0;
     const int threads = p->threads;
+    lanes_exec_t x = {.threads = threads,
+                      .device = p->where == LANES_WHERE_CUDA ? p->device : -1,
+                      .forced = j->router.forced == LANES_BACKEND_CUDA};
     uint64_t t0 = lanes_now_ns();
-    lanes_status_t rc = c ? j->ops->compute(j->state, c->arrays, c->n, c->index0, threads, &c->msg, c->msg_len,
+    lanes_status_t rc = c ? j->ops->compute(j->state, c->arrays, c->n, c->index0, &x, &c->msg, c->msg_len,
                                             &out, msg, sizeof msg)
                           : j->ops->tail(j->state, threads, j->cfg->chunk_bytes, &out, &more, msg, sizeof msg);
     uint64_t dt = lanes_now_ns() - t0;
@@ -173,13 +176,18 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int
     j->st.queued_ns += queued_ns;
     if (!c) {
         j->tail_more = more && rc == LANES_STATUS_OK;
-    } else if (pool) {
+    } else if (x.device >= 0 && !x.fell_back) {
         j->st.pool_chunks++;
         j->st.pool_elems += n;
-        /* A cuda placement ran on the cpu here (see pump_unlock): recorded as cpu, so the summary
-         * names where the work really ran; a copy without the cuda decision, as that is no fallback. */
+        lanes_router_record(&j->router, p, LANES_WHERE_CUDA, n);
+    } else if (pool) {
+        /* A cuda placement that fell back after a device failure is recorded as such (the router
+         * counts it); one the job could not use a device for ran on the cpu as placed there. */
+        j->st.pool_chunks++;
+        j->st.pool_elems += n;
         lanes_placement_t ran = *p;
-        ran.where = LANES_WHERE_CPU;
+        if (!x.fell_back)
+            ran.where = LANES_WHERE_CPU;
         lanes_router_record(&j->router, &ran, LANES_WHERE_CPU, n);
     } else {
         j->st.inline_chunks++;
@@ -323,11 +331,9 @@ static void pump_unlock(lanes_job_t *j)
                 fail_locked(j, prc, "%s", pmsg);
                 continue;
             }
-            /* where == CUDA: the GPU worker (being written) will take the piece from a pool task and
-             * run it on device p.device; until it exists the piece runs as a CPU-pool task with
-             * p.threads threads and is recorded as cpu (run_compute), so the summary never claims a
-             * GPU ran it. The router's device table stays empty until the GPU pool registers devices,
-             * so AUTO never picks cuda in this daemon yet. */
+            /* where == CUDA: a CPU-pool task hands the piece to device p.device's GPU worker (the
+             * compute blocks on it, so the RPC thread never does); if the device fails the compute
+             * runs the piece on the CPU with p.threads threads, and run_compute records where it ran. */
             if (p.where != LANES_WHERE_INLINE) {
                 pool_task_t *t = malloc(sizeof *t);
                 if (t) {

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "lanes/kernels.h"
+#include "lanes/registry.h"
 #include "router.h"
 #include "server.h"
 
@@ -70,6 +71,14 @@ typedef struct lanes_job_stats {
     char reason[320];
 } lanes_job_stats_t;
 
+/* Where one compute runs, and (set by the compute) where it really ran. */
+typedef struct lanes_exec {
+    int threads;    /* OpenMP threads for CPU work (1: inline on the calling thread) */
+    int device;     /* >= 0: run the piece on this CUDA device through the GPU pool (gpu_pool.h) */
+    int forced;     /* cuda was forced by the client: a device failure ends the job (UNAVAILABLE) */
+    int fell_back;  /* set by the compute: the device failed, the piece ran on the CPU instead */
+} lanes_exec_t;
+
 typedef struct lanes_job_ops {
     const char *name; /* "map", for logs */
     lanes_job_kind_t kind;
@@ -78,13 +87,15 @@ typedef struct lanes_job_ops {
     /* Decodes and validates the spec; fills the layout. Returns OK or a status with msg. */
     lanes_status_t (*on_spec)(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
                               char *msg, size_t cap);
-    /* Computes one chunk of n elements per array, elements index0 .. index0+n-1 of the job, with
-     * 'threads' threads (1: inline), appending result messages to out. The arrays point into *request
+    /* Computes one chunk of n elements per array, elements index0 .. index0+n-1 of the job, where x
+     * says (x->device >= 0: on that CUDA device, falling back to the CPU with x->threads threads if it
+     * fails and cuda was not forced; else with x->threads threads, 1: inline), appending result
+     * messages to out. A compute that cannot use a device ignores x->device and runs on the CPU. The arrays point into *request
      * (malloc'ed, request_len bytes; NULL for a generated piece): the compute may take that buffer
      * over, to write its result in place, by setting *request to NULL. Returns OK or a status with msg.
      * Never runs concurrently for one job. */
     lanes_status_t (*compute)(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
-                              int threads, uint8_t **request, size_t request_len, lanes_out_list_t *out,
+                              lanes_exec_t *x, uint8_t **request, size_t request_len, lanes_out_list_t *out,
                               char *msg, size_t cap);
     /* (optional) Produces results that exist only once every chunk is computed, one piece per call:
      * appends messages to out (about chunk_bytes of payload at most) and sets *more while pieces

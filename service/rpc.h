@@ -54,6 +54,9 @@ extern const lanes_method_t rpc_health_watch_method;
 /* Health: marks the daemon NOT_SERVING (shutdown) and tells every Watch stream, which then ends.
  * Thread-safe. */
 void rpc_health_set_not_serving(void);
+/* Sends Watch streams the statuses that changed (the CUDA backend went down or came back). Any thread
+ * holding no lock of the server's. */
+void rpc_health_refresh(void);
 
 #ifdef __cplusplus
 }

@@ -8,20 +8,38 @@
  * step sends one AcfValues piece of about chunk_bytes (nlags + 1 values can be large), under the
  * pipeline's flow control. AcfDone (n, nlags, method and the job summary) ends the call. The unary
  * twin AcfOnce uses the same messages: AcfResult's repeated field 1 collects the pieces.
+ *
+ * On a GPU: when the router places the job's first chunk on a CUDA device, the ACF gets a block
+ * engine (lanes_acf_set_block_engine) that sends each block of values to that device's GPU worker
+ * (gpu_pool.h) for its lag sums, so the whole job's lag products run there while the statistics stay
+ * here; blocks are as large as the worker's arena allows (up to ACF_GPU_BLOCK values). If the device
+ * fails mid-job, the ACF finishes on the CPU (the result stays right) unless cuda was forced, which
+ * ends the job with UNAVAILABLE. A job whose first chunk runs on the CPU stays there.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_pool.h"
 #include "lanes/acf.h"
+#include "lanes/registry.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
 
 /* The largest nlags accepted: the kernel holds about ten float64 arrays of nlags values. */
 #define ACF_MAX_NLAGS (1ll << 26)
+/* The GPU engine's block (values): big enough that a device's transfers and FFTs dwarf the command's
+ * fixed cost, small enough to keep the daemon's buffer modest. */
+#define ACF_GPU_BLOCK ((size_t)1 << 22)
 
 typedef struct acf_state {
     lanes_acf_t *a;
+    size_t nlags;        /* resolved */
+    int engine;          /* 1: a GPU block engine is set; -1: the job stays on the CPU */
+    int device;          /* the engine's device */
+    int forced;          /* cuda was forced */
+    size_t block;        /* the engine's block */
     lanes_dtype_t dtype;
     lanes_acf_result_t res;
     int finished;
@@ -85,6 +103,13 @@ static lanes_status_t acf_on_spec(void *state, const uint8_t *spec, size_t len, 
         goto out;
     }
     as.threads = 1;
+    if (as.nlags >= 0) {
+        s->nlags = (size_t)as.nlags;
+    } else { /* statsmodels' default, as the kernel resolves it */
+        int64_t d = (int64_t)(10.0 * log10((double)m->n));
+        s->nlags = (size_t)(d < (int64_t)m->n - 1 ? d : (int64_t)m->n - 1);
+    }
+    s->forced = (int)m->backend == LANES_BACKEND_CUDA;
     lanes_error_t err = {0};
     s->a = lanes_acf_new(&as, &err);
     if (!s->a) {
@@ -102,7 +127,30 @@ out:
     return rc;
 }
 
-static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, int threads,
+/* The block engine: one block's lag sums on the job's device. */
+static int gpu_block(void *ctx, const double *buf, size_t nlags, size_t used, double *r, lanes_error_t *err)
+{
+    acf_state_t *s = ctx;
+    return lanes_gpu_acf_lagsums(s->device, buf, nlags, used, s->block, r, err);
+}
+
+/* After a feed or finish: a device failure moved the job to the CPU; under a forced cuda that ends it. */
+static lanes_status_t engine_check(acf_state_t *s, lanes_exec_t *x, char *msg, size_t cap)
+{
+    char why[400];
+    if (s->engine != 1 || !lanes_acf_engine_failed(s->a, why, sizeof why))
+        return LANES_STATUS_OK;
+    if (s->forced) {
+        snprintf(msg, cap, "backend 'cuda' was forced and the device failed: %s", why);
+        return LANES_STATUS_UNAVAILABLE;
+    }
+    if (x) {
+        x->fell_back = 1;
+    }
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, lanes_exec_t *x,
                                   uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg, size_t cap)
 {
     (void)index0;
@@ -110,13 +158,29 @@ static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, siz
     (void)request_len;
     (void)out;
     acf_state_t *s = state;
-    lanes_acf_set_threads(s->a, threads);
+    if (s->engine == 0) { /* the first chunk decides */
+        s->engine = -1;
+        size_t block = lanes_gpu_acf_max_block(s->nlags);
+        if (block > ACF_GPU_BLOCK)
+            block = ACF_GPU_BLOCK;
+        if (x->device >= 0 && block > 0 && lanes_acf_set_block_engine(s->a, block, gpu_block, s) == 0) {
+            s->engine = 1;
+            s->device = x->device;
+            s->block = block;
+        } else if (x->device >= 0 && s->forced) {
+            snprintf(msg, cap, "backend 'cuda' was forced but an ACF with nlags %zu does not fit the GPU worker's "
+                               "arena (gpu_arena_mb)", s->nlags);
+            return LANES_STATUS_FAILED_PRECONDITION;
+        }
+    }
+    x->device = s->engine == 1 ? s->device : -1; /* where the lag products of this chunk go */
+    lanes_acf_set_threads(s->a, x->threads);
     int rc = lanes_acf_feed(s->a, arrays[0], n, s->dtype);
     if (rc != 0) {
         snprintf(msg, cap, "acf kernel failed: %s", lanes_strerror(rc));
         return LANES_STATUS_INTERNAL;
     }
-    return LANES_STATUS_OK;
+    return engine_check(s, x, msg, cap);
 }
 
 static lanes_status_t acf_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
@@ -130,6 +194,9 @@ static lanes_status_t acf_tail(void *state, int threads, size_t chunk_bytes, lan
             snprintf(msg, cap, "%s", err.msg);
             return err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
         }
+        lanes_status_t st = engine_check(s, NULL, msg, cap);
+        if (st != LANES_STATUS_OK)
+            return st;
         s->finished = 1;
     }
     const size_t total = s->res.nlags + 1;

@@ -1,8 +1,10 @@
 /* Expression jobs shared by Map and Reduce (see rpc_expr.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "rpc_expr.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const rpc_expr_default_names[LANES_EXPR_MAX_INPUTS] = {"x", "y", "z", "w", "v", "s", "t", "r"};
@@ -83,6 +85,30 @@ lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, ui
     x->n_inputs = n_inputs;
     x->n_params = spec->n_params;
     memcpy(x->params, spec->param_values, spec->n_params * sizeof(double));
+    /* Keep the text and names for a GPU worker, which compiles the expression again. */
+    size_t tlen = strlen(spec->src) + 1;
+    for (size_t i = 0; i < n_inputs; i++)
+        tlen += strlen(inputs[i].name) + 1;
+    for (size_t i = 0; i < spec->n_params; i++)
+        tlen += strlen(spec->param_names[i]) + 1;
+    x->text = malloc(tlen);
+    if (!x->text) {
+        snprintf(msg, cap, "out of memory");
+        return LANES_STATUS_RESOURCE_EXHAUSTED;
+    }
+    char *t = x->text;
+    t = stpcpy(t, spec->src) + 1;
+    for (size_t i = 0; i < n_inputs; i++) {
+        x->inputs[i] = inputs[i];
+        x->inputs[i].name = t;
+        t = stpcpy(t, inputs[i].name) + 1;
+    }
+    for (size_t i = 0; i < spec->n_params; i++) {
+        x->param_names[i] = t;
+        t = stpcpy(t, spec->param_names[i]) + 1;
+    }
+    x->gpu = (lanes_gpu_expr_t){.src = x->text, .n_inputs = n_inputs, .inputs = x->inputs, .bind = x->bind,
+                                .n_params = spec->n_params, .param_names = x->param_names, .params = x->params};
     layout->n_arrays = (int)n_streamed;
     if (n_streamed == 0) {
         layout->generated_n = spec->n;
@@ -97,9 +123,17 @@ void rpc_expr_bind(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offse
         x->bind[i].data = arrays[i] + offset * x->in_size[i];
 }
 
+const lanes_gpu_expr_t *rpc_expr_gpu(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offset)
+{
+    rpc_expr_bind(x, arrays, offset);
+    return &x->gpu;
+}
+
 void rpc_expr_clear(rpc_expr_job_t *x)
 {
     if (x->expr)
         lanes_expr_release(x->expr);
     x->expr = NULL;
+    free(x->text);
+    x->text = NULL;
 }

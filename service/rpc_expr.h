@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpu_pool.h"
 #include "lanes/expr.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "pipeline.h"
@@ -27,6 +28,12 @@ typedef struct rpc_expr_job {
     size_t in_size[LANES_EXPR_MAX_INPUTS];
     lanes_expr_binding_t bind[LANES_EXPR_MAX_INPUTS];
     double params[LANES_EXPR_MAX_PARAMS];
+    /* The expression as a GPU worker receives it (gpu_pool.h): text and names copied into 'text'
+     * (malloc'ed), bindings shared with bind[]. rpc_expr_gpu() points the arrays at a piece. */
+    char *text;
+    lanes_expr_input_t inputs[LANES_EXPR_MAX_INPUTS];
+    const char *param_names[LANES_EXPR_MAX_PARAMS];
+    lanes_gpu_expr_t gpu;
 } rpc_expr_job_t;
 
 /* One spec's description of an expression job. Pointers are borrowed from the unpacked spec. */
@@ -71,6 +78,10 @@ lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, ui
 
 /* Points the streamed bindings at the chunk's arrays, 'offset' elements in. */
 void rpc_expr_bind(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offset);
+
+/* The GPU description of x with its streamed arrays bound 'offset' elements into the chunk's
+ * arrays (as rpc_expr_bind). Valid until the next bind or clear. */
+const lanes_gpu_expr_t *rpc_expr_gpu(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offset);
 
 /* Releases the expression. x may be zeroed or half set up. */
 void rpc_expr_clear(rpc_expr_job_t *x);

@@ -1,7 +1,10 @@
 /* grpc.health.v1.Health: Check and Watch, which the gRPC C core does not provide.
  *
  * Design: the daemon serves the overall service "" and "lanes.v1.Lanes"; both are SERVING until
- * shutdown begins, then NOT_SERVING. Check answers at once (NOT_FOUND for an unknown service, as the
+ * shutdown begins, then NOT_SERVING. "lanes.v1.Lanes.cuda" is the CUDA backend: SERVING while at least
+ * one device is up (the registry's cuda entry is available), NOT_SERVING while none is (no device, or
+ * every device's GPU worker failed and is being restarted); rpc_health_refresh() pushes its changes
+ * to watchers. Jobs still run while it is NOT_SERVING: they go to the CPU. Check answers at once (NOT_FOUND for an unknown service, as the
  * health protocol says). Watch sends the current status, then a new message whenever it changes
  * (SERVICE_UNKNOWN for an unknown service, which may appear later per the protocol; here it never
  * does); at shutdown every Watch stream gets NOT_SERVING and then ends with UNAVAILABLE.
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "lanes/registry.h"
 #include "log.h"
 #include "rpc.h"
 
@@ -34,15 +38,24 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static int g_serving = 1;
 static watcher_t *g_watchers;
 
+#define CUDA_SERVICE "lanes.v1.Lanes.cuda"
+
+/* 0: unknown; 1: the daemon ("" or lanes.v1.Lanes); 2: its CUDA backend. */
 static int service_known(const char *name)
 {
-    return name[0] == 0 || strcmp(name, "lanes.v1.Lanes") == 0;
+    if (name[0] == 0 || strcmp(name, "lanes.v1.Lanes") == 0)
+        return 1;
+    return strcmp(name, CUDA_SERVICE) == 0 ? 2 : 0;
 }
 
 static int current_status(int known, int serving)
 {
     if (!known)
         return GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+    if (known == 2 && serving) {
+        lanes_backend_info_t b;
+        serving = lanes_registry_find(LANES_BACKEND_CUDA, &b) == 0 && b.available;
+    }
     return serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                    : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
@@ -82,12 +95,13 @@ static void check_on_message(void *ctx, uint8_t *data, size_t len)
     }
     if (!service_known(service)) {
         char msg[400];
-        snprintf(msg, sizeof msg, "unknown service '%s' (served: '' and 'lanes.v1.Lanes')", service);
+        snprintf(msg, sizeof msg, "unknown service '%s' (served: '', 'lanes.v1.Lanes' and '" CUDA_SERVICE "')",
+                 service);
         lanes_call_finish(call, LANES_STATUS_NOT_FOUND, msg, NULL, 0);
         return;
     }
     pthread_mutex_lock(&g_mu);
-    int status = current_status(1, g_serving);
+    int status = current_status(service_known(service), g_serving);
     pthread_mutex_unlock(&g_mu);
     uint8_t *buf;
     size_t blen;
@@ -129,7 +143,7 @@ static int watcher_update_locked(watcher_t *w, int serving)
             w->sending = 0; /* the call broke: on_cancel follows */
         return 0;
     }
-    if (!serving) {
+    if (!serving) { /* shutdown: the daemon's own state, not the CUDA backend's */
         w->finished = 1;
         return 1;
     }
@@ -245,4 +259,16 @@ void rpc_health_set_not_serving(void)
     pthread_mutex_unlock(&g_mu);
     for (int i = 0; i < n; i++)
         watcher_end(to_end[i]);
+}
+
+void rpc_health_refresh(void)
+{
+    pthread_mutex_lock(&g_mu);
+    int serving = g_serving;
+    for (watcher_t *w = g_watchers; serving && w; w = w->next) {
+        pthread_mutex_lock(&w->mu);
+        watcher_update_locked(w, serving); /* never ends a stream while serving */
+        pthread_mutex_unlock(&w->mu);
+    }
+    pthread_mutex_unlock(&g_mu);
 }

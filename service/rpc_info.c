@@ -5,11 +5,13 @@
  * read at the time of the call (the router's own functions are thread-safe).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "gpu_pool.h"
 #include "lanes/expr.h"
 #include "lanes/registry.h"
 #include "lanes/v1/lanes.pb-c.h"
@@ -125,6 +127,10 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
     int nd = lanes_registry_devices(devs, 16);
     if (nd > 16)
         nd = 16;
+    static lanes_gpu_device_stats_t gs[16]; /* large; Info calls are serialised below */
+    static pthread_mutex_t gs_mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&gs_mu);
+    int ng = lanes_gpu_pool_stats(gs, 16);
     Lanes__V1__DeviceInfo dinfo[16], *dp[16];
     char cc[16][16];
     for (int i = 0; i < nd; i++) {
@@ -134,6 +140,17 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
         dinfo[i].memory_bytes = devs[i].memory_bytes;
         snprintf(cc[i], sizeof cc[i], "%d.%d", devs[i].cc_major, devs[i].cc_minor);
         dinfo[i].compute_capability = cc[i];
+        if (i < ng) {
+            dinfo[i].up = gs[i].up;
+            dinfo[i].worker_pid = (uint32_t)gs[i].pid;
+            dinfo[i].commands = gs[i].commands;
+            dinfo[i].failures = gs[i].failures;
+            dinfo[i].restarts = gs[i].respawns;
+            dinfo[i].last_error = gs[i].last_error;
+            dinfo[i].simulated = gs[i].fake;
+        } else {
+            dinfo[i].last_error = (char *)"";
+        }
         dp[i] = &dinfo[i];
     }
     r.n_devices = (size_t)nd;
@@ -173,7 +190,9 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
     uint8_t *buf;
     size_t blen;
     char msg[128];
-    if (rpc_pack((const ProtobufCMessage *)&r, &buf, &blen, msg, sizeof msg) != LANES_STATUS_OK)
+    lanes_status_t packed = rpc_pack((const ProtobufCMessage *)&r, &buf, &blen, msg, sizeof msg);
+    pthread_mutex_unlock(&gs_mu);
+    if (packed != LANES_STATUS_OK)
         lanes_call_finish(call, LANES_STATUS_RESOURCE_EXHAUSTED, msg, NULL, 0);
     else
         lanes_call_finish(call, LANES_STATUS_OK, "", buf, blen);

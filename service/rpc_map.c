@@ -15,13 +15,17 @@
 
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
+#include "lanes/registry.h"
 #include "rpc_expr.h"
+#include "rpc_gpu.h"
 #include "wire.h"
 
 typedef struct map_state {
     const lanes_config_t *cfg;
     lanes_map_plan_t *plan; /* a named function on unnamed inputs: the specialised kernels */
     rpc_expr_job_t x;       /* otherwise an expression */
+    rpc_expr_job_t gx;      /* a named function as an expression, for a GPU (gpu_ok) */
+    int gpu_ok;
     size_t in_size[LANES_MAP_MAX_INPUTS];
     size_t n_inputs;
     size_t out_size;
@@ -70,7 +74,31 @@ static void map_destroy(void *state)
     map_state_t *s = state;
     lanes_map_plan_free(s->plan);
     rpc_expr_clear(&s->x);
+    rpc_expr_clear(&s->gx);
     free(s);
+}
+
+/* A GPU runs a named function as the expression language's alias of it (lanes/expr.h: the same
+ * semantics): "sqrt(x)", "power(x, n)", "power(x, y)", "affine(x, a, b)". Sets s->gpu_ok when the
+ * expression compiles; without it the job simply stays on the CPU. */
+static void named_gpu_setup(map_state_t *s, const Lanes__V1__MapSpec *m)
+{
+    lanes_backend_info_t b;
+    if (lanes_registry_find(LANES_BACKEND_CUDA, &b) != 0 || !b.compiled)
+        return;
+    char src[96];
+    const char *f = m->function;
+    if (strcmp(f, "affine") == 0)
+        snprintf(src, sizeof src, "affine(x, a, b)");
+    else if (strcmp(f, "power") == 0)
+        snprintf(src, sizeof src, m->n_input_dtypes == 2 ? "power(x, y)" : "power(x, n)");
+    else
+        snprintf(src, sizeof src, "%s(x)", f);
+    rpc_expr_spec_t es;
+    RPC_EXPR_SPEC_FROM(es, m, src);
+    lanes_job_layout_t scratch = {0};
+    char msg[256];
+    s->gpu_ok = rpc_expr_setup(&s->gx, &es, 1, &scratch, msg, sizeof msg) == LANES_STATUS_OK;
 }
 
 static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, char *msg,
@@ -104,6 +132,7 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
         RPC_EXPR_SPEC_FROM(es, m, m->function);
         size_t piece = s->cfg->chunk_bytes / s->out_size;
         rc = rpc_expr_setup(&s->x, &es, piece ? piece : 1, layout, msg, cap);
+        s->gpu_ok = rc == LANES_STATUS_OK;
         goto out;
     }
     if (m->n_input_dtypes < 1 || m->n_input_dtypes > LANES_MAP_MAX_INPUTS) {
@@ -140,6 +169,7 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
         goto out;
     }
     s->n_inputs = m->n_input_dtypes;
+    named_gpu_setup(s, m);
     layout->n_arrays = (int)m->n_input_dtypes;
     for (size_t i = 0; i < m->n_input_dtypes; i++) {
         layout->dtypes[i] = in[i];
@@ -150,7 +180,39 @@ out:
     return rc;
 }
 
-static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, int threads,
+/* Computes elements off .. off + k - 1 of the chunk into dst: on x's device when it has one (and the
+ * job has a GPU form), else or after a device failure on the CPU. */
+static lanes_status_t map_piece(map_state_t *s, lanes_exec_t *x, const uint8_t *const *arrays, uint64_t index0,
+                                size_t off, size_t k, uint8_t *dst, char *msg, size_t cap)
+{
+    if (x->device >= 0 && s->gpu_ok) {
+        rpc_expr_job_t *g = s->plan ? &s->gx : &s->x;
+        lanes_error_t err = {0};
+        int rc = lanes_gpu_map(x->device, rpc_expr_gpu(g, arrays, off), index0 + off, k, dst, s->out_dtype, &err);
+        int fall_back = 0;
+        lanes_status_t st = rpc_gpu_outcome(rc, &err, x->forced, &fall_back, msg, cap);
+        if (st != LANES_STATUS_OK || !fall_back)
+            return st;
+        x->fell_back = 1;
+    }
+    int rc;
+    if (s->plan) {
+        const void *in[LANES_MAP_MAX_INPUTS];
+        for (size_t i = 0; i < s->n_inputs; i++)
+            in[i] = arrays[i] + off * s->in_size[i];
+        rc = lanes_map_plan_run(s->plan, in, k, dst, x->threads);
+    } else {
+        rpc_expr_bind(&s->x, arrays, off);
+        rc = lanes_expr_eval(s->x.expr, s->x.bind, s->x.params, index0 + off, k, dst, s->out_dtype, x->threads);
+    }
+    if (rc != 0) {
+        snprintf(msg, cap, "map kernel failed: %s", lanes_strerror(rc));
+        return LANES_STATUS_INTERNAL;
+    }
+    return LANES_STATUS_OK;
+}
+
+static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, lanes_exec_t *x,
                                   uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
                                   size_t cap)
 {
@@ -160,12 +222,9 @@ static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, siz
     if (s->plan && s->n_inputs == 1 && s->in_size[0] == s->out_size && payload_all <= s->cfg->chunk_bytes &&
         *request && arrays[0] == *request + hdr_all && request_len == hdr_all + payload_all) {
         uint8_t *buf = *request;
-        const void *in[1] = {arrays[0]};
-        int rc = lanes_map_plan_run(s->plan, in, n, buf + hdr_all, threads);
-        if (rc != 0) {
-            snprintf(msg, cap, "map kernel failed: %s", lanes_strerror(rc));
-            return LANES_STATUS_INTERNAL;
-        }
+        lanes_status_t st = map_piece(s, x, arrays, index0, 0, n, buf + hdr_all, msg, cap);
+        if (st != LANES_STATUS_OK)
+            return st;
         lanes_wire_chunk_header(buf, 1, payload_all);
         *request = NULL;
         if (lanes_out_list_push(out, buf, request_len, payload_all) != 0) {
@@ -187,21 +246,10 @@ static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, siz
             return LANES_STATUS_RESOURCE_EXHAUSTED;
         }
         lanes_wire_chunk_header(buf, 1, payload);
-        int rc;
-        if (s->plan) {
-            const void *in[LANES_MAP_MAX_INPUTS];
-            for (size_t i = 0; i < s->n_inputs; i++)
-                in[i] = arrays[i] + off * s->in_size[i];
-            rc = lanes_map_plan_run(s->plan, in, k, buf + hdr, threads);
-        } else {
-            rpc_expr_bind(&s->x, arrays, off);
-            rc = lanes_expr_eval(s->x.expr, s->x.bind, s->x.params, index0 + off, k, buf + hdr, s->out_dtype,
-                                 threads);
-        }
-        if (rc != 0) {
+        lanes_status_t st = map_piece(s, x, arrays, index0, off, k, buf + hdr, msg, cap);
+        if (st != LANES_STATUS_OK) {
             free(buf);
-            snprintf(msg, cap, "map kernel failed: %s", lanes_strerror(rc));
-            return LANES_STATUS_INTERNAL;
+            return st;
         }
         if (lanes_out_list_push(out, buf, hdr + payload, payload) != 0) {
             snprintf(msg, cap, "out of memory");

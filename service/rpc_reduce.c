@@ -4,6 +4,14 @@
  * kernels reducer; each chunk is fed to it in arrival order (the pipeline never computes two chunks of
  * a job at once), and the reducer's fixed blocked order makes the result independent of chunking and
  * threads. The reply carries the value in the type numpy would give it, and the job summary.
+ *
+ * On a GPU (the router placed the piece on a device): the ops that take block partials (sum, mean,
+ * var, std, min, max, argmin, argmax) feed the CPU reducer up to the next block boundary, send the
+ * whole blocks to the device, which returns one partial per block computed in the CPU's exact order,
+ * and feed the rest on the CPU, so the result is bit-identical to a CPU run. A histogram with a given
+ * range is binned on the device and its counts added. count, and histograms whose range comes from
+ * the data, stay on the CPU. A device failure sends the piece to the CPU (or ends the job with
+ * UNAVAILABLE when cuda was forced).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +20,7 @@
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
 #include "rpc_expr.h"
+#include "rpc_gpu.h"
 
 /* Elements of a generated piece: large, since a fused reduction never holds them (lanes_expr_reduce
  * evaluates in bounded blocks); each piece is one compute of the pipeline. */
@@ -19,6 +28,7 @@
 
 typedef struct reduce_state {
     lanes_reducer_t *r;
+    lanes_reduce_spec_t spec; /* what r was made from (dtype F64 for a fused reduce) */
     rpc_expr_job_t x; /* fused map-reduce when x.expr is set */
 } reduce_state_t;
 
@@ -82,6 +92,7 @@ static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t le
     }
     rs.range_from_data = m->range_from_data;
     lanes_error_t err = {0};
+    s->spec = rs;
     s->r = lanes_reducer_new(&rs, &err);
     if (!s->r) {
         snprintf(msg, cap, "%s", err.msg);
@@ -99,18 +110,113 @@ out:
     return rc;
 }
 
-static lanes_status_t reduce_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, int threads,
+/* Feeds elements off .. off + k - 1 of the chunk on the CPU. */
+static int cpu_feed(reduce_state_t *s, const uint8_t *const *arrays, uint64_t index0, size_t off, size_t k, int threads)
+{
+    if (k == 0)
+        return 0;
+    if (s->x.expr) {
+        rpc_expr_bind(&s->x, arrays, off);
+        return lanes_expr_reduce(s->x.expr, s->x.bind, s->x.params, index0 + off, k, s->r, threads);
+    }
+    return lanes_reducer_feed(s->r, arrays[0] + off * lanes_dtype_size(s->spec.dtype), k, threads);
+}
+
+/* Runs what it can of the chunk on device x->device. Sets *done when the whole chunk was fed; else
+ * (a device failure, with fall-back) the caller feeds elements *from .. n - 1 on the CPU. */
+static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t *const *arrays, size_t n,
+                               uint64_t index0, size_t *from, int *done, char *msg, size_t cap)
+{
+    lanes_error_t err = {0};
+    const lanes_gpu_expr_t *gx = NULL;
+    const uint8_t *data = NULL;
+    const size_t es = lanes_dtype_size(s->spec.dtype);
+    int rc = 0, fall_back = 0;
+    lanes_status_t st;
+    if (lanes_reducer_takes_partials(s->r)) {
+        size_t head = lanes_reducer_to_boundary(s->r);
+        if (head > n)
+            head = n;
+        if (cpu_feed(s, arrays, index0, 0, head, x->threads) != 0)
+            goto kernel;
+        *from = head;
+        size_t nb = (n - head) / LANES_REDUCE_BLOCK;
+        if (nb > 0) {
+            lanes_reduce_partial_t *parts = malloc(nb * sizeof *parts);
+            if (!parts) {
+                snprintf(msg, cap, "out of memory for %zu block partials", nb);
+                return LANES_STATUS_RESOURCE_EXHAUSTED;
+            }
+            if (s->x.expr)
+                gx = rpc_expr_gpu(&s->x, arrays, head);
+            else
+                data = arrays[0] + head * es;
+            rc = lanes_gpu_reduce_partials(x->device, &s->spec, gx, data, index0 + head, nb, parts, &err);
+            st = rpc_gpu_outcome(rc, &err, x->forced, &fall_back, msg, cap);
+            if (st == LANES_STATUS_OK && !fall_back)
+                rc = lanes_reducer_feed_partials(s->r, parts, nb);
+            free(parts);
+            if (st != LANES_STATUS_OK)
+                return st;
+            if (fall_back) {
+                x->fell_back = 1;
+                return LANES_STATUS_OK;
+            }
+            if (rc != 0)
+                goto kernel;
+            *from = head + nb * LANES_REDUCE_BLOCK;
+        }
+        if (cpu_feed(s, arrays, index0, *from, n - *from, x->threads) != 0)
+            goto kernel;
+        *done = 1;
+        return LANES_STATUS_OK;
+    }
+    if (s->spec.op == LANES_REDUCE_HISTOGRAM && s->spec.has_range && !s->spec.range_from_data) {
+        int64_t *counts = malloc((size_t)s->spec.bins * sizeof *counts);
+        if (!counts) {
+            snprintf(msg, cap, "out of memory for %u histogram counts", s->spec.bins);
+            return LANES_STATUS_RESOURCE_EXHAUSTED;
+        }
+        if (s->x.expr)
+            gx = rpc_expr_gpu(&s->x, arrays, 0);
+        else
+            data = arrays[0];
+        rc = lanes_gpu_reduce_histogram(x->device, &s->spec, gx, data, index0, n, counts, &err);
+        st = rpc_gpu_outcome(rc, &err, x->forced, &fall_back, msg, cap);
+        if (st == LANES_STATUS_OK && !fall_back)
+            rc = lanes_reducer_feed_histogram(s->r, counts, n);
+        free(counts);
+        if (st != LANES_STATUS_OK)
+            return st;
+        if (fall_back) {
+            x->fell_back = 1;
+            return LANES_STATUS_OK;
+        }
+        if (rc != 0)
+            goto kernel;
+        *done = 1;
+        return LANES_STATUS_OK;
+    }
+    x->device = -1; /* count, or a histogram of the data's range: the CPU's (not a fall-back) */
+    return LANES_STATUS_OK;
+kernel:
+    snprintf(msg, cap, "reduce kernel failed");
+    return LANES_STATUS_INTERNAL;
+}
+
+static lanes_status_t reduce_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, lanes_exec_t *x,
                                      uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
                                      size_t cap)
 {
     reduce_state_t *s = state;
-    int rc;
-    if (s->x.expr) {
-        rpc_expr_bind(&s->x, arrays, 0);
-        rc = lanes_expr_reduce(s->x.expr, s->x.bind, s->x.params, index0, n, s->r, threads);
-    } else {
-        rc = lanes_reducer_feed(s->r, arrays[0], n, threads);
+    size_t from = 0;
+    int done = 0;
+    if (x->device >= 0) {
+        lanes_status_t st = gpu_feed(s, x, arrays, n, index0, &from, &done, msg, cap);
+        if (st != LANES_STATUS_OK || done)
+            return st;
     }
+    int rc = cpu_feed(s, arrays, index0, from, n - from, x->threads);
     if (rc != 0) {
         snprintf(msg, cap, "reduce kernel failed: %s", lanes_strerror(rc));
         return LANES_STATUS_INTERNAL;

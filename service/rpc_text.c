@@ -84,11 +84,11 @@ static lanes_status_t count_on_spec(void *state, const uint8_t *spec, size_t len
 }
 
 static lanes_status_t count_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
-                                    int threads, uint8_t **request, size_t request_len, lanes_out_list_t *out,
+                                    lanes_exec_t *x, uint8_t **request, size_t request_len, lanes_out_list_t *out,
                                     char *msg, size_t cap)
 {
     (void)index0;
-    (void)threads;
+    (void)x;
     (void)request;
     (void)request_len;
     (void)out;
@@ -274,11 +274,11 @@ out:
 }
 
 static lanes_status_t wacf_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
-                                   int threads, uint8_t **request, size_t request_len, lanes_out_list_t *out,
+                                   lanes_exec_t *x, uint8_t **request, size_t request_len, lanes_out_list_t *out,
                                    char *msg, size_t cap)
 {
     (void)index0;
-    (void)threads;
+    (void)x;
     (void)request;
     (void)request_len;
     (void)out;

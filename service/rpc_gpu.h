@@ -1,0 +1,32 @@
+/* What the endpoints share about running a piece on a GPU: turning a GPU call's outcome into either
+ * "run it on the CPU now" or the job's status.
+ *
+ * Design: the router placed the piece on CUDA device p->device; the endpoint called the GPU pool. A
+ * device that is down (LANES_ENODEV) or failed during the call (LANES_EDEVICE, now down and being
+ * restarted) is not the client's problem: under AUTO the piece is computed on the CPU instead and the
+ * summary says so; when the client forced cuda, the job ends with UNAVAILABLE and the pool's words.
+ * Anything else is the work's own error (an expression NVRTC rejects: INVALID_ARGUMENT).
+ */
+#ifndef LANES_RPC_GPU_H
+#define LANES_RPC_GPU_H
+
+#include <stddef.h>
+
+#include "lanes/kernels.h"
+#include "router.h"
+#include "server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* rc and err: a gpu_pool.h call's result. Returns OK with *fall_back = 0 when it succeeded, OK with
+ * *fall_back = 1 when the caller must compute the piece on the CPU, or the job's status with msg.
+ * forced: the client forced cuda. Thread-safe. */
+lanes_status_t rpc_gpu_outcome(int rc, const lanes_error_t *err, int forced, int *fall_back, char *msg, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LANES_RPC_GPU_H */
