@@ -17,6 +17,9 @@ BUILD = Path(os.environ.get("LANES_BUILD_DIR", ROOT / "build"))
 if not BUILD.is_absolute():
     BUILD = ROOT / BUILD
 LANESD = BUILD / "service" / "lanesd"
+# The test build of the daemon: the same code plus test hooks (service/test_hooks.h): simulated GPU
+# devices (LANES_TEST_FAKE_GPUS) and deliberate device faults (LANES_TEST_GPU_FAULT_FILE).
+LANESD_TEST = BUILD / "service" / "lanesd-test"
 LANES_CLI = BUILD / "clients" / "c" / "lanes"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -24,7 +27,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 class Daemon:
     """A running lanesd: .address ('127.0.0.1:PORT'), .proc, .log_path; stop() sends SIGTERM."""
 
-    def __init__(self, tmp_path: Path, args=(), env=None):
+    def __init__(self, tmp_path: Path, args=(), env=None, binary=None):
         self.tmp = tmp_path
         self.port_file = tmp_path / "port"
         self.log_path = tmp_path / "lanesd.log"
@@ -34,7 +37,7 @@ class Daemon:
         full_env.update(env or {})
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [str(LANESD), "--listen", "127.0.0.1:0", "--port-file", str(self.port_file), *args],
+            [str(binary or LANESD), "--listen", "127.0.0.1:0", "--port-file", str(self.port_file), *args],
             stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -89,8 +92,8 @@ def start_daemon(tmp_path, lanesd_path):
     """Factory for tests that need their own daemon with extra flags or environment."""
     started = []
 
-    def start(*args, env=None):
-        d = Daemon(tmp_path / f"d{len(started)}", args, env)
+    def start(*args, env=None, binary=None):
+        d = Daemon(tmp_path / f"d{len(started)}", args, env, binary)
         started.append(d)
         return d
 
