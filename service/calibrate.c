@@ -12,6 +12,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "calibrate.h"
 
+#include "gpu_pool.h"
+#include "lanes/registry.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -386,6 +389,12 @@ int lanes_calibrate_startup_model(const lanes_config_t *cfg, lanes_cost_model_t 
     return 0;
 }
 
+/* calibrate.h's GPU callback, over the GPU pool's device 0. */
+static int gpu_measure(void *ctx, lanes_family_t fam, size_t bytes, double *ns)
+{
+    return lanes_gpu_pool_measure(ctx, (int)fam, bytes, ns);
+}
+
 int lanes_calibrate_main(int argc, char **argv)
 {
     extern char **environ;
@@ -422,7 +431,23 @@ int lanes_calibrate_main(int argc, char **argv)
     lanes_cost_model_t m;
     lanes_calibrate_opts_t o = {.cpu_threads = cfg.threads, .quick = 0};
     double t0 = now_ns();
-    if (lanes_calibrate(&o, &m, err, sizeof err) != 0) {
+    /* CUDA: the daemon's own GPU workers, so the constants include what a real piece pays (the arena
+     * copies and the command), not just the kernel. */
+    lanes_registry_init(cfg.threads);
+    lanes_backend_info_t cuda;
+    if (lanes_registry_find(LANES_BACKEND_CUDA, &cuda) == 0 && cuda.compiled && cfg.gpu_devices != 0) {
+        lanes_gpu_pool_config_t gc = {.max_devices = 1, .arena_bytes = (size_t)cfg.gpu_arena_mb << 20,
+                                      .timeout_s = cfg.gpu_timeout_s};
+        if (lanes_gpu_pool_start(&gc, err, sizeof err) == 0 && lanes_gpu_pool_devices() > 0) {
+            o.measure_gpu = gpu_measure;
+        } else {
+            lanes_registry_find(LANES_BACKEND_CUDA, &cuda);
+            printf("cuda: not measured (%s); the model keeps its built-in cuda constants\n", cuda.detail);
+        }
+    }
+    rc = lanes_calibrate(&o, &m, err, sizeof err);
+    lanes_gpu_pool_stop();
+    if (rc != 0) {
         fprintf(stderr, "lanesd: %s\n", err);
         return 1;
     }

@@ -770,3 +770,49 @@ int lanes_gpu_acf_lagsums(int dev, const double *buf, size_t nlags, size_t used,
     pthread_mutex_unlock(&d->mu);
     return rc;
 }
+
+int lanes_gpu_pool_measure(void *ctx, int fam, size_t bytes, double *ns)
+{
+    (void)ctx;
+    if (lanes_gpu_pool_devices() < 1 || bytes < 64)
+        return -1;
+    const size_t nlags = 16;
+    size_t n = fam == LANES_FAMILY_MAP ? bytes / 16 : bytes / 8;
+    if (fam == LANES_FAMILY_REDUCE) /* whole blocks: the device reduces only those */
+        n = n < LANES_REDUCE_BLOCK ? LANES_REDUCE_BLOCK : n - n % LANES_REDUCE_BLOCK;
+    if (n == 0 || (fam != LANES_FAMILY_MAP && fam != LANES_FAMILY_REDUCE && fam != LANES_FAMILY_ACF))
+        return -1;
+    double *in = malloc((n + nlags) * sizeof *in);
+    double *res = malloc((fam == LANES_FAMILY_MAP ? n : n / LANES_REDUCE_BLOCK + nlags + 1) *
+                         (fam == LANES_FAMILY_REDUCE ? sizeof(lanes_reduce_partial_t) : sizeof(double)));
+    int rc = in && res ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n + nlags; i++)
+        in[i] = (double)(i % 1000) * 1e-3;
+    lanes_expr_input_t x_in = {.name = "x", .kind = LANES_SOURCE_ARRAY, .dtype = LANES_DTYPE_F64};
+    lanes_expr_binding_t bind = {.data = in};
+    lanes_gpu_expr_t x = {.src = "sin(x)", .n_inputs = 1, .inputs = &x_in, .bind = &bind};
+    lanes_reduce_spec_t sum = {.op = LANES_REDUCE_SUM, .dtype = LANES_DTYPE_F64};
+    double best = -1;
+    for (int rep = 0; rc == 0 && rep < 4; rep++) { /* the first run compiles and warms up */
+        lanes_error_t err = {0};
+        uint64_t t0 = now_ns();
+        if (fam == LANES_FAMILY_MAP)
+            rc = lanes_gpu_map(0, &x, 0, n, res, LANES_DTYPE_F64, &err);
+        else if (fam == LANES_FAMILY_REDUCE)
+            rc = lanes_gpu_reduce_partials(0, &sum, NULL, in, 0, n / LANES_REDUCE_BLOCK,
+                                           (lanes_reduce_partial_t *)(void *)res, &err);
+        else
+            rc = lanes_gpu_acf_lagsums(0, in, nlags, n, n, res, &err);
+        double dt = (double)(now_ns() - t0);
+        if (rc != 0)
+            lanes_log(LANES_LOG_WARN, 0, "calibration on device 0: %s", err.msg);
+        if (rep > 0 && (best < 0 || dt < best))
+            best = dt;
+    }
+    free(in);
+    free(res);
+    if (rc != 0 || best <= 0)
+        return -1;
+    *ns = best;
+    return 0;
+}

@@ -91,6 +91,13 @@ int lanes_gpu_acf_lagsums(int dev, const double *buf, size_t nlags, size_t used,
 /* The largest ACF block (values) whose buffers fit one command for nlags, 0 if none. */
 size_t lanes_gpu_acf_max_block(size_t nlags);
 
+/* Calibration (calibrate.h's lanes_calibrate_gpu_fn): times one piece of family fam (router.h's
+ * lanes_family_t as an int) over 'bytes' bytes on device 0, end to end through its worker (the copy
+ * into the arena, the command, the device's transfers and kernel, the copy out), the best of three.
+ * map: sin(x) on float64 (16 bytes an element in and out); reduce: a float64 sum; acf: lag sums of
+ * 16 lags. Returns 0, or -1 when the device cannot (down, a family it does not run). ctx is unused. */
+int lanes_gpu_pool_measure(void *ctx, int fam, size_t bytes, double *ns);
+
 typedef struct lanes_gpu_device_stats {
     int up;
     int fake;                 /* a test build's simulated device */

@@ -282,3 +282,21 @@ def test_gpu_devices_zero_turns_cuda_off(start_daemon):
             c.reduce("sum", np.arange(10.0), backend="cuda")
         assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION
     assert d.stop() == 0
+
+
+def test_calibrate_measures_cuda_through_the_gpu_worker(tmp_path):
+    import os
+    import subprocess
+    out = tmp_path / "cal.txt"
+    env = dict(os.environ, LANES_TEST_FAKE_GPUS="1")
+    p = subprocess.run([str(LANESD_TEST), "--calibrate", str(out)], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "cuda measured" in p.stdout, p.stdout
+    text = out.read_text()
+    # the cuda constants were fitted, not the built-in H100 ones (25 us, 20 bytes/ns)
+    consts = {l.split("=")[0].strip(): [float(v) for v in l.split("=")[1].split()]
+              for l in text.splitlines() if l.startswith(("map.cuda", "reduce.cuda", "acf.cuda"))}
+    assert set(consts) == {"map.cuda", "reduce.cuda", "acf.cuda"}, text
+    for name, (overhead, bw) in consts.items():
+        assert overhead > 0 and bw > 0 and (overhead, bw) != (25000.0, 20.0), (name, overhead, bw)
