@@ -1,4 +1,4 @@
-/* The CPU pool (see cpu_pool.h): a mutex, a condition variable and a singly linked FIFO of tasks. */
+/* The task pools (see cpu_pool.h): each a mutex, a condition variable and a singly linked FIFO. */
 #include "cpu_pool.h"
 
 #include <pthread.h>
@@ -15,7 +15,7 @@ typedef struct task {
     struct task *next;
 } task_t;
 
-static struct {
+typedef struct pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     task_t *head, *tail;
@@ -23,88 +23,111 @@ static struct {
     int stopping;
     int n_workers;
     pthread_t workers[MAX_WORKERS];
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} pool_t;
+
+static pool_t g_pools[LANES_POOL_N] = {
+    {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER},
+    {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER},
+};
 
 static void *worker(void *arg)
 {
-    (void)arg;
-    pthread_mutex_lock(&P.mu);
+    pool_t *p = arg;
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!P.head && !P.stopping)
-            pthread_cond_wait(&P.cv, &P.mu);
-        task_t *t = P.head;
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->cv, &p->mu);
+        task_t *t = p->head;
         if (!t)
             break; /* stopping and drained */
-        P.head = t->next;
-        if (!P.head)
-            P.tail = NULL;
-        pthread_mutex_unlock(&P.mu);
+        p->head = t->next;
+        if (!p->head)
+            p->tail = NULL;
+        pthread_mutex_unlock(&p->mu);
         t->fn(t->arg);
         free(t);
-        pthread_mutex_lock(&P.mu);
-        P.depth--;
+        pthread_mutex_lock(&p->mu);
+        p->depth--;
     }
-    pthread_mutex_unlock(&P.mu);
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-int lanes_pool_start(int workers)
+int lanes_pool_start(int workers) { return lanes_pool_start_kind(LANES_POOL_CPU, workers); }
+int lanes_pool_submit(lanes_task_fn fn, void *arg) { return lanes_pool_submit_to(LANES_POOL_CPU, fn, arg); }
+int lanes_pool_depth(void) { return lanes_pool_depth_of(LANES_POOL_CPU); }
+
+void lanes_pool_stop(void)
 {
+    lanes_pool_stop_kind(LANES_POOL_GPU);
+    lanes_pool_stop_kind(LANES_POOL_CPU);
+}
+
+int lanes_pool_start_kind(lanes_pool_kind_t kind, int workers)
+{
+    pool_t *P = &g_pools[kind];
     if (workers < 1)
         workers = 1;
     if (workers > MAX_WORKERS)
         workers = MAX_WORKERS;
-    for (int i = 0; i < workers; i++) {
-        int rc = pthread_create(&P.workers[i], NULL, worker, NULL);
+
+    pthread_mutex_lock(&P->mu);
+    P->stopping = 0;
+    pthread_mutex_unlock(&P->mu);
+    for (int i = P->n_workers; i < workers; i++) {
+        int rc = pthread_create(&P->workers[i], NULL, worker, P);
         if (rc != 0) {
             lanes_log(LANES_LOG_ERR, rc, "pthread_create() of pool worker %d failed", i);
             return -1;
         }
-        P.n_workers++;
+        P->n_workers++;
     }
     return 0;
 }
 
-int lanes_pool_submit(lanes_task_fn fn, void *arg)
+int lanes_pool_submit_to(lanes_pool_kind_t kind, lanes_task_fn fn, void *arg)
 {
+    pool_t *P = &g_pools[kind];
     task_t *t = malloc(sizeof *t);
     if (!t)
         return -1;
     t->fn = fn;
     t->arg = arg;
     t->next = NULL;
-    pthread_mutex_lock(&P.mu);
-    if (P.stopping) {
-        pthread_mutex_unlock(&P.mu);
+    pthread_mutex_lock(&P->mu);
+    if (P->stopping || P->n_workers == 0) {
+        pthread_mutex_unlock(&P->mu);
         free(t);
         return -1;
     }
-    if (P.tail)
-        P.tail->next = t;
+    if (P->tail)
+        P->tail->next = t;
     else
-        P.head = t;
-    P.tail = t;
-    P.depth++;
-    pthread_cond_signal(&P.cv);
-    pthread_mutex_unlock(&P.mu);
+        P->head = t;
+    P->tail = t;
+    P->depth++;
+    pthread_cond_signal(&P->cv);
+    pthread_mutex_unlock(&P->mu);
     return 0;
 }
 
-int lanes_pool_depth(void)
+int lanes_pool_depth_of(lanes_pool_kind_t kind)
 {
-    pthread_mutex_lock(&P.mu);
-    int d = P.depth;
-    pthread_mutex_unlock(&P.mu);
+    pool_t *P = &g_pools[kind];
+    pthread_mutex_lock(&P->mu);
+    int d = P->depth;
+    pthread_mutex_unlock(&P->mu);
     return d;
 }
 
-void lanes_pool_stop(void)
+void lanes_pool_stop_kind(lanes_pool_kind_t kind)
 {
-    pthread_mutex_lock(&P.mu);
-    P.stopping = 1;
-    pthread_cond_broadcast(&P.cv);
-    pthread_mutex_unlock(&P.mu);
-    for (int i = 0; i < P.n_workers; i++)
-        pthread_join(P.workers[i], NULL);
-    P.n_workers = 0;
+    pool_t *P = &g_pools[kind];
+    pthread_mutex_lock(&P->mu);
+    P->stopping = 1;
+    pthread_cond_broadcast(&P->cv);
+    pthread_mutex_unlock(&P->mu);
+    for (int i = 0; i < P->n_workers; i++)
+        pthread_join(P->workers[i], NULL);
+    P->n_workers = 0;
 }

@@ -130,6 +130,9 @@ static int start_gpu_pool(const lanes_config_t *cfg)
         lanes_log(LANES_LOG_ERR, 0, "%s", err);
         return -1;
     }
+    int n = lanes_gpu_pool_devices();
+    if (n > 0 && lanes_pool_start_kind(LANES_POOL_GPU, 2 * n) != 0) /* two pieces in flight per device */
+        return -1;
     return 0;
 }
 
@@ -245,6 +248,7 @@ int main(int argc, char **argv)
         lanes_log(LANES_LOG_ERR, 0, "exiting without an orderly gRPC shutdown");
         _exit(0); /* the calls were cancelled; gRPC's threads may still hold them */
     }
+    lanes_pool_stop_kind(LANES_POOL_GPU); /* its queued pieces still reach their devices */
     lanes_gpu_pool_stop();
     lanes_proc_pool_stop();
     lanes_pool_stop();

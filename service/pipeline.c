@@ -331,15 +331,17 @@ static void pump_unlock(lanes_job_t *j)
                 fail_locked(j, prc, "%s", pmsg);
                 continue;
             }
-            /* where == CUDA: a CPU-pool task hands the piece to device p.device's GPU worker (the
-             * compute blocks on it, so the RPC thread never does); if the device fails the compute
+            /* where == CUDA: a GPU-pool task (cpu_pool.h) hands the piece to device p.device's GPU
+             * worker (the compute blocks on it, so neither the RPC thread nor a CPU-pool thread does); if the device fails the compute
              * runs the piece on the CPU with p.threads threads, and run_compute records where it ran. */
             if (p.where != LANES_WHERE_INLINE) {
                 pool_task_t *t = malloc(sizeof *t);
                 if (t) {
                     *t = (pool_task_t){.job = j, .chunk = c, .place = p, .enqueued_ns = lanes_now_ns()};
                     j->refs++;
-                    if (lanes_pool_submit(pool_run, t) == 0)
+                    if (lanes_pool_submit_to(p.where == LANES_WHERE_CUDA ? LANES_POOL_GPU : LANES_POOL_CPU, pool_run,
+                                             t) == 0 ||
+                        (p.where == LANES_WHERE_CUDA && lanes_pool_submit(pool_run, t) == 0))
                         goto sends;
                     j->refs--;
                     free(t);
