@@ -85,13 +85,16 @@ static void publish_locked(void)
     if (up == P.n)
         snprintf(detail, sizeof detail, "%d %sdevice(s) up: %s%s; one GPU worker process each (lanesd --gpu-worker)",
                  P.n, fake ? "simulated " : "", P.d[0].info.name, P.n > 1 ? ", ..." : "");
-    else if (up > 0)
-        snprintf(detail, sizeof detail, "%d of %d device(s) up; down: %s", up, P.n, P.d[0].up ? "another device" : P.d[0].last_error);
-    else {
+    else if (up > 0) {
+        int len = snprintf(detail, sizeof detail, "%d of %d device(s) up; down (restarting):", up, P.n);
+        for (int i = 0; i < P.n && len > 0 && (size_t)len < sizeof detail; i++)
+            if (!P.d[i].up)
+                len += snprintf(detail + len, sizeof detail - (size_t)len, " device %d", i);
+    } else {
         int i = 0;
         while (i < P.n - 1 && !P.d[i].last_error[0])
             i++;
-        snprintf(detail, sizeof detail, "down: every device failed (device %d: %s); restarting its worker", i,
+        snprintf(detail, sizeof detail, "down: every device failed (device %d: %.200s); restarting its worker", i,
                  P.d[i].last_error);
     }
     lanes_registry_set_available(LANES_BACKEND_CUDA, up > 0, detail);
