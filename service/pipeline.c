@@ -2,7 +2,8 @@
  *
  * State machine, all under job->mu; pump_unlock() is the one place that starts work:
  *   - compute the oldest received chunk when none is computing and the unsent results are under two
- *     chunks' worth, where the router places it (inline on this thread, or as a CPU-pool task); the
+ *     chunks' worth, where the router places it (inline on this thread, as a CPU-pool task, or as a
+ *     GPU-pool task that hands it to a CUDA device's worker); the
  *     placement's load is released when the compute ends, and where it ran is recorded for the
  *     summary's reason;
  *   - send the oldest result when no send is in flight (one send at a time: gRPC's rule, and the
@@ -332,8 +333,9 @@ static void pump_unlock(lanes_job_t *j)
                 continue;
             }
             /* where == CUDA: a GPU-pool task (cpu_pool.h) hands the piece to device p.device's GPU
-             * worker (the compute blocks on it, so neither the RPC thread nor a CPU-pool thread does); if the device fails the compute
-             * runs the piece on the CPU with p.threads threads, and run_compute records where it ran. */
+             * worker (the compute blocks on it, so neither the RPC thread nor a CPU-pool thread
+             * does); if the device fails the compute runs the piece on the CPU with p.threads
+             * threads, and run_compute records where it ran. */
             if (p.where != LANES_WHERE_INLINE) {
                 pool_task_t *t = malloc(sizeof *t);
                 if (t) {
