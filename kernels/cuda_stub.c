@@ -1,7 +1,6 @@
 /* Stand-in for the CUDA backend in builds without CUDA: the same extern "C" entry points as
  * cuda/cuda_api.h, each saying plainly that CUDA was not built in (LANES_ENODEV). Linked instead of
  * the cuda/ sources so no #ifdef leaks outside kernels/. */
- * the .cu files of cuda/ so no #ifdef leaks outside kernels/. */
 #include <stdio.h>
 
 #include "cuda/cuda_api.h"
@@ -86,6 +85,9 @@ int lanes_cuda_acf_block_fn(void *ctx, const double *buf, size_t nlags, size_t u
     (void)nlags;
     (void)used;
     (void)r;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
 /* ---- map and reduce (cuda/map.cu, cuda/reduce.cu, cuda/kcache.cu); lanes_cuda_expr_source is
  * cuda_codegen.c, built everywhere ---- */
 
