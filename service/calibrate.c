@@ -14,6 +14,7 @@
 
 #include "gpu_pool.h"
 #include "lanes/registry.h"
+#include "test_hooks.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -435,7 +436,9 @@ int lanes_calibrate_main(int argc, char **argv)
      * copies and the command), not just the kernel. */
     lanes_registry_init(cfg.threads);
     lanes_backend_info_t cuda;
-    if (lanes_registry_find(LANES_BACKEND_CUDA, &cuda) == 0 && cuda.compiled && cfg.gpu_devices != 0) {
+    int fake = 0;
+    lanes_test_hooks_gpu_ops(&fake); /* lanesd-test's simulated devices need no CUDA build */
+    if (lanes_registry_find(LANES_BACKEND_CUDA, &cuda) == 0 && (cuda.compiled || fake > 0) && cfg.gpu_devices != 0) {
         lanes_gpu_pool_config_t gc = {.max_devices = 1, .arena_bytes = (size_t)cfg.gpu_arena_mb << 20,
                                       .timeout_s = cfg.gpu_timeout_s};
         if (lanes_gpu_pool_start(&gc, err, sizeof err) == 0 && lanes_gpu_pool_devices() > 0) {

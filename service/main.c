@@ -34,6 +34,7 @@
 #include "config.h"
 #include "gpu_pool.h"
 #include "gpu_worker.h"
+#include "test_hooks.h"
 #include "cpu_pool.h"
 #include "lanes/registry.h"
 #include "log.h"
@@ -115,7 +116,9 @@ static int start_proc_pool(lanes_config_t *cfg)
 static int start_gpu_pool(const lanes_config_t *cfg)
 {
     lanes_backend_info_t cuda;
-    if (lanes_registry_find(LANES_BACKEND_CUDA, &cuda) != 0 || !cuda.compiled)
+    int fake = 0;
+    lanes_test_hooks_gpu_ops(&fake); /* lanesd-test's simulated devices need no CUDA build */
+    if ((lanes_registry_find(LANES_BACKEND_CUDA, &cuda) != 0 || !cuda.compiled) && fake == 0)
         return 0; /* a CPU-only build: the registry says so */
     lanes_gpu_pool_config_t gc = {
         .max_devices = cfg->gpu_devices,

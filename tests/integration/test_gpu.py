@@ -61,7 +61,7 @@ def wait_up(client, device=None, timeout=15):
 def test_info_lists_simulated_devices_with_workers(client):
     info = client.info()
     b = cuda_backend(info)
-    assert b["compiled"] is True and b["available"] is True
+    assert b["available"] is True  # compiled says whether this build has CUDA; simulated devices need none
     assert "2 simulated device(s) up" in b["detail"]
     devs = info["devices"]
     assert [d["index"] for d in devs] == [0, 1]
