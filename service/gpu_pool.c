@@ -19,6 +19,7 @@
 #include "gpu_proto.h"
 #include "helper_spawn.h"
 #include "log.h"
+#include "server.h"
 #include "router.h"
 #include "worker.h"
 
@@ -58,12 +59,6 @@ static struct {
     uint64_t next_id;
 } P = {.smu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- registry and router view ---- */
 
@@ -202,7 +197,7 @@ static void device_down_locked(int i, const char *doing, const char *why, lanes_
     d->backoff = d->backoff ? d->backoff * 2 : BACKOFF_MIN_NS;
     if (d->backoff > BACKOFF_MAX_NS)
         d->backoff = BACKOFF_MAX_NS;
-    d->respawn_at = now_ns() + d->backoff;
+    d->respawn_at = lanes_now_ns() + d->backoff;
     publish_locked();
     pthread_cond_broadcast(&P.cv);
     pthread_mutex_unlock(&P.smu);
@@ -256,7 +251,7 @@ static void *monitor_main(void *arg)
         else {
             snprintf(P.d[i].last_error, sizeof P.d[i].last_error, "%.250s", err);
             P.d[i].backoff = BACKOFF_MAX_NS;
-            P.d[i].respawn_at = now_ns() + BACKOFF_MAX_NS;
+            P.d[i].respawn_at = lanes_now_ns() + BACKOFF_MAX_NS;
             lanes_log(LANES_LOG_WARN, 0, "cuda: device %d did not start: %s", i, err);
         }
         pthread_mutex_unlock(&P.smu);
@@ -268,7 +263,7 @@ static void *monitor_main(void *arg)
     pthread_cond_broadcast(&P.cv);
     /* Respawns. */
     while (!P.stopping) {
-        uint64_t now = now_ns(), next = UINT64_MAX;
+        uint64_t now = lanes_now_ns(), next = UINT64_MAX;
         int due = -1;
         for (int i = 0; i < P.n; i++) {
             device_t *d = &P.d[i];
@@ -298,7 +293,7 @@ static void *monitor_main(void *arg)
                 d->backoff = d->backoff ? d->backoff * 2 : BACKOFF_MIN_NS;
                 if (d->backoff > BACKOFF_MAX_NS)
                     d->backoff = BACKOFF_MAX_NS;
-                d->respawn_at = now_ns() + d->backoff;
+                d->respawn_at = lanes_now_ns() + d->backoff;
             }
             publish_locked();
             if (P.cfg.on_change) {
@@ -798,7 +793,7 @@ int lanes_gpu_pool_measure(void *ctx, int fam, size_t bytes, double *ns)
     double best = -1;
     for (int rep = 0; rc == 0 && rep < 4; rep++) { /* the first run compiles and warms up */
         lanes_error_t err = {0};
-        uint64_t t0 = now_ns();
+        uint64_t t0 = lanes_now_ns();
         if (fam == LANES_FAMILY_MAP)
             rc = lanes_gpu_map(0, &x, 0, n, res, LANES_DTYPE_F64, &err);
         else if (fam == LANES_FAMILY_REDUCE)
@@ -806,7 +801,7 @@ int lanes_gpu_pool_measure(void *ctx, int fam, size_t bytes, double *ns)
                                            (lanes_reduce_partial_t *)(void *)res, &err);
         else
             rc = lanes_gpu_acf_lagsums(0, in, nlags, n, n, res, &err);
-        double dt = (double)(now_ns() - t0);
+        double dt = (double)(lanes_now_ns() - t0);
         if (rc != 0)
             lanes_log(LANES_LOG_WARN, 0, "calibration on device 0: %s", err.msg);
         if (rep > 0 && (best < 0 || dt < best))

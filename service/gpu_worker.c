@@ -25,15 +25,10 @@
 
 #include "cuda/cuda_api.h"
 #include "log.h"
+#include "server.h"
 #include "test_hooks.h"
 #include "worker.h"
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- the CUDA device (cuda_api.h) ---- */
 
@@ -354,14 +349,14 @@ int lanes_gpu_worker_main(int argc, char **argv)
         }
         if (err.code == 0 && ((size_t)n != sizeof cmd || cmd.magic != LANES_GPU_MAGIC || cmd.version != LANES_GPU_VERSION))
             lanes_error_set(&err, LANES_EINVAL, "malformed GPU command (%zd bytes)", n);
-        uint64_t t0 = now_ns();
+        uint64_t t0 = lanes_now_ns();
         if (err.code == 0 && lanes_test_hooks_gpu_fault_due((int)device)) {
             /* A test asked for a device fault now: provoke the real one (or the simulated one). */
             ops->fault(dev, &err);
         }
         if (err.code == 0)
             run_cmd(ops, dev, &cmd, &arena, &err);
-        rep.compute_ns = now_ns() - t0;
+        rep.compute_ns = lanes_now_ns() - t0;
         rep.code = err.code;
         rep.poisoned = ops->poisoned(dev);
         snprintf(rep.msg, sizeof rep.msg, "%s", err.msg);

@@ -5,18 +5,18 @@
 
 #include "log.h"
 
-lanes_status_t rpc_gpu_outcome(int rc, const lanes_error_t *err, int forced, int *fall_back, char *msg, size_t cap)
+lanes_status_t rpc_gpu_outcome(int rc, const lanes_error_t *err, lanes_exec_t *x, int *use, char *msg, size_t cap)
 {
-    *fall_back = 0;
+    *use = rc == 0;
     if (rc == 0)
         return LANES_STATUS_OK;
     if (rc == LANES_ENODEV || rc == LANES_EDEVICE) {
-        if (forced) {
+        if (x->forced) {
             snprintf(msg, cap, "backend 'cuda' was forced and the device failed: %s", err->msg);
             return LANES_STATUS_UNAVAILABLE;
         }
         lanes_log(LANES_LOG_INFO, 0, "a piece goes to the cpu: %s", err->msg);
-        *fall_back = 1;
+        x->fell_back = 1;
         return LANES_STATUS_OK;
     }
     snprintf(msg, cap, "%s", err->msg[0] ? err->msg : lanes_strerror(rc));

@@ -13,17 +13,17 @@
 #include <stddef.h>
 
 #include "lanes/kernels.h"
-#include "router.h"
+#include "pipeline.h"
 #include "server.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* rc and err: a gpu_pool.h call's result. Returns OK with *fall_back = 0 when it succeeded, OK with
- * *fall_back = 1 when the caller must compute the piece on the CPU, or the job's status with msg.
- * forced: the client forced cuda. Thread-safe. */
-lanes_status_t rpc_gpu_outcome(int rc, const lanes_error_t *err, int forced, int *fall_back, char *msg, size_t cap);
+/* rc and err: a gpu_pool.h call's result for the piece x describes. Returns OK with *use = 1 when it
+ * succeeded (use its result); OK with *use = 0 and x->fell_back set when the caller must compute the
+ * piece on the CPU instead; or the job's status with msg (*use = 0). Thread-safe. */
+lanes_status_t rpc_gpu_outcome(int rc, const lanes_error_t *err, lanes_exec_t *x, int *use, char *msg, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -189,11 +189,10 @@ static lanes_status_t map_piece(map_state_t *s, lanes_exec_t *x, const uint8_t *
         rpc_expr_job_t *g = s->plan ? &s->gx : &s->x;
         lanes_error_t err = {0};
         int rc = lanes_gpu_map(x->device, rpc_expr_gpu(g, arrays, off), index0 + off, k, dst, s->out_dtype, &err);
-        int fall_back = 0;
-        lanes_status_t st = rpc_gpu_outcome(rc, &err, x->forced, &fall_back, msg, cap);
-        if (st != LANES_STATUS_OK || !fall_back)
+        int use = 0;
+        lanes_status_t st = rpc_gpu_outcome(rc, &err, x, &use, msg, cap);
+        if (st != LANES_STATUS_OK || use)
             return st;
-        x->fell_back = 1;
     }
     int rc;
     if (s->plan) {

@@ -131,7 +131,7 @@ static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t
     const lanes_gpu_expr_t *gx = NULL;
     const uint8_t *data = NULL;
     const size_t es = lanes_dtype_size(s->spec.dtype);
-    int rc = 0, fall_back = 0;
+    int rc = 0, use = 0;
     lanes_status_t st;
     if (lanes_reducer_takes_partials(s->r)) {
         size_t head = lanes_reducer_to_boundary(s->r);
@@ -152,16 +152,12 @@ static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t
             else
                 data = arrays[0] + head * es;
             rc = lanes_gpu_reduce_partials(x->device, &s->spec, gx, data, index0 + head, nb, parts, &err);
-            st = rpc_gpu_outcome(rc, &err, x->forced, &fall_back, msg, cap);
-            if (st == LANES_STATUS_OK && !fall_back)
+            st = rpc_gpu_outcome(rc, &err, x, &use, msg, cap);
+            if (use)
                 rc = lanes_reducer_feed_partials(s->r, parts, nb);
             free(parts);
-            if (st != LANES_STATUS_OK)
-                return st;
-            if (fall_back) {
-                x->fell_back = 1;
-                return LANES_STATUS_OK;
-            }
+            if (!use)
+                return st; /* a failure, or a fall-back: the CPU feeds from *from */
             if (rc != 0)
                 goto kernel;
             *from = head + nb * LANES_REDUCE_BLOCK;
@@ -182,16 +178,12 @@ static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t
         else
             data = arrays[0];
         rc = lanes_gpu_reduce_histogram(x->device, &s->spec, gx, data, index0, n, counts, &err);
-        st = rpc_gpu_outcome(rc, &err, x->forced, &fall_back, msg, cap);
-        if (st == LANES_STATUS_OK && !fall_back)
+        st = rpc_gpu_outcome(rc, &err, x, &use, msg, cap);
+        if (use)
             rc = lanes_reducer_feed_histogram(s->r, counts, n);
         free(counts);
-        if (st != LANES_STATUS_OK)
+        if (!use)
             return st;
-        if (fall_back) {
-            x->fell_back = 1;
-            return LANES_STATUS_OK;
-        }
         if (rc != 0)
             goto kernel;
         *done = 1;

@@ -13,23 +13,13 @@
 #include <time.h>
 
 #include "lanes/acf.h"
+#include "bench_util.h"
 
 #define N_VALUES (1u << 20)
 #define CHUNK 65536
 #define REPS 5
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double time_job(const double *x, size_t nlags, lanes_acf_method_t method)
 {
@@ -41,7 +31,7 @@ static double time_job(const double *x, size_t nlags, lanes_acf_method_t method)
         spec.method = method;
         spec.threads = 1;
         lanes_error_t err;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         lanes_acf_t *a = lanes_acf_new(&spec, &err);
         if (!a) {
             fprintf(stderr, "lanes_acf_new() failed: %s\n", err.msg);
@@ -56,9 +46,9 @@ static double time_job(const double *x, size_t nlags, lanes_acf_method_t method)
         }
         lanes_acf_free(a);
         if (rep >= 0)
-            t[rep] = now_ms() - t0;
+            t[rep] = bench_now_ms() - t0;
     }
-    qsort(t, REPS, sizeof t[0], cmp_double);
+    qsort(t, REPS, sizeof t[0], bench_cmp_double);
     return t[REPS / 2];
 }
 

@@ -25,13 +25,8 @@
 #include "lanes/expr.h"
 #include "lanes/kernels.h"
 #include "lanes/random.h"
+#include "bench_util.h"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
 
 static int check_rc(int rc, const lanes_error_t *err, const char *what)
 {
@@ -127,9 +122,9 @@ int main(int argc, char **argv)
     {
         double best = 1e300;
         for (int r = 0; r <= reps && rc == 0; r++) {
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             rc = lanes_cuda_reduce_partials_device(ctx, &sum_spec, NULL, NULL, NULL, d_x, 0, nb, d_parts, &err);
-            double t = now_ms() - t0;
+            double t = bench_now_ms() - t0;
             if (r > 0 && t < best)
                 best = t;
         }
@@ -173,9 +168,9 @@ int main(int argc, char **argv)
         lanes_expr_binding_t bxy[2] = {{NULL, 1, 0, 0}, {NULL, 2, 0, 0}};
         double best_dev = 1e300, best_all = 1e300, pi = 0;
         for (int r = 0; r <= reps && pd && ph && rc == 0; r++) {
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             rc = lanes_cuda_reduce_partials_device(ctx, &mean_spec, e_pi, bxy, NULL, NULL, 0, pnb, pd, &err);
-            double t1 = now_ms();
+            double t1 = bench_now_ms();
             lanes_reducer_t *red = lanes_reducer_new(&mean_spec, &err);
             lanes_reduce_result_t res;
             if (rc == 0 && red && cudaMemcpy(ph, pd, pnb * sizeof *ph, cudaMemcpyDeviceToHost) == cudaSuccess &&
@@ -184,7 +179,7 @@ int main(int argc, char **argv)
                 lanes_reducer_finish(red, &res, &err) == 0)
                 pi = res.f;
             lanes_reducer_free(red);
-            double t2 = now_ms();
+            double t2 = bench_now_ms();
             if (r > 0) {
                 best_dev = t1 - t0 < best_dev ? t1 - t0 : best_dev;
                 best_all = t2 - t0 < best_all ? t2 - t0 : best_all;
@@ -208,9 +203,9 @@ int main(int argc, char **argv)
         lanes_expr_binding_t bxy[2] = {{d_x, 0, 0, 0}, {d_y, 0, 0, 0}};
         double best = 1e300;
         for (int r = 0; r <= reps && rc == 0; r++) {
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             rc = lanes_cuda_expr_eval_device(ctx, e_map, bxy, NULL, 0, m, d_o, LANES_DTYPE_F64, &err);
-            double t = now_ms() - t0;
+            double t = bench_now_ms() - t0;
             if (r > 0 && t < best)
                 best = t;
         }
@@ -235,13 +230,13 @@ int main(int argc, char **argv)
             lanes_expr_binding_t bxy[2] = {{hx, 0, 0, 0}, {hy, 0, 0, 0}};
             double best_map = 1e300, best_sum = 1e300;
             for (int r = 0; r <= reps && rc == 0; r++) {
-                double t0 = now_ms();
+                double t0 = bench_now_ms();
                 rc = lanes_cuda_expr_eval(ctx, e_map, bxy, NULL, 0, m, ho, LANES_DTYPE_F64, &err);
-                double t1 = now_ms();
+                double t1 = bench_now_ms();
                 if (rc == 0)
                     rc = lanes_cuda_reduce_partials(ctx, &sum_spec, NULL, NULL, NULL, hx, 0, m / LANES_REDUCE_BLOCK, hp,
                                                     &err);
-                double t2 = now_ms();
+                double t2 = bench_now_ms();
                 if (r > 0) {
                     best_map = t1 - t0 < best_map ? t1 - t0 : best_map;
                     best_sum = t2 - t1 < best_sum ? t2 - t1 : best_sum;

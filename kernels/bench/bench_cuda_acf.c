@@ -21,6 +21,7 @@
 
 #include "cuda/cuda_api.h"
 #include "lanes/acf.h"
+#include "bench_util.h"
 
 #define BIG_N ((size_t)1 << 26)
 #define BIG_NLAGS ((size_t)1 << 20)
@@ -31,18 +32,7 @@
 #define CROSS_N ((size_t)1 << 24)
 #define REPS 5
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void die(const char *what, const lanes_error_t *err)
 {
@@ -56,7 +46,7 @@ static double acf_job(lanes_cuda_ctx_t *ctx, const double *x, size_t n, size_t n
 {
     lanes_error_t err;
     memset(&err, 0, sizeof err);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     lanes_acf_spec_t spec;
     memset(&spec, 0, sizeof spec);
     spec.nlags = (int64_t)nlags;
@@ -89,7 +79,7 @@ static double acf_job(lanes_cuda_ctx_t *ctx, const double *x, size_t n, size_t n
     memcpy(acf, out.acf, (nlags + 1) * sizeof *acf);
     lanes_acf_free(a);
     lanes_cuda_acf_free(eng);
-    return now_ms() - t0;
+    return bench_now_ms() - t0;
 }
 
 static void compare(lanes_cuda_ctx_t *ctx, const double *x, size_t n, size_t nlags)
@@ -122,14 +112,14 @@ static double time_lagsums(lanes_cuda_ctx_t *ctx, const double *buf, size_t nlag
         die("lanes_cuda_acf_new_method()", &err);
     double t[REPS];
     for (int rep = -1; rep < REPS; rep++) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         if (lanes_cuda_acf_lagsums(e, buf, CROSS_N, r, &err) != 0)
             die("lanes_cuda_acf_lagsums()", &err);
         if (rep >= 0)
-            t[rep] = now_ms() - t0;
+            t[rep] = bench_now_ms() - t0;
     }
     lanes_cuda_acf_free(e);
-    qsort(t, REPS, sizeof t[0], cmp_double);
+    qsort(t, REPS, sizeof t[0], bench_cmp_double);
     return t[REPS / 2];
 }
 

@@ -226,6 +226,25 @@ static int map_prepare(lanes_cuda_ctx_t *ctx, const lanes_expr_t *e, const lanes
     return lanes__cuda_expr_kernel(ctx, e, out_dtype, 0, LANES_REDUCE_SUM, &j->kernel, err);
 }
 
+void lanes__cuda_pipe_inputs(struct lanes_pipe *p, const lanes_expr_t *e, const lanes_expr_binding_t *bindings,
+                             const void *data, lanes_dtype_t dt, int *slot_of)
+{
+    if (!e) {
+        p->n_in = 1;
+        p->in[0] = (const unsigned char *)data;
+        p->in_es[0] = lanes_dtype_size(dt);
+        return;
+    }
+    for (size_t s = 0; s < e->n_inputs; s++) {
+        if (!e->uses_input[s] || e->kinds[s] != LANES_SOURCE_ARRAY)
+            continue;
+        slot_of[s] = p->n_in;
+        p->in[p->n_in] = (const unsigned char *)bindings[s].data;
+        p->in_es[p->n_in] = lanes_dtype_size(e->dtypes[s]);
+        p->n_in++;
+    }
+}
+
 extern "C" int lanes_cuda_expr_eval(lanes_cuda_ctx_t *ctx, const lanes_expr_t *e, const lanes_expr_binding_t *bindings,
                                     const double *params, uint64_t index0, size_t n, void *out,
                                     lanes_dtype_t out_dtype, lanes_error_t *err)
@@ -236,14 +255,7 @@ extern "C" int lanes_cuda_expr_eval(lanes_cuda_ctx_t *ctx, const lanes_expr_t *e
         return rc;
     struct lanes_pipe p;
     memset(&p, 0, sizeof p);
-    for (size_t s = 0; s < e->n_inputs; s++) {
-        if (!e->uses_input[s] || e->kinds[s] != LANES_SOURCE_ARRAY)
-            continue;
-        j.slot_of[s] = p.n_in;
-        p.in[p.n_in] = (const unsigned char *)bindings[s].data;
-        p.in_es[p.n_in] = lanes_dtype_size(e->dtypes[s]);
-        p.n_in++;
-    }
+    lanes__cuda_pipe_inputs(&p, e, bindings, NULL, LANES_DTYPE_F64, j.slot_of);
     p.unit_elems = 1;
     p.out_unit_bytes = j.out_es;
     p.host_out = (unsigned char *)out;

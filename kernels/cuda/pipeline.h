@@ -27,6 +27,12 @@ struct lanes_pipe {
     void *self;
 };
 
+/* Points p's inputs at the host arrays a job reads: 'data' (elements of dt) when e is NULL, else each
+ * ARRAY input that e uses, in slot order; slot_of[s] gets the pipeline input of slot s (entries of
+ * slots that are not streamed are left as they are). */
+void lanes__cuda_pipe_inputs(struct lanes_pipe *p, const lanes_expr_t *e, const lanes_expr_binding_t *bindings,
+                             const void *data, lanes_dtype_t dt, int *slot_of);
+
 /* Runs the pipeline to completion (synchronous). Device buffers are cudaMalloc'd per call and freed
  * before returning. Returns 0 or a LANES_E* code with err set. */
 int lanes__cuda_pipeline_run(lanes_cuda_ctx_t *ctx, const struct lanes_pipe *p, lanes_error_t *err);

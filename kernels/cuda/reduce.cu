@@ -207,20 +207,7 @@ extern "C" int lanes_cuda_reduce_partials(lanes_cuda_ctx_t *ctx, const lanes_red
         return rc;
     struct lanes_pipe p;
     memset(&p, 0, sizeof p);
-    if (!e) {
-        p.n_in = 1;
-        p.in[0] = (const unsigned char *)data;
-        p.in_es[0] = lanes_dtype_size(spec->dtype);
-    } else {
-        for (size_t s = 0; s < e->n_inputs; s++) {
-            if (!e->uses_input[s] || e->kinds[s] != LANES_SOURCE_ARRAY)
-                continue;
-            j.slot_of[s] = p.n_in;
-            p.in[p.n_in] = (const unsigned char *)bindings[s].data;
-            p.in_es[p.n_in] = lanes_dtype_size(e->dtypes[s]);
-            p.n_in++;
-        }
-    }
+    lanes__cuda_pipe_inputs(&p, e, bindings, data, spec->dtype, j.slot_of);
     p.unit_elems = LANES_REDUCE_BLOCK;
     p.out_unit_bytes = sizeof(lanes_reduce_partial_t);
     p.host_out = (unsigned char *)out;
@@ -357,20 +344,7 @@ extern "C" int lanes_cuda_reduce_histogram(lanes_cuda_ctx_t *ctx, const lanes_re
     {
         struct lanes_pipe p;
         memset(&p, 0, sizeof p);
-        if (!e) {
-            p.n_in = 1;
-            p.in[0] = (const unsigned char *)data;
-            p.in_es[0] = lanes_dtype_size(spec->dtype);
-        } else {
-            for (size_t s = 0; s < e->n_inputs; s++) {
-                if (!e->uses_input[s] || e->kinds[s] != LANES_SOURCE_ARRAY)
-                    continue;
-                j.slot_of[s] = p.n_in;
-                p.in[p.n_in] = (const unsigned char *)bindings[s].data;
-                p.in_es[p.n_in] = lanes_dtype_size(e->dtypes[s]);
-                p.n_in++;
-            }
-        }
+        lanes__cuda_pipe_inputs(&p, e, bindings, data, spec->dtype, j.slot_of);
         p.unit_elems = 1;
         p.n_units = n;
         /* a CUDA block's shared counters are 32-bit: at most 2^31 elements per launch */

@@ -17,6 +17,7 @@
 #include <random>
 #include <vector>
 
+#include "acf_series.h"
 #include "lanes/acf.h"
 
 namespace {
@@ -68,19 +69,6 @@ Data make(const std::vector<double> &x, lanes_dtype_t dt)
     return d;
 }
 
-// AR(1) series: x_t = phi x_{t-1} + e_t, plus a mean.
-std::vector<double> ar1(size_t n, double phi, double mean, double sd, unsigned seed)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> nd(0.0, 1.0);
-    std::vector<double> x(n);
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        s = phi * s + nd(rng);
-        x[i] = mean + sd * s;
-    }
-    return x;
-}
 
 // Two-pass long double reference of statsmodels' acf.
 std::vector<long double> ref_acf(const std::vector<double> &x, size_t nlags, bool adjusted)

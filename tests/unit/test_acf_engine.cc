@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "acf_series.h"
 #include "lanes/acf.h"
 
 namespace {
@@ -56,18 +57,6 @@ int naive_engine(void *ctx, const double *buf, size_t nlags, size_t used, double
     return 0;
 }
 
-std::vector<double> ar1(size_t n, double phi, double mean, double sd, unsigned seed)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> nd(0.0, 1.0);
-    std::vector<double> x(n);
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        s = phi * s + nd(rng);
-        x[i] = mean + sd * s;
-    }
-    return x;
-}
 
 // Two-pass long double reference of statsmodels' acf (adjusted = false).
 std::vector<long double> ref_acf(const std::vector<double> &x, size_t nlags)

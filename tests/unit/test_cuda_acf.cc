@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cuda/cuda_api.h"
+#include "acf_series.h"
 #include "lanes/acf.h"
 
 namespace {
@@ -41,18 +42,6 @@ protected:
     lanes_cuda_ctx_t *ctx_ = nullptr;
 };
 
-std::vector<double> ar1(size_t n, double phi, double mean, double sd, unsigned seed)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> nd(0.0, 1.0);
-    std::vector<double> x(n);
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        s = phi * s + nd(rng);
-        x[i] = mean + sd * s;
-    }
-    return x;
-}
 
 // r[k] in long double and sum of y^2 over the block's new values.
 std::vector<long double> ref_lagsums(const std::vector<double> &buf, size_t L, size_t used, long double *ss)
