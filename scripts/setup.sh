@@ -65,6 +65,9 @@ pkg=$(cat clients/python/pyproject.toml clients/python/setup.py clients/python/l
 if [ "$(cat "$pkg_stamp" 2>/dev/null)" != "$pkg" ]; then
   log "installing the lanes Python package into .venv"
   .venv/bin/python -m pip install -q --no-build-isolation ./clients/python
+  # pip builds in the source tree (setup.py's build_py): drop what it left there, generated stubs
+  # included, so generated code lives only in the installed package.
+  rm -rf clients/python/build clients/python/lanes.egg-info
   echo "$pkg" > "$pkg_stamp"
 fi
 
