@@ -18,7 +18,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +29,6 @@
 #include "lanes/text.h"
 
 #define MAX_SIZES 6
-
-static int errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static double now_ns(void)
 {
@@ -105,7 +94,7 @@ static int bench_init(bench_t *b, lanes_family_t fam, size_t cap, char *err, siz
         char(*vocab)[10] = malloc(4096 * sizeof *vocab);
         if (!b->text || !vocab) {
             free(vocab);
-            return errf(err, ecap, "calibration: out of memory");
+            return lanes_errf(err, ecap, "calibration: out of memory");
         }
         uint32_t s = 12345;
         for (int w = 0; w < 4096; w++) {
@@ -130,12 +119,12 @@ static int bench_init(bench_t *b, lanes_family_t fam, size_t cap, char *err, siz
         b->wc = lanes_word_counter_new(0, &e);
         b->bytes_per_elem = 1;
         if (!b->wc)
-            return errf(err, ecap, "calibration: word counter: %s", e.msg);
+            return lanes_errf(err, ecap, "calibration: word counter: %s", e.msg);
         return 0;
     }
     b->x = malloc(cap * sizeof(double));
     if (!b->x)
-        return errf(err, ecap, "calibration: out of memory");
+        return lanes_errf(err, ecap, "calibration: out of memory");
     for (size_t i = 0; i < cap; i++)
         b->x[i] = sin((double)i * 0.001) + (double)(i % 7) * 0.25;
     if (fam == LANES_FAMILY_MAP) {
@@ -144,19 +133,19 @@ static int bench_init(bench_t *b, lanes_family_t fam, size_t cap, char *err, siz
         b->plan = lanes_map_plan_compile("sin", NULL, 0, &in, 1, LANES_DTYPE_F64, &e);
         b->bytes_per_elem = 16;
         if (!b->y || !b->plan)
-            return errf(err, ecap, "calibration: map plan: %s", b->y ? e.msg : "out of memory");
+            return lanes_errf(err, ecap, "calibration: map plan: %s", b->y ? e.msg : "out of memory");
     } else if (fam == LANES_FAMILY_REDUCE) {
         lanes_reduce_spec_t rs = {.op = LANES_REDUCE_SUM, .dtype = LANES_DTYPE_F64};
         b->red = lanes_reducer_new(&rs, &e);
         b->bytes_per_elem = 8;
         if (!b->red)
-            return errf(err, ecap, "calibration: sum reducer: %s", e.msg);
+            return lanes_errf(err, ecap, "calibration: sum reducer: %s", e.msg);
     } else {
         lanes_acf_spec_t as = {.nlags = 16, .method = LANES_ACF_DIRECT, .threads = 1};
         b->acf = lanes_acf_new(&as, &e);
         b->bytes_per_elem = 8;
         if (!b->acf)
-            return errf(err, ecap, "calibration: acf: %s", e.msg);
+            return lanes_errf(err, ecap, "calibration: acf: %s", e.msg);
     }
     return 0;
 }
@@ -306,7 +295,7 @@ int lanes_calibrate(const lanes_calibrate_opts_t *o, lanes_cost_model_t *out, ch
                 yc[s] = yi[s];
             if (rc != 0) {
                 bench_free(&b);
-                return errf(err, cap, "calibration: the %s kernel failed on a piece of %zu elements",
+                return lanes_errf(err, cap, "calibration: the %s kernel failed on a piece of %zu elements",
                             fam == LANES_FAMILY_TEXT ? "text" : fam == LANES_FAMILY_MAP ? "map"
                                                             : fam == LANES_FAMILY_REDUCE ? "reduce" : "acf", n);
             }

@@ -66,13 +66,25 @@ static const cfg_key_t g_keys[] = {
 #undef F
 #define N_KEYS (sizeof g_keys / sizeof g_keys[0])
 
-static int errf(char *err, size_t cap, const char *fmt, ...)
+int lanes_errf(char *err, size_t cap, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
+    if (err && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
     return -1;
+}
+
+char *lanes_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    return s;
 }
 
 static const cfg_key_t *find_key(const char *name)
@@ -119,20 +131,20 @@ int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, co
 {
     const cfg_key_t *k = find_key(key);
     if (!k)
-        return errf(err, err_cap, "%s: unknown key '%s' (see lanesd --help)", origin, key);
+        return lanes_errf(err, err_cap, "%s: unknown key '%s' (see lanesd --help)", origin, key);
     char *field = (char *)cfg + k->offset;
     double v = 0;
     char *end = NULL;
     switch (k->type) {
     case CFG_STRING:
         if (strlen(value) >= k->size)
-            return errf(err, err_cap, "%s: %s: value is longer than %zu characters", origin, key, k->size - 1);
+            return lanes_errf(err, err_cap, "%s: %s: value is longer than %zu characters", origin, key, k->size - 1);
         memcpy(field, value, strlen(value) + 1);
         return 0;
     case CFG_LEVEL: {
         lanes_log_level_t lvl;
         if (lanes_log_parse_level(value, &lvl) != 0)
-            return errf(err, err_cap, "%s: %s: '%s' is not one of error, warn, info, debug", origin, key, value);
+            return lanes_errf(err, err_cap, "%s: %s: '%s' is not one of error, warn, info, debug", origin, key, value);
         *(int *)field = (int)lvl;
         return 0;
     }
@@ -146,25 +158,25 @@ int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, co
         errno = 0;
         v = (double)strtol(value, &end, 10);
         if (end == value || *end || errno)
-            return errf(err, err_cap, "%s: %s: '%s' is not an integer%s", origin, key, value,
+            return lanes_errf(err, err_cap, "%s: %s: '%s' is not an integer%s", origin, key, value,
                         k->type == CFG_INT_AUTO ? " or auto" : "");
         break;
     case CFG_BYTES:
         if (parse_bytes(value, &v) != 0 || v != floor(v))
-            return errf(err, err_cap, "%s: %s: '%s' is not a byte count (examples: 1048576, 64KiB, 1MiB)", origin,
+            return lanes_errf(err, err_cap, "%s: %s: '%s' is not a byte count (examples: 1048576, 64KiB, 1MiB)", origin,
                         key, value);
         break;
     case CFG_DOUBLE:
         errno = 0;
         v = strtod(value, &end);
         if (end == value || *end || errno || !isfinite(v))
-            return errf(err, err_cap, "%s: %s: '%s' is not a number", origin, key, value);
+            return lanes_errf(err, err_cap, "%s: %s: '%s' is not a number", origin, key, value);
         break;
     }
     if (v < k->min)
-        return errf(err, err_cap, "%s: %s: %s is below the minimum %.15g", origin, key, value, k->min);
+        return lanes_errf(err, err_cap, "%s: %s: %s is below the minimum %.15g", origin, key, value, k->min);
     if (v > k->max)
-        return errf(err, err_cap, "%s: %s: %s is above the maximum %.15g", origin, key, value, k->max);
+        return lanes_errf(err, err_cap, "%s: %s: %s is above the maximum %.15g", origin, key, value, k->max);
     if (k->type == CFG_INT || k->type == CFG_INT_AUTO)
         *(int *)field = (int)v;
     else if (k->type == CFG_BYTES)
@@ -184,21 +196,11 @@ void lanes_config_defaults(lanes_config_t *cfg)
     }
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = 0;
-    return s;
-}
-
 static int load_file(lanes_config_t *cfg, const char *path, char *err, size_t cap)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return errf(err, cap, "config file %s: cannot open: %s", path, strerror(errno));
+        return lanes_errf(err, cap, "config file %s: cannot open: %s", path, strerror(errno));
     char line[1024];
     int lineno = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
@@ -206,18 +208,18 @@ static int load_file(lanes_config_t *cfg, const char *path, char *err, size_t ca
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
-        char *s = trim(line);
+        char *s = lanes_trim(line);
         if (!*s)
             continue;
         char origin[600];
         snprintf(origin, sizeof origin, "config file %s line %d", path, lineno);
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = errf(err, cap, "%s: expected 'key = value', got '%s'", origin, s);
+            rc = lanes_errf(err, cap, "%s: expected 'key = value', got '%s'", origin, s);
             break;
         }
         *eq = 0;
-        char *key = trim(s), *value = trim(eq + 1);
+        char *key = lanes_trim(s), *value = lanes_trim(eq + 1);
         size_t vl = strlen(value);
         if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
             value[vl - 1] = 0;
@@ -320,7 +322,7 @@ int lanes_config_load(lanes_config_t *cfg, int argc, char **argv, char **envp, c
             print_config = 1;
         else if (strcmp(a, "--config") == 0) {
             if (i + 1 >= argc)
-                return errf(err, err_cap, "--config needs a file name");
+                return lanes_errf(err, err_cap, "--config needs a file name");
             config_path = argv[++i];
         } else if (strncmp(a, "--config=", 9) == 0)
             config_path = a + 9;
@@ -369,7 +371,7 @@ int lanes_config_load(lanes_config_t *cfg, int argc, char **argv, char **envp, c
         if (eq) {
             size_t fl = (size_t)(eq - a);
             if (fl >= sizeof flag)
-                return errf(err, err_cap, "unknown option '%s' (see lanesd --help)", a);
+                return lanes_errf(err, err_cap, "unknown option '%s' (see lanesd --help)", a);
             memcpy(flag, a, fl);
             flag[fl] = 0;
             value = eq + 1;
@@ -378,10 +380,10 @@ int lanes_config_load(lanes_config_t *cfg, int argc, char **argv, char **envp, c
             value = NULL;
         }
         if (flag_to_key(flag, key, sizeof key) != 0)
-            return errf(err, err_cap, "unknown option '%s' (see lanesd --help)", a);
+            return lanes_errf(err, err_cap, "unknown option '%s' (see lanesd --help)", a);
         if (!value) {
             if (i + 1 >= argc)
-                return errf(err, err_cap, "option %s needs a value", flag);
+                return lanes_errf(err, err_cap, "option %s needs a value", flag);
             value = argv[++i];
         }
         char origin[96];
@@ -391,7 +393,7 @@ int lanes_config_load(lanes_config_t *cfg, int argc, char **argv, char **envp, c
     }
 
     if (cfg->chunk_bytes + 1024 > cfg->max_message_bytes)
-        return errf(err, err_cap, "chunk_bytes (%llu) must be at least 1 KiB below max_message_bytes (%llu)",
+        return lanes_errf(err, err_cap, "chunk_bytes (%llu) must be at least 1 KiB below max_message_bytes (%llu)",
                     (unsigned long long)cfg->chunk_bytes, (unsigned long long)cfg->max_message_bytes);
     if (print_config) {
         lanes_config_format(cfg, out, out_cap);

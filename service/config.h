@@ -59,6 +59,17 @@ int lanes_config_load(lanes_config_t *cfg, int argc, char **argv, char **envp, c
 int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, const char *origin, char *err,
                      size_t err_cap);
 
+/* Helpers of the daemon's "key = value" files (the config file, the router's calibration file). */
+/* Writes a printf-formatted message into err (cap bytes; nothing if err is NULL) and returns -1.
+ * Thread-safe. */
+int lanes_errf(char *err, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Strips leading and trailing white space in place; returns the first non-space character of s. */
+char *lanes_trim(char *s);
+
 /* Writes the effective configuration as a config file ("key = value" lines) into out. */
 void lanes_config_format(const lanes_config_t *cfg, char *out, size_t out_cap);
 

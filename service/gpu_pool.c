@@ -336,13 +336,7 @@ int lanes_gpu_pool_start(const lanes_gpu_pool_config_t *cfg, char *err, size_t c
         snprintf(err, cap, "GPU pool: an arena of %zu bytes is below 1 MiB", cfg->arena_bytes);
         return -1;
     }
-    const char *exe = cfg->exe ? cfg->exe : "/proc/self/exe";
-    snprintf(P.exe, sizeof P.exe, "%s", exe);
-    ssize_t len = cfg->exe ? -1 : readlink(exe, P.argv0, sizeof P.argv0 - 1);
-    if (len > 0)
-        P.argv0[len] = 0;
-    else
-        snprintf(P.argv0, sizeof P.argv0, "%s", exe);
+    lanes_spawn_exe(cfg->exe, P.exe, sizeof P.exe, P.argv0, sizeof P.argv0);
     P.cfg = *cfg;
     P.cfg.exe = NULL;
     P.n = 0;

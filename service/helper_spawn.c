@@ -65,6 +65,17 @@ int lanes_spawn_helper(const char *exe, const char *argv0, const char *mode, con
     return 0;
 }
 
+void lanes_spawn_exe(const char *exe, char *path, size_t path_cap, char *argv0, size_t argv0_cap)
+{
+    const char *e = exe ? exe : "/proc/self/exe";
+    snprintf(path, path_cap, "%s", e);
+    ssize_t len = exe ? -1 : readlink(e, argv0, argv0_cap - 1);
+    if (len > 0)
+        argv0[len] = 0;
+    else
+        snprintf(argv0, argv0_cap, "%s", e);
+}
+
 void lanes_describe_exit(int status, int known, char *buf, size_t cap)
 {
     if (!known)

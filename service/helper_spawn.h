@@ -24,6 +24,10 @@ extern "C" {
 int lanes_spawn_helper(const char *exe, const char *argv0, const char *mode, const char *const *args,
                        const char *what, int *sock, pid_t *pid, char *err, size_t cap);
 
+/* The binary helpers run from: 'exe', or this process's own (/proc/self/exe) when exe is NULL, into
+ * path; and the argv[0] they show in ps: exe, or the path /proc/self/exe points to. Thread-safe. */
+void lanes_spawn_exe(const char *exe, char *path, size_t path_cap, char *argv0, size_t argv0_cap);
+
 /* Writes how a process ended from its wait status ("was killed by signal 9 (SIGKILL)", "exited with
  * status 3"); known = 0: "exited (status unknown)". Thread-safe. */
 void lanes_describe_exit(int status, int known, char *buf, size_t cap);

@@ -618,12 +618,7 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
         return -1;
     }
     pool_reset();
-    snprintf(P.exe, sizeof P.exe, "%s", exe);
-    ssize_t len = cfg->exe ? -1 : readlink(exe, P.argv0, sizeof P.argv0 - 1);
-    if (len > 0)
-        P.argv0[len] = 0;
-    else
-        snprintf(P.argv0, sizeof P.argv0, "%s", exe);
+    lanes_spawn_exe(cfg->exe, P.exe, sizeof P.exe, P.argv0, sizeof P.argv0);
     P.n = cfg->workers;
     P.memory_mb = cfg->memory_mb;
     P.retries = cfg->retries;

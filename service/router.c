@@ -125,28 +125,6 @@ static void get_row(lanes_family_t fam, model_row_t *row)
     pthread_mutex_unlock(&g_model_mu);
 }
 
-static int errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t cap, const char *fmt, ...)
-{
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = 0;
-    return s;
-}
-
 static int index_of(const char *const *names, int n, const char *s, size_t len)
 {
     for (int i = 0; i < n; i++)
@@ -181,7 +159,7 @@ int lanes_router_read_model(const char *path, lanes_cost_model_t *out, char *err
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return errf(err, cap, "calibration file %s: cannot open: %s", path, strerror(errno));
+        return lanes_errf(err, cap, "calibration file %s: cannot open: %s", path, strerror(errno));
     lanes_router_default_model(out);
     char measured[128] = "";
     char line[1024];
@@ -190,24 +168,24 @@ int lanes_router_read_model(const char *path, lanes_cost_model_t *out, char *err
         lineno++;
         size_t ll = strlen(line);
         if (ll == sizeof line - 1 && line[ll - 1] != '\n' && !feof(f)) {
-            rc = errf(err, cap, "calibration file %s line %d: the line is longer than %zu characters", path, lineno,
+            rc = lanes_errf(err, cap, "calibration file %s line %d: the line is longer than %zu characters", path, lineno,
                       sizeof line - 2);
             break;
         }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
-        char *s = trim(line);
+        char *s = lanes_trim(line);
         if (!*s)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = errf(err, cap, "calibration file %s line %d: expected 'family.backend = overhead_ns bytes_per_ns', "
+            rc = lanes_errf(err, cap, "calibration file %s line %d: expected 'family.backend = overhead_ns bytes_per_ns', "
                       "'cpu_threads = N' or 'measured = text', got '%.80s'", path, lineno, s);
             break;
         }
         *eq = 0;
-        char *key = trim(s), *value = trim(eq + 1);
+        char *key = lanes_trim(s), *value = lanes_trim(eq + 1);
         if (strcmp(key, "measured") == 0) {
             snprintf(measured, sizeof measured, "%s", value);
             continue;
@@ -217,7 +195,7 @@ int lanes_router_read_model(const char *path, lanes_cost_model_t *out, char *err
             errno = 0;
             long t = strtol(value, &end, 10);
             if (end == value || *end || errno || t < 1 || t > 4096) {
-                rc = errf(err, cap, "calibration file %s line %d: cpu_threads: '%.40s' is not a thread count "
+                rc = lanes_errf(err, cap, "calibration file %s line %d: cpu_threads: '%.40s' is not a thread count "
                           "(1 to 4096)", path, lineno, value);
                 break;
             }
@@ -228,22 +206,22 @@ int lanes_router_read_model(const char *path, lanes_cost_model_t *out, char *err
         int fam = dot ? index_of(g_family_names, LANES_FAMILY_N, key, (size_t)(dot - key)) : -1;
         int where = dot ? index_of(g_where_names, LANES_WHERE_N, dot + 1, strlen(dot + 1)) : -1;
         if (fam < 0 || where < 0) {
-            rc = errf(err, cap, "calibration file %s line %d: unknown key '%.60s' (families map, reduce, acf, "
+            rc = lanes_errf(err, cap, "calibration file %s line %d: unknown key '%.60s' (families map, reduce, acf, "
                       "text; backends inline, cpu, cuda: 'map.cpu')", path, lineno, key);
             break;
         }
         if (parse_cost(value, &out->c[where][fam]) != 0) {
-            rc = errf(err, cap, "calibration file %s line %d: %s: '%.60s' is not 'overhead_ns bytes_per_ns' "
+            rc = lanes_errf(err, cap, "calibration file %s line %d: %s: '%.60s' is not 'overhead_ns bytes_per_ns' "
                       "(two numbers >= 0)", path, lineno, key, value);
             break;
         }
         entries++;
     }
     if (rc == 0 && ferror(f))
-        rc = errf(err, cap, "calibration file %s: read error: %s", path, strerror(errno));
+        rc = lanes_errf(err, cap, "calibration file %s: read error: %s", path, strerror(errno));
     fclose(f);
     if (rc == 0 && entries == 0)
-        rc = errf(err, cap, "calibration file %s line %d: no 'family.backend = overhead_ns bytes_per_ns' entry", path,
+        rc = lanes_errf(err, cap, "calibration file %s line %d: no 'family.backend = overhead_ns bytes_per_ns' entry", path,
                   lineno);
     if (rc != 0)
         return rc;
@@ -264,10 +242,10 @@ int lanes_router_write_model(const char *path, const lanes_cost_model_t *m, char
     char tmp[1100];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp)
-        return errf(err, cap, "calibration file %s: the name is too long", path);
+        return lanes_errf(err, cap, "calibration file %s: the name is too long", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return errf(err, cap, "calibration file %s: cannot create %s: %s", path, tmp, strerror(errno));
+        return lanes_errf(err, cap, "calibration file %s: cannot create %s: %s", path, tmp, strerror(errno));
     fprintf(f, "# lanes router calibration (lanesd --calibrate; read at start with calibration_file = this file).\n"
                "# The predicted time of a piece on a backend is overhead_ns + bytes / bytes_per_ns, bytes being\n"
                "# the piece's input + output bytes; bytes_per_ns 0 means the backend does not run that family.\n"
@@ -281,12 +259,12 @@ int lanes_router_write_model(const char *path, const lanes_cost_model_t *m, char
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         unlink(tmp);
-        return errf(err, cap, "calibration file %s: writing %s failed", path, tmp);
+        return lanes_errf(err, cap, "calibration file %s: writing %s failed", path, tmp);
     }
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return errf(err, cap, "calibration file %s: rename from %s failed: %s", path, tmp, strerror(e));
+        return lanes_errf(err, cap, "calibration file %s: rename from %s failed: %s", path, tmp, strerror(e));
     }
     return 0;
 }

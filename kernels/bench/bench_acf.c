@@ -70,12 +70,7 @@ int main(void)
         double td = time_job(x, nlags, LANES_ACF_DIRECT);
         double tf = time_job(x, nlags, LANES_ACF_FFT);
         printf("%8zu %12.2f %12.2f %8.2f\n", nlags, td, tf, td / tf);
-        if (tf < td) {
-            if (!crossover)
-                crossover = nlags;
-        } else {
-            crossover = 0;
-        }
+        bench_crossover(&crossover, nlags, tf < td);
     }
     if (crossover)
         printf("crossover: %zu\n", crossover);

@@ -166,12 +166,7 @@ int main(void)
         double td = time_lagsums(ctx, x, nlags, LANES_ACF_DIRECT, r);
         double tf = time_lagsums(ctx, x, nlags, LANES_ACF_FFT, r);
         printf("%8zu %12.2f %12.2f %8.2f\n", nlags, td, tf, td / tf);
-        if (tf < td) {
-            if (!crossover)
-                crossover = nlags;
-        } else {
-            crossover = 0;
-        }
+        bench_crossover(&crossover, nlags, tf < td);
     }
     if (crossover)
         printf("crossover: %zu (LANES_CUDA_ACF_FFT_MIN_NLAGS is %d)\n", crossover, LANES_CUDA_ACF_FFT_MIN_NLAGS);
