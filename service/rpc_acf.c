@@ -16,7 +16,6 @@
  * fails mid-job, the ACF finishes on the CPU (the result stays right) unless cuda was forced, which
  * ends the job with UNAVAILABLE. A job whose first chunk runs on the CPU stays there.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,6 @@
 
 typedef struct acf_state {
     lanes_acf_t *a;
-    size_t nlags;        /* resolved */
     int engine;          /* 1: a GPU block engine is set; -1: the job stays on the CPU */
     int device;          /* the engine's device */
     int forced;          /* cuda was forced */
@@ -103,12 +101,6 @@ static lanes_status_t acf_on_spec(void *state, const uint8_t *spec, size_t len, 
         goto out;
     }
     as.threads = 1;
-    if (as.nlags >= 0) {
-        s->nlags = (size_t)as.nlags;
-    } else { /* statsmodels' default, as the kernel resolves it */
-        int64_t d = (int64_t)(10.0 * log10((double)m->n));
-        s->nlags = (size_t)(d < (int64_t)m->n - 1 ? d : (int64_t)m->n - 1);
-    }
     s->forced = (int)m->backend == LANES_BACKEND_CUDA;
     lanes_error_t err = {0};
     s->a = lanes_acf_new(&as, &err);
@@ -160,7 +152,7 @@ static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, siz
     acf_state_t *s = state;
     if (s->engine == 0) { /* the first chunk decides */
         s->engine = -1;
-        size_t block = lanes_gpu_acf_max_block(s->nlags);
+        size_t block = lanes_gpu_acf_max_block(lanes_acf_nlags(s->a));
         if (block > ACF_GPU_BLOCK)
             block = ACF_GPU_BLOCK;
         if (x->device >= 0 && block > 0 && lanes_acf_set_block_engine(s->a, block, gpu_block, s) == 0) {
@@ -169,7 +161,7 @@ static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, siz
             s->block = block;
         } else if (x->device >= 0 && s->forced) {
             snprintf(msg, cap, "backend 'cuda' was forced but an ACF with nlags %zu does not fit the GPU worker's "
-                               "arena (gpu_arena_mb)", s->nlags);
+                               "arena (gpu_arena_mb)", lanes_acf_nlags(s->a));
             return LANES_STATUS_FAILED_PRECONDITION;
         }
     }

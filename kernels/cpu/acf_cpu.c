@@ -191,6 +191,8 @@ int lanes_acf_engine_failed(const lanes_acf_t *a, char *msg, size_t cap)
     return a->engine_failed;
 }
 
+size_t lanes_acf_nlags(const lanes_acf_t *a) { return a->nlags; }
+
 void lanes_acf_set_threads(lanes_acf_t *a, int threads)
 {
     if (a)

@@ -78,6 +78,8 @@ lanes_acf_t *lanes_acf_new(const lanes_acf_spec_t *spec, lanes_error_t *err);
  * feed after finish. 'data' is borrowed for the call only. */
 int lanes_acf_feed(lanes_acf_t *a, const void *data, size_t n, lanes_dtype_t dtype);
 
+/* The lags the object computes: spec.nlags, or statsmodels' default resolved from n_total. */
+size_t lanes_acf_nlags(const lanes_acf_t *a);
 /* Sets the OpenMP threads later feeds (and finish) of the direct method may use (<= 1: inline). Results
  * do not depend on it. For a caller that places each chunk by its size. */
 void lanes_acf_set_threads(lanes_acf_t *a, int threads);
