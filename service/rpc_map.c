@@ -79,13 +79,13 @@ static void map_destroy(void *state)
 }
 
 /* A GPU runs a named function as the expression language's alias of it (lanes/expr.h: the same
- * semantics): "sqrt(x)", "power(x, n)", "power(x, y)", "affine(x, a, b)". Sets s->gpu_ok when the
- * expression compiles; without it the job simply stays on the CPU. */
+ * semantics): "sqrt(x)", "power(x, n)", "power(x, y)", "affine(x, a, b)". Sets s->gpu_ok when a
+ * device is up and the expression compiles; without it the job stays on the CPU. */
 static void named_gpu_setup(map_state_t *s, const Lanes__V1__MapSpec *m)
 {
     lanes_backend_info_t b;
-    if (lanes_registry_find(LANES_BACKEND_CUDA, &b) != 0 || !b.compiled)
-        return;
+    if (lanes_registry_find(LANES_BACKEND_CUDA, &b) != 0 || !b.available)
+        return; /* no device up: the job runs on the CPU, no GPU form needed */
     char src[96];
     const char *f = m->function;
     if (strcmp(f, "affine") == 0)
@@ -185,7 +185,9 @@ out:
 static lanes_status_t map_piece(map_state_t *s, lanes_exec_t *x, const uint8_t *const *arrays, uint64_t index0,
                                 size_t off, size_t k, uint8_t *dst, char *msg, size_t cap)
 {
-    if (x->device >= 0 && s->gpu_ok) {
+    if (x->device >= 0 && !s->gpu_ok)
+        x->device = -1; /* no GPU form (no device was up at the spec): the CPU runs it, as placed */
+    if (x->device >= 0) {
         rpc_expr_job_t *g = s->plan ? &s->gx : &s->x;
         lanes_error_t err = {0};
         int rc = lanes_gpu_map(x->device, rpc_expr_gpu(g, arrays, off), index0 + off, k, dst, s->out_dtype, &err);
