@@ -5,7 +5,6 @@
  * in a CPU-only build) and starts unavailable: the daemon's GPU pool (service/gpu_pool.c) probes the
  * devices in its worker processes, so CUDA never starts in the daemon, and marks the backend up or
  * down as its workers come and go. The process pool lives in the daemon too and is marked at start.
- * Tests and tools that run CUDA in-process call lanes_registry_probe_cuda().
  */
 #include "lanes/registry.h"
 
@@ -56,17 +55,6 @@ void lanes_registry_init(int cpu_threads)
              b->compiled ? "not started: no GPU worker has probed the devices"
                          : "not built: this is a CPU-only build (configure with nvcc present)");
     pthread_mutex_unlock(&g_mu);
-}
-
-int lanes_registry_probe_cuda(void)
-{
-    lanes_device_info_t devs[LANES_MAX_DEVICES];
-    char detail[200];
-    int n = lanes_cuda_probe(devs, LANES_MAX_DEVICES, detail, sizeof detail);
-    if (n > 0)
-        lanes_registry_set_devices(devs, n);
-    lanes_registry_set_available(LANES_BACKEND_CUDA, n > 0, detail);
-    return n > 0 ? n : 0;
 }
 
 void lanes_registry_set_available(lanes_backend_id_t id, int available, const char *detail)

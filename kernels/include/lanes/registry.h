@@ -4,7 +4,7 @@
  * else, the daemon's router and Info included, asks it. The registry never initialises CUDA itself:
  * in the daemon the GPU worker processes probe the devices (service/gpu_pool.c) and report them with
  * lanes_registry_set_devices() and lanes_registry_set_available(), which may change at any time (a
- * device goes down and comes back); a test or a tool may call lanes_registry_probe_cuda() instead.
+ * device goes down and comes back).
  * Every function is thread-safe after init (a mutex guards the table; readers copy entries out).
  */
 #ifndef LANES_REGISTRY_H
@@ -43,10 +43,6 @@ typedef struct lanes_device_info {
  * not, unavailable until someone reports devices. Call once from the main thread at start, before any
  * other thread uses the registry; later calls are no-ops. */
 void lanes_registry_init(int cpu_threads);
-
-/* Probes CUDA devices in THIS process (initialising the CUDA runtime here) and marks the cuda backend
- * available when there is one. For tests and tools, never for the daemon. Returns the device count. */
-int lanes_registry_probe_cuda(void);
 
 /* Marks a backend as available or not, with a detail (copied). Thread-safe. */
 void lanes_registry_set_available(lanes_backend_id_t id, int available, const char *detail);
