@@ -42,7 +42,7 @@ typedef struct lanes_text__table {
     lanes_word_entry_t *entries;  /* insertion order; word pointers fixed up by _sorted() */
     size_t *offs;                 /* offset of each word in pool */
     size_t n, cap;
-    uint32_t *slots;              /* open addressing: entry index + 1, 0 = empty */
+    uint64_t *slots;              /* open addressing: hash tag << 32 | entry index + 1; 0 = empty */
     uint64_t *hashes;             /* per entry */
     size_t nslots;
     char *pool;

@@ -1,6 +1,7 @@
 // Unit tests of the text kernels (lanes/text.h): the course's tokenizer, word count, word ACF.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -212,6 +213,34 @@ TEST(TextCount, SmallTextOrderAndTies)
     Counted e = Count("");
     EXPECT_TRUE(e.entries.empty());
     EXPECT_EQ(e.total, 0u);
+}
+
+// The table's rank order (a radix sort over the counts' bytes) against std::stable_sort: counts that
+// straddle the 8-bit digits (255, 256, 257, 65535, 65536, 70000) and ties at each of them.
+TEST(TextCount, RankOrderAcrossDigitBoundaries)
+{
+    const uint64_t wanted[] = {1, 256, 255, 65536, 257, 256, 70000, 65535, 1, 255, 70000, 65536, 3};
+    lanes_text__table_t t;
+    lanes_text__table_init(&t);
+    std::vector<std::pair<std::string, uint64_t>> ref;
+    for (size_t w = 0; w < sizeof wanted / sizeof wanted[0]; w++)
+        ref.emplace_back("w" + std::to_string(w), wanted[w]);
+    // Interleave the occurrences so that first occurrence is the word's number.
+    for (uint64_t round = 0; round < 70000; round++) {
+        for (const auto &e : ref) {
+            if (round < e.second) {
+                ASSERT_EQ(lanes_text__table_add(&t, e.first.data(), e.first.size()), 0);
+            }
+        }
+    }
+    ASSERT_EQ(lanes_text__table_sort(&t), 0);
+    std::stable_sort(ref.begin(), ref.end(), [](const auto &a, const auto &b) { return a.second > b.second; });
+    ASSERT_EQ(t.n, ref.size());
+    for (size_t r = 0; r < t.n; r++) {
+        EXPECT_EQ(std::string(t.entries[r].word, t.entries[r].len), ref[r].first) << "rank " << r;
+        EXPECT_EQ(t.entries[r].count, ref[r].second) << "rank " << r;
+    }
+    lanes_text__table_free(&t);
 }
 
 TEST(TextCount, ChunkingDoesNotMatter)
