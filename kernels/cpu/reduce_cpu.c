@@ -45,7 +45,10 @@
  * Block partials (kernels.h): another backend computes steps 2-3 for whole blocks (or an extreme, an
  * integer sum per block) and lanes_reducer_feed_partials pushes them exactly where blocks_feed would
  * push its own; lanes_reduce_partials_cpu is the reference it must match, made of the same
- * block_partial / isum_range / extreme_range. Histogram counts made elsewhere are added with
+ * block_partial / isum_range / extreme_range. A backend may also merge aligned groups of 2^L block
+ * partials itself, as the stack would (lanes_reduce_partials_combine is the reference), and the
+ * reducer pushes each group at level L (lanes_reducer_feed_group_partials): the same stack, so the
+ * same bits, with 2^L times fewer partials to move. Histogram counts made elsewhere are added with
  * lanes_reducer_feed_histogram (integer counts: exact in any order).
  *
  * Histogram, as numpy 2's uniform-bin path: lo > hi fails ("max must be larger than min in range
@@ -286,19 +289,24 @@ static partial_t partial_merge(reduce_kind_t kind, partial_t a, partial_t b)
     return r;
 }
 
-/* Pushes one block's partial (step 4). */
-static void stack_push(lanes_reducer_t *r, partial_t part)
+/* Pushes a partial at 'level' (step 4): one block's at level 0, or the merged tree of 2^level blocks
+ * (lanes_reduce_partials_combine) when the blocks pushed so far are a multiple of 2^level, which leaves
+ * the stack as pushing those blocks one by one would. */
+static void stack_push_on(reduce_kind_t kind, partial_t *stack, size_t *depth, partial_t part, unsigned level)
 {
-    part.level = 0;
-    r->stack[r->depth++] = part;
-    while (r->depth >= 2 && r->stack[r->depth - 1].level == r->stack[r->depth - 2].level) {
-        unsigned level = r->stack[r->depth - 1].level;
-        partial_t m = partial_merge(r->kind, r->stack[r->depth - 2], r->stack[r->depth - 1]);
-        m.level = level + 1;
-        r->depth--;
-        r->stack[r->depth - 1] = m;
+    size_t d = *depth;
+    part.level = level;
+    stack[d++] = part;
+    while (d >= 2 && stack[d - 1].level == stack[d - 2].level) {
+        partial_t m = partial_merge(kind, stack[d - 2], stack[d - 1]);
+        m.level = stack[d - 1].level + 1;
+        d--;
+        stack[d - 1] = m;
     }
+    *depth = d;
 }
+
+static void stack_push(lanes_reducer_t *r, partial_t part) { stack_push_on(r->kind, r->stack, &r->depth, part, 0); }
 
 /* Folds the stack top down (step 4); the stack must not be empty. */
 static partial_t stack_fold(const lanes_reducer_t *r)
@@ -913,34 +921,89 @@ size_t lanes_reducer_to_boundary(const lanes_reducer_t *r)
     return in_block ? BLOCK - in_block : 0;
 }
 
-int lanes_reducer_feed_partials(lanes_reducer_t *r, const lanes_reduce_partial_t *parts, size_t n_blocks)
+/* The stack partial and the extreme of a lanes_reduce_partial_t. */
+static partial_t partial_of(const lanes_reduce_partial_t *q)
 {
-    if (!r || r->finished || !kind_takes_partials(r->kind) || r->count % BLOCK != 0 || (n_blocks && !parts))
+    partial_t part = {.sum = q->sum, .m = {.n = q->n, .mean = q->mean, .m2 = q->m2}};
+    return part;
+}
+
+static extreme_t extreme_of(const lanes_reduce_partial_t *q)
+{
+    extreme_t e = {.has = 1, .has_nan = q->has_nan != 0, .idx = q->idx, .f = q->f, .i = q->i};
+    return e;
+}
+
+int lanes_reducer_feed_group_partials(lanes_reducer_t *r, const lanes_reduce_partial_t *parts, size_t n_groups,
+                                      unsigned level)
+{
+    if (!r || r->finished || !kind_takes_partials(r->kind) || level > LANES_REDUCE_MAX_GROUP_LEVEL ||
+        r->count % BLOCK != 0 || (r->count / BLOCK) % ((uint64_t)1 << level) != 0 || (n_groups && !parts))
         return LANES_EINVAL;
-    for (size_t b = 0; b < n_blocks; b++) {
-        const lanes_reduce_partial_t *q = &parts[b];
+    for (size_t g = 0; g < n_groups; g++) {
+        const lanes_reduce_partial_t *q = &parts[g];
         switch (r->kind) {
-        case KIND_FSUM: {
-            partial_t part = {.sum = q->sum};
-            stack_push(r, part);
+        case KIND_FSUM:
+        case KIND_MOMENTS:
+            stack_push_on(r->kind, r->stack, &r->depth, partial_of(q), level);
             break;
-        }
-        case KIND_MOMENTS: {
-            partial_t part = {.m = {.n = q->n, .mean = q->mean, .m2 = q->m2}};
-            stack_push(r, part);
-            break;
-        }
         case KIND_ISUM:
             r->isum += q->isum;
             break;
-        default: { /* KIND_EXTREME */
-            extreme_t e = {.has = 1, .has_nan = q->has_nan != 0, .idx = q->idx, .f = q->f, .i = q->i};
-            r->ext = extreme_merge(r->ext, e, r->is_int, r->want_max);
+        default: /* KIND_EXTREME */
+            r->ext = extreme_merge(r->ext, extreme_of(q), r->is_int, r->want_max);
             break;
         }
-        }
     }
-    r->count += (uint64_t)n_blocks * BLOCK;
+    r->count += ((uint64_t)n_groups << level) * BLOCK;
+    return 0;
+}
+
+int lanes_reducer_feed_partials(lanes_reducer_t *r, const lanes_reduce_partial_t *parts, size_t n_blocks)
+{
+    return lanes_reducer_feed_group_partials(r, parts, n_blocks, 0);
+}
+
+int lanes_reduce_partials_combine(const lanes_reduce_spec_t *spec, const lanes_reduce_partial_t *parts,
+                                  size_t n_blocks, unsigned level, lanes_reduce_partial_t *out)
+{
+    if (!spec || (unsigned)spec->op >= LANES_REDUCE_N_OPS || lanes_dtype_size(spec->dtype) == 0 ||
+        level > LANES_REDUCE_MAX_GROUP_LEVEL || n_blocks % ((size_t)1 << level) != 0 || (n_blocks && (!parts || !out)))
+        return LANES_EINVAL;
+    const int is_int = spec->dtype == LANES_DTYPE_I64 || spec->dtype == LANES_DTYPE_I32;
+    int want_max = 0;
+    const reduce_kind_t kind = op_kind(spec->op, is_int, &want_max);
+    if (!kind_takes_partials(kind))
+        return LANES_EINVAL;
+    const size_t group = (size_t)1 << level;
+    for (size_t g = 0; g < n_blocks / group; g++) {
+        const lanes_reduce_partial_t *q = parts + g * group;
+        lanes_reduce_partial_t o;
+        memset(&o, 0, sizeof o);
+        if (kind == KIND_FSUM || kind == KIND_MOMENTS) {
+            /* the reducer's own stack over the group: it ends as one entry at 'level' */
+            partial_t stack[STACK_MAX];
+            size_t depth = 0;
+            for (size_t b = 0; b < group; b++)
+                stack_push_on(kind, stack, &depth, partial_of(&q[b]), 0);
+            o.sum = stack[0].sum;
+            o.n = stack[0].m.n;
+            o.mean = stack[0].m.mean;
+            o.m2 = stack[0].m.m2;
+        } else if (kind == KIND_ISUM) {
+            for (size_t b = 0; b < group; b++)
+                o.isum += q[b].isum;
+        } else {
+            extreme_t e = {0};
+            for (size_t b = 0; b < group; b++)
+                e = extreme_merge(e, extreme_of(&q[b]), is_int, want_max);
+            o.has_nan = e.has_nan;
+            o.idx = e.idx;
+            o.f = e.f;
+            o.i = e.i;
+        }
+        out[g] = o;
+    }
     return 0;
 }
 

@@ -174,6 +174,72 @@ TEST(ReducePartials, BitIdenticalToPlainFeeding)
     EXPECT_GT(cases, 1000);
 }
 
+// Group partials (lanes_reduce_partials_combine, lanes_reducer_feed_group_partials): 45 whole blocks
+// and a short tail fed as blocks 0-3 at level 0, a group of 4 (level 2), a group of 8 (level 3), two
+// groups of 4, 8 blocks at level 0, a group of 8 at block 32, 5 blocks at level 0, then the tail
+// plainly, must give the bits of plain feeding. A group out of alignment is EINVAL.
+TEST(ReducePartials, GroupPartialsBitIdenticalToPlainFeeding)
+{
+    const size_t nb = 45, n = nb * kBlock + 777;
+    struct Step {
+        size_t first_block, n_groups;
+        unsigned level;
+    };
+    const Step steps[] = {{0, 4, 0}, {4, 1, 2}, {8, 1, 3}, {16, 2, 2}, {24, 8, 0}, {32, 1, 3}, {40, 5, 0}};
+    int cases = 0;
+    for (lanes_dtype_t dt : kDtypes) {
+        for (int flavour = 0; flavour < 4; flavour++) {
+            std::vector<unsigned char> d = MakeData(dt, n, flavour, 1000u + static_cast<unsigned>(flavour));
+            for (lanes_reduce_op_t op : kPartialOps) {
+                lanes_reduce_spec_t spec = Spec(op, dt);
+                SCOPED_TRACE(std::string(lanes_reduce_op_name(op)) + " " + lanes_dtype_name(dt) + " flavour=" +
+                             std::to_string(flavour));
+                Outcome a = Plain(spec, d, n);
+                std::vector<lanes_reduce_partial_t> parts(nb), groups(nb);
+                ASSERT_EQ(lanes_reduce_partials_cpu(&spec, d.data(), 0, nb, parts.data()), 0);
+                lanes_error_t err;
+                lanes_reducer_t *r = lanes_reducer_new(&spec, &err);
+                ASSERT_NE(r, nullptr);
+                for (const Step &st : steps) {
+                    const size_t blocks = st.n_groups << st.level;
+                    ASSERT_EQ(lanes_reduce_partials_combine(&spec, parts.data() + st.first_block, blocks, st.level,
+                                                            groups.data()),
+                              0);
+                    ASSERT_EQ(lanes_reducer_feed_group_partials(r, groups.data(), st.n_groups, st.level), 0);
+                }
+                ASSERT_EQ(lanes_reducer_count(r), nb * kBlock);
+                ASSERT_EQ(lanes_reducer_feed(r, d.data() + nb * kBlock * lanes_dtype_size(dt), 777, 1), 0);
+                Outcome b;
+                b.rc = lanes_reducer_finish(r, &b.res, &err);
+                lanes_reducer_free(r);
+                ASSERT_EQ(a.rc, b.rc);
+                ASSERT_EQ(std::memcmp(&a.res.f, &b.res.f, sizeof(double)), 0) << Bits(a.res.f) << " vs " << Bits(b.res.f);
+                ASSERT_EQ(a.res.i, b.res.i);
+                cases++;
+            }
+        }
+    }
+    EXPECT_EQ(cases, 4 * 4 * 8);
+
+    // Out of alignment, bad levels and sizes.
+    lanes_reduce_spec_t spec = Spec(LANES_REDUCE_SUM, LANES_DTYPE_F64);
+    std::vector<unsigned char> d = MakeData(LANES_DTYPE_F64, 8 * kBlock, 0, 7);
+    std::vector<lanes_reduce_partial_t> parts(8), groups(8);
+    ASSERT_EQ(lanes_reduce_partials_cpu(&spec, d.data(), 0, 8, parts.data()), 0);
+    EXPECT_EQ(lanes_reduce_partials_combine(&spec, parts.data(), 6, 2, groups.data()), LANES_EINVAL);
+    EXPECT_EQ(lanes_reduce_partials_combine(&spec, parts.data(), 8, LANES_REDUCE_MAX_GROUP_LEVEL + 1, groups.data()),
+              LANES_EINVAL);
+    ASSERT_EQ(lanes_reduce_partials_combine(&spec, parts.data(), 4, 2, groups.data()), 0);
+    lanes_error_t err;
+    lanes_reducer_t *r = lanes_reducer_new(&spec, &err);
+    ASSERT_NE(r, nullptr);
+    ASSERT_EQ(lanes_reducer_feed_partials(r, parts.data(), 3), 0);
+    EXPECT_EQ(lanes_reducer_feed_group_partials(r, groups.data(), 1, 2), LANES_EINVAL); // 3 blocks fed
+    ASSERT_EQ(lanes_reducer_feed_partials(r, parts.data() + 3, 1), 0);
+    EXPECT_EQ(lanes_reducer_feed_group_partials(r, groups.data(), 1, 2), 0);
+    lanes_reducer_free(r);
+}
+
 TEST(ReducePartials, CpuPartialsFollowTheBlockRule)
 {
     // One block of 1.0 .. 4096.0: the 16-lane sum is exact, so S = 4096*4097/2; the moments kind

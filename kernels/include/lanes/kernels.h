@@ -220,6 +220,18 @@ size_t lanes_reducer_to_boundary(const lanes_reducer_t *r);
  * order; r must be at a block boundary and take partials. Bit-identical to feeding the elements.
  * Returns 0 or LANES_EINVAL. Not thread-safe for one reducer. */
 int lanes_reducer_feed_partials(lanes_reducer_t *r, const lanes_reduce_partial_t *parts, size_t n_blocks);
+/* Groups: a backend may merge 2^level consecutive block partials (the first a multiple of 2^level blocks
+ * from the start) into one, exactly as the reducer's stack merges them; lanes_reduce_partials_combine is
+ * the CPU reference: out[g] = the merge of parts[g * 2^level .. (g + 1) * 2^level - 1] (n_blocks a
+ * multiple of 2^level). Feeding n_groups such group partials with lanes_reducer_feed_group_partials is
+ * bit-identical to feeding their blocks' partials; r must be at a block count that is a multiple of
+ * 2^level. level <= LANES_REDUCE_MAX_GROUP_LEVEL. Return 0 or LANES_EINVAL. combine is thread-safe;
+ * feed is not, for one reducer. lanes_reducer_feed_partials is level 0. */
+#define LANES_REDUCE_MAX_GROUP_LEVEL 20
+int lanes_reduce_partials_combine(const lanes_reduce_spec_t *spec, const lanes_reduce_partial_t *parts,
+                                  size_t n_blocks, unsigned level, lanes_reduce_partial_t *out);
+int lanes_reducer_feed_group_partials(lanes_reducer_t *r, const lanes_reduce_partial_t *parts, size_t n_groups,
+                                      unsigned level);
 /* The CPU reference of what a backend must compute: the partials of n_blocks whole blocks of 'data'
  * (n_blocks * LANES_REDUCE_BLOCK elements of spec->dtype) whose first element has absolute index
  * index0 (a multiple of LANES_REDUCE_BLOCK), for spec->op. Returns 0 or LANES_EINVAL. Thread-safe. */
