@@ -434,6 +434,9 @@ extern "C" int lanes_cuda_acf_lagsums(lanes_cuda_acf_t *a, const double *buf, si
         return 0;
     }
     const size_t total = L + used, piece = ctx->staging_bytes / sizeof(double);
+    if (piece == 0) /* no progress would be made below */
+        return lanes_error_set(err, LANES_EINVAL, "cuda acf: the pinned staging buffers (%zu bytes) hold no value",
+                               ctx->staging_bytes);
     const size_t ngroups = (used + a->group - 1) / a->group;
     size_t copied = 0, g = 0;
     for (size_t p = 0; copied < total; p++) {

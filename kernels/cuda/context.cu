@@ -139,7 +139,11 @@ extern "C" void lanes_cuda_close(lanes_cuda_ctx_t *ctx)
 
 extern "C" int lanes_cuda_poisoned(const lanes_cuda_ctx_t *ctx) { return ctx ? ctx->poisoned : 1; }
 
-/* Checks the context before an operation: current device set, not poisoned. */
+/* Checks the context before an operation: current device set, not poisoned, and the runtime's
+ * last-error state cleared. A failed runtime call (a cudaMalloc out of memory, a PTX the driver
+ * rejects, a cleanup call on an error path ...) leaves its error as the thread's last error; the
+ * launchers check their <<<>>> launches with cudaGetLastError, which would report that stale error
+ * as the failure of a later, correct launch. A stale sticky error poisons the context. */
 int lanes__cuda_enter(lanes_cuda_ctx_t *ctx, lanes_error_t *err)
 {
     int rc = 0;
@@ -150,6 +154,13 @@ int lanes__cuda_enter(lanes_cuda_ctx_t *ctx, lanes_error_t *err)
                                "CUDA device %d: the context was lost to an earlier error; restart the worker",
                                ctx->device);
     LANES_CU(ctx, cudaSetDevice(ctx->device));
+    {
+        const cudaError_t stale = cudaGetLastError();
+        if (lanes__cuda_sticky(stale)) {
+            rc = lanes__cuda_fail(ctx, stale, "cudaGetLastError() (an earlier call)", err);
+            goto fail;
+        }
+    }
     return 0;
 fail:
     return rc;

@@ -38,8 +38,9 @@ int lanes__cuda_sticky(cudaError_t e);
  * encountered"), marks ctx poisoned when sticky; returns LANES_ENOMEM, LANES_EINVAL or LANES_EDEVICE. */
 int lanes__cuda_fail(lanes_cuda_ctx_t *ctx, cudaError_t e, const char *call, lanes_error_t *err);
 
-/* Checks ctx before an operation (not NULL, not poisoned) and makes its device current. Returns 0 or
- * a LANES_E* code with err set. */
+/* Checks ctx before an operation (not NULL, not poisoned), makes its device current and clears the
+ * runtime's last error left by an earlier failed call (so cudaGetLastError after a launch reports only
+ * that launch; a stale sticky error poisons ctx). Returns 0 or a LANES_E* code with err set. */
 int lanes__cuda_enter(lanes_cuda_ctx_t *ctx, lanes_error_t *err);
 
 /* In a function with 'int rc', 'lanes_error_t *err' and a 'fail:' label. */

@@ -6,10 +6,11 @@
  * once per context, expression text and output dtype (kcache.cu); it is a grid-stride loop storing
  * out[k] = e(index0 + k), rounded once to the output dtype. Host data go through the pipeline: the
  * work is cut into pieces that fit one pinned staging buffer (array inputs and output together;
- * generated inputs cost no transfer), piece k runs on stream k % 2: the host copies its inputs into
- * that stream's pinned buffer once the stream's previous piece is done, then copy in, kernel and copy
- * out are queued on the stream, and the host collects the output of piece k when it comes back to the
- * stream for piece k+2. So the copy in of piece k+1 and the copy out of piece k-1 run on one stream
+ * generated inputs cost no transfer; each input's region and the output's start on a 256-byte
+ * boundary, so mixed dtypes keep every load and store aligned), piece k runs on stream k % 2: the
+ * host copies its inputs into that stream's pinned buffer once the stream's previous piece is done,
+ * then copy in, kernel and copy out are queued on the stream, and the host collects the output of
+ * piece k when it comes back to the stream for piece k+2. So the copy in of piece k+1 and the copy out of piece k-1 run on one stream
  * while piece k computes on the other. Device buffers are plain cudaMalloc per call. Every CUDA call
  * is checked (LANES_CU); a launcher checks its arguments before touching the device.
  */
@@ -21,6 +22,8 @@
 #include "pipeline.h"
 
 #define MAP_THREADS 256
+/* Alignment of each region (an input's elements, the output) in a staging and a device buffer. */
+#define PIPE_ALIGN 256
 
 int lanes__cuda_pipeline_run(lanes_cuda_ctx_t *ctx, const struct lanes_pipe *p, lanes_error_t *err)
 {
@@ -32,7 +35,9 @@ int lanes__cuda_pipeline_run(lanes_cuda_ctx_t *ctx, const struct lanes_pipe *p, 
     for (int i = 0; i < p->n_in; i++)
         in_unit += p->in_es[i] * p->unit_elems;
     const size_t per = in_unit + p->out_unit_bytes;
-    size_t piece = per ? ctx->staging_bytes / per : p->n_units;
+    /* Rounding each input region up to PIPE_ALIGN costs less than PIPE_ALIGN bytes per input. */
+    const size_t slack = (size_t)p->n_in * PIPE_ALIGN;
+    size_t piece = !per ? p->n_units : ctx->staging_bytes > slack ? (ctx->staging_bytes - slack) / per : 0;
     if (p->max_piece && piece > p->max_piece)
         piece = p->max_piece;
     if (piece > p->n_units)
@@ -41,12 +46,23 @@ int lanes__cuda_pipeline_run(lanes_cuda_ctx_t *ctx, const struct lanes_pipe *p, 
         return 0;
     if (piece == 0)
         return lanes_error_set(err, LANES_EINVAL, "the pinned staging buffers (%zu bytes) hold less than one unit "
-                                                  "of work (%zu bytes)", ctx->staging_bytes, per);
-    const size_t out_off = piece * in_unit; /* the output region of a staging buffer and a device buffer */
+                                                  "of work (%zu bytes)", ctx->staging_bytes, per + slack);
+    /* Fixed regions of a staging buffer and a device buffer, sized for a whole piece: input i at
+     * in_off[i], the output at out_off, each on a PIPE_ALIGN boundary (inputs of different dtypes, e.g.
+     * float32 then float64, or an int32 input and a float64 output, would otherwise leave a region at
+     * an address its elements' loads or stores may not use). */
+    size_t in_off[LANES_D_MAX_INPUTS] = {0};
+    size_t out_off = 0;
+    for (int i = 0; i < p->n_in; i++) {
+        in_off[i] = out_off;
+        out_off += piece * p->unit_elems * p->in_es[i];
+        out_off = (out_off + PIPE_ALIGN - 1) / PIPE_ALIGN * PIPE_ALIGN;
+    }
+    const size_t buf_bytes = out_off + piece * p->out_unit_bytes; /* <= staging_bytes */
     const int n_slots = piece < p->n_units ? LANES_CUDA_STREAMS : 1;
     for (int s = 0; s < n_slots; s++)
         if (per)
-            LANES_CU(ctx, cudaMalloc((void **)&dbuf[s], piece * per));
+            LANES_CU(ctx, cudaMalloc((void **)&dbuf[s], buf_bytes));
 
     for (size_t k = 0, u0 = 0; u0 < p->n_units; k++) {
         const int s = (int)(k % LANES_CUDA_STREAMS);
@@ -60,15 +76,13 @@ int lanes__cuda_pipeline_run(lanes_cuda_ctx_t *ctx, const struct lanes_pipe *p, 
             pending[s] = 0;
         }
         void *d_in[LANES_D_MAX_INPUTS] = {NULL};
-        size_t off = 0;
         for (int i = 0; i < p->n_in; i++) {
             const size_t bytes = len * p->unit_elems * p->in_es[i];
-            memcpy(pin + off, p->in[i] + u0 * p->unit_elems * p->in_es[i], bytes);
-            d_in[i] = dbuf[s] + off;
-            off += bytes;
+            memcpy(pin + in_off[i], p->in[i] + u0 * p->unit_elems * p->in_es[i], bytes);
+            d_in[i] = dbuf[s] + in_off[i];
+            if (bytes)
+                LANES_CU(ctx, cudaMemcpyAsync(dbuf[s] + in_off[i], pin + in_off[i], bytes, cudaMemcpyHostToDevice, st));
         }
-        if (off)
-            LANES_CU(ctx, cudaMemcpyAsync(dbuf[s], pin, off, cudaMemcpyHostToDevice, st));
         rc = p->launch(p->self, ctx, st, u0, len, d_in, dbuf[s] ? dbuf[s] + out_off : NULL, err);
         if (rc)
             goto fail;
