@@ -10,8 +10,8 @@
  * boundary, so mixed dtypes keep every load and store aligned), piece k runs on stream k % 2: the
  * host copies its inputs into that stream's pinned buffer once the stream's previous piece is done,
  * then copy in, kernel and copy out are queued on the stream, and the host collects the output of
- * piece k when it comes back to the stream for piece k+2. So the copy in of piece k+1 and the copy out of piece k-1 run on one stream
- * while piece k computes on the other. Device buffers are plain cudaMalloc per call. Every CUDA call
+ * piece k when it comes back to the stream for piece k+2. So the copy in of piece k+1 and the copy
+ * out of piece k-1 run on one stream while piece k computes on the other. Device buffers are plain cudaMalloc per call. Every CUDA call
  * is checked (LANES_CU); a launcher checks its arguments before touching the device.
  */
 #include <stdlib.h>
