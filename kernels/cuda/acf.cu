@@ -22,7 +22,8 @@
  * No atomics anywhere: the same inputs give the same bits on a given device.
  *
  * Accuracy: as acf_fft.c (about eps * log2(N) * sum of y^2 over a segment per lag) for the FFT; the
- * direct kernel's sums use FMA, about eps * (16 + log2(4096) + tiles) of sum |y_t y_t+k|.
+ * direct kernel's sums (each product and addition rounded separately: the kernels library is built with
+ * --fmad=false) are within about eps * (16 + log2(4096) + tiles) of sum |y_t y_t+k|.
  *
  * Memory (device, plain cudaMalloc, all taken in lanes_cuda_acf_new): d_buf (nlags + max_used), a
  * row of nlags + 1 per group, and per stream the scratch of one group: direct, 1024 tiles' partials;
