@@ -140,6 +140,14 @@ int lanes_cuda_reduce_partials_device(lanes_cuda_ctx_t *ctx, const lanes_reduce_
     return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
 }
 
+int lanes_cuda_reduce_combine_device(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,
+                                     const lanes_reduce_partial_t *in, size_t n_blocks, unsigned level,
+                                     lanes_reduce_partial_t *out, lanes_error_t *err)
+{
+    (void)ctx, (void)spec, (void)in, (void)n_blocks, (void)level, (void)out;
+    return lanes_error_set(err, LANES_ENODEV, "CUDA %s", NOT_BUILT);
+}
+
 int lanes_cuda_reduce_histogram(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,
                                 const lanes_histogram_params_t *hp, const lanes_expr_t *e,
                                 const lanes_expr_binding_t *bindings, const double *params, const void *data,

@@ -89,6 +89,17 @@ int lanes_cuda_reduce_partials_device(lanes_cuda_ctx_t *ctx, const lanes_reduce_
                                       uint64_t index0, size_t n_blocks, lanes_reduce_partial_t *out,
                                       lanes_error_t *err);
 
+/* Group partials on the device (kernels.h "Groups"): out[g] = the merge of in[g * 2^level ..
+ * (g + 1) * 2^level - 1], bit-identical to lanes_reduce_partials_combine, for n_blocks a multiple of
+ * 2^level and 1 <= level <= LANES_CUDA_MAX_GROUP_LEVEL. in and out are device pointers on ctx's device
+ * (they may not overlap); feed out with lanes_reducer_feed_group_partials at 'level'. One launch on the
+ * context's first stream; returns when it is done. */
+#define LANES_CUDA_MAX_GROUP_LEVEL 8
+#define LANES_CUDA_MAX_GROUP (1 << LANES_CUDA_MAX_GROUP_LEVEL)
+int lanes_cuda_reduce_combine_device(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,
+                                     const lanes_reduce_partial_t *in, size_t n_blocks, unsigned level,
+                                     lanes_reduce_partial_t *out, lanes_error_t *err);
+
 /* Reduce, histogram: counts[bins] of n elements (array or expression as above, any index0), binned
  * exactly as the CPU reducer with parameters hp. Counts only values inside the range. */
 int lanes_cuda_reduce_histogram(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,

@@ -10,7 +10,10 @@
  * (cuda_codegen.c) around the same template. Host arrays go through the two-stream pipeline of
  * map.cu (pipeline.h); generated inputs need no copy in at all. Histograms bin exactly as the CPU
  * reducer from lanes_histogram_params_t (edges copied to the device) and count with atomics
- * (shared-memory counters per CUDA block for up to 8192 bins), so counts are exact.
+ * (shared-memory counters per CUDA block for up to 8192 bins), so counts are exact. Device-resident
+ * block partials can be merged on the device in aligned groups of 2^level
+ * (lanes_cuda_reduce_combine_device: one CUDA block per group, a shared-memory tree in the order of the
+ * reducer's binary-counter stack), so that 2^level times fewer partials come back to the host.
  * Every launcher checks its arguments first; every CUDA call is checked.
  */
 #include <stddef.h>
@@ -239,6 +242,116 @@ extern "C" int lanes_cuda_reduce_partials_device(lanes_cuda_ctx_t *ctx, const la
     if ((rc = red_launch(&j, ctx, ctx->stream[0], 0, n_blocks, d_in, out, err)) != 0)
         return rc;
     LANES_CU(ctx, cudaStreamSynchronize(ctx->stream[0]));
+    return 0;
+fail:
+    return rc;
+}
+
+/* ---- group partials: aligned groups of 2^level block partials merged on the device ---- */
+
+/* a ⊕ b (a's blocks first) for each kind, as reduce_cpu.c's partial_merge and extreme_merge: the
+ * moments' Chan merge evaluated left to right with each operation rounded on its own. */
+template <int KIND, bool MAX, bool INT>
+static __device__ __forceinline__ struct lanes_dpartial group_merge(const struct lanes_dpartial &a,
+                                                                    const struct lanes_dpartial &b)
+{
+    struct lanes_dpartial r = a;
+    if (KIND == LANES_DK_FSUM) {
+        r.sum = __dadd_rn(a.sum, b.sum);
+    } else if (KIND == LANES_DK_MOMENTS) {
+        if (a.n == 0)
+            return b;
+        if (b.n == 0)
+            return a;
+        const double n = __dadd_rn(a.n, b.n);
+        const double d = __dsub_rn(b.mean, a.mean);
+        r.n = n;
+        r.mean = __dadd_rn(a.mean, __ddiv_rn(__dmul_rn(d, b.n), n));
+        r.m2 = __dadd_rn(__dadd_rn(a.m2, b.m2), __ddiv_rn(__dmul_rn(__dmul_rn(__dmul_rn(d, d), a.n), b.n), n));
+    } else if (KIND == LANES_DK_ISUM) {
+        r.isum = a.isum + b.isum; /* uint64: wraps as the CPU's */
+    } else {
+        /* first NaN wins, then the better value, ties to a (the earlier blocks) */
+        if (a.has_nan)
+            return a;
+        if (b.has_nan)
+            return b;
+        const bool better = INT ? (MAX ? b.i > a.i : b.i < a.i) : (MAX ? b.f > a.f : b.f < a.f);
+        return better ? b : a;
+    }
+    return r;
+}
+
+/* One CUDA block per group of blockDim.x = 2^level partials: the balanced tree the reducer's stack
+ * builds over 2^level pushes (at stride s, entry j merges j + s into itself, lower ⊕ upper). */
+template <int KIND, bool MAX, bool INT>
+static __global__ void __launch_bounds__(LANES_CUDA_MAX_GROUP) group_kernel(const struct lanes_dpartial *in,
+                                                                            struct lanes_dpartial *out)
+{
+    __shared__ struct lanes_dpartial sh[LANES_CUDA_MAX_GROUP];
+    const unsigned j = threadIdx.x;
+    sh[j] = in[(lanes_u64)blockIdx.x * blockDim.x + j];
+    __syncthreads();
+    for (unsigned s = 1; s < blockDim.x; s *= 2) {
+        if (j % (2 * s) == 0)
+            sh[j] = group_merge<KIND, MAX, INT>(sh[j], sh[j + s]);
+        __syncthreads();
+    }
+    if (j == 0)
+        out[blockIdx.x] = sh[0];
+}
+
+extern "C" int lanes_cuda_reduce_combine_device(lanes_cuda_ctx_t *ctx, const lanes_reduce_spec_t *spec,
+                                                const lanes_reduce_partial_t *in, size_t n_blocks, unsigned level,
+                                                lanes_reduce_partial_t *out, lanes_error_t *err)
+{
+    int rc = lanes__cuda_enter(ctx, err);
+    if (rc)
+        return rc;
+    if (!spec)
+        return lanes_error_set(err, LANES_EINVAL, "reduce combine: no spec");
+    if (level < 1 || (1u << level) > LANES_CUDA_MAX_GROUP)
+        return lanes_error_set(err, LANES_EINVAL, "reduce combine: level %u is not in 1 .. %d", level,
+                               LANES_CUDA_MAX_GROUP_LEVEL);
+    const size_t group = (size_t)1 << level;
+    if (n_blocks % group != 0)
+        return lanes_error_set(err, LANES_EINVAL, "reduce combine: %zu blocks are not whole groups of %zu", n_blocks,
+                               group);
+    const int is_int = spec->dtype == LANES_DTYPE_I64 || spec->dtype == LANES_DTYPE_I32;
+    bool want_max = false;
+    const int kind = op_kind(spec->op, is_int, &want_max);
+    if (kind < 0 || lanes_dtype_size(spec->dtype) == 0)
+        return lanes_error_set(err, LANES_EINVAL, "reduce combine: op '%s' on %s does not take block partials",
+                               lanes_reduce_op_name(spec->op), lanes_dtype_name(spec->dtype));
+    const size_t n_groups = n_blocks / group;
+    if (n_groups == 0)
+        return 0;
+    if (!in || !out)
+        return lanes_error_set(err, LANES_EINVAL, "reduce combine: no input or output");
+    if (n_groups > 0x7FFFFFFFu)
+        return lanes_error_set(err, LANES_EINVAL, "reduce combine: %zu groups are more than one launch holds",
+                               n_groups);
+    const struct lanes_dpartial *d_in = (const struct lanes_dpartial *)in;
+    struct lanes_dpartial *d_out = (struct lanes_dpartial *)out;
+    const dim3 grid((unsigned)n_groups), threads((unsigned)group);
+    cudaStream_t st = ctx->stream[0];
+    switch (kind) {
+    case LANES_DK_FSUM: group_kernel<LANES_DK_FSUM, false, false><<<grid, threads, 0, st>>>(d_in, d_out); break;
+    case LANES_DK_MOMENTS: group_kernel<LANES_DK_MOMENTS, false, false><<<grid, threads, 0, st>>>(d_in, d_out); break;
+    case LANES_DK_ISUM: group_kernel<LANES_DK_ISUM, false, true><<<grid, threads, 0, st>>>(d_in, d_out); break;
+    default:
+        if (is_int && want_max)
+            group_kernel<LANES_DK_EXTREME, true, true><<<grid, threads, 0, st>>>(d_in, d_out);
+        else if (is_int)
+            group_kernel<LANES_DK_EXTREME, false, true><<<grid, threads, 0, st>>>(d_in, d_out);
+        else if (want_max)
+            group_kernel<LANES_DK_EXTREME, true, false><<<grid, threads, 0, st>>>(d_in, d_out);
+        else
+            group_kernel<LANES_DK_EXTREME, false, false><<<grid, threads, 0, st>>>(d_in, d_out);
+        break;
+    }
+    LANES_CU(ctx, cudaGetLastError());
+    LANES_CU(ctx, cudaStreamSynchronize(st));
     return 0;
 fail:
     return rc;

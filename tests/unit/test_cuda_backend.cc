@@ -10,6 +10,7 @@
 //  - reduce partials for every op that takes them and every dtype (NaNs, ties, signed zeros, int
 //    wrap) equal lanes_reduce_partials_cpu field by field (NaN: both NaN), and a reducer fed the GPU
 //    partials finishes bit-identical to the CPU reducer;
+//  - group partials merged on the device equal lanes_reduce_partials_combine;
 //  - fused expression reduce against lanes_expr_eval + lanes_reduce_partials_cpu;
 //  - histogram counts equal the CPU reducer's, for arrays and expressions;
 //  - the NVRTC cache hits, a compile error is LANES_EINVAL with NVRTC's log, argument checks;
@@ -24,6 +25,10 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#if __has_include(<cuda_runtime.h>)
+#include <cuda_runtime.h> // device buffers for the device-resident group combine
+#endif
 
 #include "cuda/cuda_api.h"
 #include "lanes/expr.h"
@@ -268,6 +273,62 @@ TEST_F(CudaBackend, ReducePartialsEveryOpAndDtype)
             lanes_reducer_free(mixed);
         }
     }
+}
+
+// Group partials merged on the device (lanes_cuda_reduce_combine_device) equal the CPU reference
+// (lanes_reduce_partials_combine) field by field, for every op and dtype and levels 1, 3 and 8, and
+// a reducer fed the device's groups finishes bit-identical to the plain CPU reducer.
+TEST_F(CudaBackend, GroupPartialsOnTheDeviceEqualTheCpu)
+{
+#if __has_include(<cuda_runtime.h>)
+    const size_t nb = 512, n = nb * kBlock;
+    for (lanes_dtype_t dt : kDtypes) {
+        std::vector<unsigned char> data = Random(dt, n, 23, true);
+        for (lanes_reduce_op_t op : kPartialOps) {
+            lanes_reduce_spec_t spec;
+            std::memset(&spec, 0, sizeof spec);
+            spec.op = op;
+            spec.dtype = dt;
+            spec.ddof = 1.0;
+            std::vector<lanes_reduce_partial_t> parts(nb), cpu(nb), gpu(nb);
+            ASSERT_EQ(lanes_reduce_partials_cpu(&spec, data.data(), 0, nb, parts.data()), 0);
+            lanes_reduce_partial_t *d_in = nullptr, *d_out = nullptr;
+            ASSERT_EQ(cudaMalloc(reinterpret_cast<void **>(&d_in), nb * sizeof *d_in), cudaSuccess);
+            ASSERT_EQ(cudaMalloc(reinterpret_cast<void **>(&d_out), nb * sizeof *d_out), cudaSuccess);
+            ASSERT_EQ(cudaMemcpy(d_in, parts.data(), nb * sizeof *d_in, cudaMemcpyHostToDevice), cudaSuccess);
+            for (unsigned level : {1u, 3u, 8u}) {
+                SCOPED_TRACE(std::string(lanes_reduce_op_name(op)) + " " + lanes_dtype_name(dt) + " level " +
+                             std::to_string(level));
+                const size_t ng = nb >> level;
+                lanes_error_t err;
+                ASSERT_EQ(lanes_reduce_partials_combine(&spec, parts.data(), nb, level, cpu.data()), 0);
+                ASSERT_EQ(lanes_cuda_reduce_combine_device(ctx, &spec, d_in, nb, level, d_out, &err), 0) << err.msg;
+                ASSERT_EQ(cudaMemcpy(gpu.data(), d_out, ng * sizeof *d_out, cudaMemcpyDeviceToHost), cudaSuccess);
+                for (size_t g = 0; g < ng; g++)
+                    ExpectSamePartials(cpu[g], gpu[g], g);
+                lanes_reducer_t *plain = lanes_reducer_new(&spec, &err);
+                lanes_reducer_t *grouped = lanes_reducer_new(&spec, &err);
+                ASSERT_TRUE(plain && grouped);
+                ASSERT_EQ(lanes_reducer_feed(plain, data.data(), n, 1), 0);
+                ASSERT_EQ(lanes_reducer_feed_group_partials(grouped, gpu.data(), ng, level), 0);
+                lanes_reduce_result_t rp, rg;
+                ASSERT_EQ(lanes_reducer_finish(plain, &rp, &err), 0);
+                ASSERT_EQ(lanes_reducer_finish(grouped, &rg, &err), 0);
+                EXPECT_TRUE(SameDouble(rp.f, rg.f)) << rp.f << " vs " << rg.f;
+                EXPECT_EQ(rp.i, rg.i);
+                lanes_reducer_free(plain);
+                lanes_reducer_free(grouped);
+            }
+            lanes_error_t err;
+            EXPECT_EQ(lanes_cuda_reduce_combine_device(ctx, &spec, d_in, nb - 1, 1, d_out, &err), LANES_EINVAL);
+            EXPECT_EQ(lanes_cuda_reduce_combine_device(ctx, &spec, d_in, nb, 9, d_out, &err), LANES_EINVAL);
+            cudaFree(d_in);
+            cudaFree(d_out);
+        }
+    }
+#else
+    GTEST_SKIP() << "built without the CUDA runtime's headers";
+#endif
 }
 
 TEST_F(CudaBackend, FusedExpressionReduce)
