@@ -232,6 +232,25 @@ void ExpectSamePartials(const lanes_reduce_partial_t &c, const lanes_reduce_part
     EXPECT_EQ(c.i, g.i) << "block " << b;
 }
 
+// Finishes 'other' (fed by the caller some other way) and a CPU reducer fed data[0, n) plainly, and
+// expects the same result bit for bit; frees other.
+void ExpectSameAsPlain(const lanes_reduce_spec_t &spec, const std::vector<unsigned char> &data, size_t n,
+                       lanes_reducer_t *other)
+{
+    lanes_error_t err;
+    lanes_reducer_t *plain = lanes_reducer_new(&spec, &err);
+    ASSERT_TRUE(plain && other);
+    ASSERT_EQ(lanes_reducer_feed(plain, data.data(), n, 1), 0);
+    lanes_reduce_result_t rp, ro;
+    ASSERT_EQ(lanes_reducer_finish(plain, &rp, &err), 0);
+    ASSERT_EQ(lanes_reducer_finish(other, &ro, &err), 0);
+    EXPECT_EQ(rp.dtype, ro.dtype);
+    EXPECT_TRUE(SameDouble(rp.f, ro.f)) << rp.f << " vs " << ro.f;
+    EXPECT_EQ(rp.i, ro.i);
+    lanes_reducer_free(plain);
+    lanes_reducer_free(other);
+}
+
 TEST_F(CudaBackend, ReducePartialsEveryOpAndDtype)
 {
     const size_t nb = 37, head = 100, n = head + 4096 - head + nb * kBlock + 555;
@@ -256,21 +275,12 @@ TEST_F(CudaBackend, ReducePartialsEveryOpAndDtype)
             for (size_t b = 0; b < nb; b++)
                 ExpectSamePartials(cpu[b], gpu[b], b);
             // a reducer fed a head, the GPU partials and a tail equals the CPU reducer bit for bit
-            lanes_reducer_t *plain = lanes_reducer_new(&spec, &err);
             lanes_reducer_t *mixed = lanes_reducer_new(&spec, &err);
-            ASSERT_TRUE(plain && mixed);
-            ASSERT_EQ(lanes_reducer_feed(plain, data.data(), n, 1), 0);
+            ASSERT_NE(mixed, nullptr);
             ASSERT_EQ(lanes_reducer_feed(mixed, data.data(), kBlock, 1), 0);
             ASSERT_EQ(lanes_reducer_feed_partials(mixed, gpu.data(), nb), 0);
             ASSERT_EQ(lanes_reducer_feed(mixed, blocks + nb * kBlock * es, n - kBlock - nb * kBlock, 1), 0);
-            lanes_reduce_result_t rp, rm;
-            ASSERT_EQ(lanes_reducer_finish(plain, &rp, &err), 0);
-            ASSERT_EQ(lanes_reducer_finish(mixed, &rm, &err), 0);
-            EXPECT_EQ(rp.dtype, rm.dtype);
-            EXPECT_TRUE(SameDouble(rp.f, rm.f)) << rp.f << " vs " << rm.f;
-            EXPECT_EQ(rp.i, rm.i);
-            lanes_reducer_free(plain);
-            lanes_reducer_free(mixed);
+            ExpectSameAsPlain(spec, data, n, mixed);
         }
     }
 }
@@ -306,18 +316,10 @@ TEST_F(CudaBackend, GroupPartialsOnTheDeviceEqualTheCpu)
                 ASSERT_EQ(cudaMemcpy(gpu.data(), d_out, ng * sizeof *d_out, cudaMemcpyDeviceToHost), cudaSuccess);
                 for (size_t g = 0; g < ng; g++)
                     ExpectSamePartials(cpu[g], gpu[g], g);
-                lanes_reducer_t *plain = lanes_reducer_new(&spec, &err);
                 lanes_reducer_t *grouped = lanes_reducer_new(&spec, &err);
-                ASSERT_TRUE(plain && grouped);
-                ASSERT_EQ(lanes_reducer_feed(plain, data.data(), n, 1), 0);
+                ASSERT_NE(grouped, nullptr);
                 ASSERT_EQ(lanes_reducer_feed_group_partials(grouped, gpu.data(), ng, level), 0);
-                lanes_reduce_result_t rp, rg;
-                ASSERT_EQ(lanes_reducer_finish(plain, &rp, &err), 0);
-                ASSERT_EQ(lanes_reducer_finish(grouped, &rg, &err), 0);
-                EXPECT_TRUE(SameDouble(rp.f, rg.f)) << rp.f << " vs " << rg.f;
-                EXPECT_EQ(rp.i, rg.i);
-                lanes_reducer_free(plain);
-                lanes_reducer_free(grouped);
+                ExpectSameAsPlain(spec, data, n, grouped);
             }
             lanes_error_t err;
             EXPECT_EQ(lanes_cuda_reduce_combine_device(ctx, &spec, d_in, nb - 1, 1, d_out, &err), LANES_EINVAL);
