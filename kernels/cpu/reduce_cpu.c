@@ -921,6 +921,17 @@ size_t lanes_reducer_to_boundary(const lanes_reducer_t *r)
     return in_block ? BLOCK - in_block : 0;
 }
 
+/* The kind of a spec whose op takes block partials (and its dtype's int-ness and max-ness), or -1 for
+ * a bad spec or an op without partials: the checks the partials functions share. */
+static int partials_kind(const lanes_reduce_spec_t *spec, int *is_int, int *want_max)
+{
+    if (!spec || (unsigned)spec->op >= LANES_REDUCE_N_OPS || lanes_dtype_size(spec->dtype) == 0)
+        return -1;
+    *is_int = spec->dtype == LANES_DTYPE_I64 || spec->dtype == LANES_DTYPE_I32;
+    const reduce_kind_t kind = op_kind(spec->op, *is_int, want_max);
+    return kind_takes_partials(kind) ? (int)kind : -1;
+}
+
 /* The stack partial and the extreme of a lanes_reduce_partial_t. */
 static partial_t partial_of(const lanes_reduce_partial_t *q)
 {
@@ -967,13 +978,11 @@ int lanes_reducer_feed_partials(lanes_reducer_t *r, const lanes_reduce_partial_t
 int lanes_reduce_partials_combine(const lanes_reduce_spec_t *spec, const lanes_reduce_partial_t *parts,
                                   size_t n_blocks, unsigned level, lanes_reduce_partial_t *out)
 {
-    if (!spec || (unsigned)spec->op >= LANES_REDUCE_N_OPS || lanes_dtype_size(spec->dtype) == 0 ||
-        level > LANES_REDUCE_MAX_GROUP_LEVEL || n_blocks % ((size_t)1 << level) != 0 || (n_blocks && (!parts || !out)))
+    if (level > LANES_REDUCE_MAX_GROUP_LEVEL || n_blocks % ((size_t)1 << level) != 0 || (n_blocks && (!parts || !out)))
         return LANES_EINVAL;
-    const int is_int = spec->dtype == LANES_DTYPE_I64 || spec->dtype == LANES_DTYPE_I32;
-    int want_max = 0;
-    const reduce_kind_t kind = op_kind(spec->op, is_int, &want_max);
-    if (!kind_takes_partials(kind))
+    int is_int = 0, want_max = 0;
+    const int kind = partials_kind(spec, &is_int, &want_max);
+    if (kind < 0)
         return LANES_EINVAL;
     const size_t group = (size_t)1 << level;
     for (size_t g = 0; g < n_blocks / group; g++) {
@@ -1010,15 +1019,13 @@ int lanes_reduce_partials_combine(const lanes_reduce_spec_t *spec, const lanes_r
 int lanes_reduce_partials_cpu(const lanes_reduce_spec_t *spec, const void *data, uint64_t index0, size_t n_blocks,
                               lanes_reduce_partial_t *out)
 {
-    if (!spec || (unsigned)spec->op >= LANES_REDUCE_N_OPS || lanes_dtype_size(spec->dtype) == 0 ||
-        index0 % BLOCK != 0 || (n_blocks && (!data || !out)))
+    if (index0 % BLOCK != 0 || (n_blocks && (!data || !out)))
+        return LANES_EINVAL;
+    int is_int = 0, want_max = 0;
+    const int kind = partials_kind(spec, &is_int, &want_max);
+    if (kind < 0)
         return LANES_EINVAL;
     const lanes_dtype_t dt = spec->dtype;
-    const int is_int = dt == LANES_DTYPE_I64 || dt == LANES_DTYPE_I32;
-    int want_max = 0;
-    const reduce_kind_t kind = op_kind(spec->op, is_int, &want_max);
-    if (!kind_takes_partials(kind))
-        return LANES_EINVAL;
     const size_t block_bytes = BLOCK * lanes_dtype_size(dt);
     for (size_t b = 0; b < n_blocks; b++) {
         const unsigned char *p = (const unsigned char *)data + b * block_bytes;

@@ -107,7 +107,7 @@ static long text_table_find_h(const lanes_text__table_t *t, const char *word, si
 
 long lanes_text__table_find(const lanes_text__table_t *t, const char *word, size_t len)
 {
-    return t->nslots ? text_table_find_h(t, word, len, text_hash(word, len)) : -1;
+    return text_table_find_h(t, word, len, text_hash(word, len));
 }
 
 int lanes_text__table_add(lanes_text__table_t *t, const char *word, size_t len)
