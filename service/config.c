@@ -34,7 +34,12 @@ static const cfg_key_t g_keys[] = {
     {"threads", CFG_INT, F(threads), 0, 1024, "0", "OpenMP threads of one pool job (0: all online CPUs)"},
     {"pool_workers", CFG_INT, F(pool_workers), 1, 64, "1", "pool jobs that run at the same time"},
     {"cq_threads", CFG_INT, F(cq_threads), 1, 64, "2", "gRPC completion-queue threads"},
-    {"max_calls", CFG_INT, F(max_calls), 1, 1000000, "1024", "concurrent calls; more get RESOURCE_EXHAUSTED"},
+    {"max_calls", CFG_INT, F(max_calls), 1, 1000000, "1024",
+     "concurrent job calls; more get RESOURCE_EXHAUSTED (Health and Info have a budget of their own)"},
+    {"max_connections", CFG_INT, F(max_connections), 0, 1000000, "0",
+     "open client connections; more are closed at once and logged (0: as many as the open-file limit allows)"},
+    {"idle_timeout_seconds", CFG_DOUBLE, F(idle_timeout_seconds), 0, 86400, "300",
+     "a stream that sends nothing (or reads no reply) for this long is ended with DEADLINE_EXCEEDED (0: never)"},
     {"chunk_bytes", CFG_BYTES, F(chunk_bytes), 4096, 4194304, "1MiB",
      "preferred chunk payload, and the largest reply payload per message"},
     {"max_message_bytes", CFG_BYTES, F(max_message_bytes), 65536, 1073741824, "4160KiB",
@@ -269,7 +274,10 @@ static void format_help(char *out, size_t cap)
                      "usage: lanesd [--config FILE] [--KEY VALUE | --KEY=VALUE]... [--print-config] [--version]\n"
                      "       lanesd --calibrate [FILE] [--config FILE] [--KEY VALUE]...  (measure the router's\n"
                      "       cost constants, print them and write FILE: calibration_file or lanes-calibration.txt)\n"
-                     "Serves lanes map, reduce and info jobs over gRPC.\n\n"
+                     "Serves lanes jobs over gRPC: Map and MapOnce (elementwise expressions and functions),\n"
+                     "Reduce and ReduceOnce (reductions and histograms), Acf and AcfOnce (autocorrelation),\n"
+                     "WordCount, WordAcf and their Once twins, and Corpus (many documents on a process pool);\n"
+                     "Info, Echo and grpc.health.v1.Health for operators.\n\n"
                      "Each KEY may also come from a config file ('key = value' lines) or the environment\n"
                      "(LANES_KEY); flags override the environment, which overrides the file.\n\n");
     if (m > 0)

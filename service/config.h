@@ -22,7 +22,9 @@ typedef struct lanes_config {
     int threads;               /* OpenMP threads of one pool job; 0 = online CPUs */
     int pool_workers;          /* pool jobs that run at once */
     int cq_threads;            /* completion-queue threads */
-    int max_calls;             /* concurrent calls; more get RESOURCE_EXHAUSTED */
+    int max_calls;             /* concurrent job calls (and, apart, Health/Info calls); more get RESOURCE_EXHAUSTED */
+    int max_connections;       /* open client connections; 0 = as the open-file limit allows */
+    double idle_timeout_seconds;/* a stream waiting this long for its client is ended; 0 = never */
     uint64_t chunk_bytes;      /* preferred chunk payload, and the largest reply message payload */
     uint64_t max_message_bytes;/* largest request message accepted */
     uint64_t inline_threshold; /* chunks with fewer elements than this run inline; 0 = the model decides */

@@ -8,11 +8,14 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+#define PATH_MAX_NAME 16 /* the kernel's TASK_COMM_LEN */
 
 int lanes_spawn_helper(const char *exe, const char *argv0, const char *mode, const char *const *args,
                        const char *what, int *sock, pid_t *pid, char *err, size_t cap)
@@ -89,4 +92,27 @@ void lanes_describe_exit(int status, int known, char *buf, size_t cap)
         snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
     else
         snprintf(buf, cap, "ended with wait status 0x%x", (unsigned)status);
+}
+
+int lanes_set_process_name(const char *name)
+{
+    char buf[PATH_MAX_NAME];
+    if (!name) {
+        char path[4096];
+        ssize_t len = readlink("/proc/self/exe", path, sizeof path - 1);
+        if (len <= 0)
+            return -1;
+        path[len] = 0;
+        /* A binary replaced on disk while running reads "/path/lanesd (deleted)". */
+        char *deleted = strstr(path, " (deleted)");
+        if (deleted && deleted[10] == 0)
+            *deleted = 0;
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        size_t n = strlen(base) < sizeof buf - 1 ? strlen(base) : sizeof buf - 1; /* the kernel cuts it too */
+        memcpy(buf, base, n);
+        buf[n] = 0;
+        name = buf;
+    }
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }

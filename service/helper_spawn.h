@@ -28,6 +28,12 @@ int lanes_spawn_helper(const char *exe, const char *argv0, const char *mode, con
  * path; and the argv[0] they show in ps: exe, or the path /proc/self/exe points to. Thread-safe. */
 void lanes_spawn_exe(const char *exe, char *path, size_t path_cap, char *argv0, size_t argv0_cap);
 
+/* Sets the calling process's name, the one ps, top, ss -p and pgrep -x show (at most 15 bytes: longer
+ * names are cut), to 'name', or to the base name of this process's binary when name is NULL (the
+ * daemon re-executes itself through /proc/self/exe, whose name would otherwise be "exe"). Call
+ * early in main, before threads start: they inherit it. Returns 0 or -1 (errno set). */
+int lanes_set_process_name(const char *name);
+
 /* Writes how a process ended from its wait status ("was killed by signal 9 (SIGKILL)", "exited with
  * status 3"); known = 0: "exited (status unknown)". Thread-safe. */
 void lanes_describe_exit(int status, int known, char *buf, size_t cap);

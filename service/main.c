@@ -34,6 +34,8 @@
 #include "config.h"
 #include "gpu_pool.h"
 #include "gpu_worker.h"
+#include "helper_spawn.h"
+#include "listener.h"
 #include "test_hooks.h"
 #include "cpu_pool.h"
 #include "lanes/registry.h"
@@ -141,11 +143,18 @@ static int start_gpu_pool(const lanes_config_t *cfg)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "--worker") == 0)
+    /* Names as ps, top, ss -p and pgrep -x show them: "lanesd" (its binary's name), and helpers
+     * that say what they are. */
+    if (argc >= 2 && strcmp(argv[1], "--worker") == 0) {
+        lanes_set_process_name("lanesd-worker");
         return lanes_worker_main(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "--gpu-worker") == 0)
+    }
+    if (argc >= 2 && strcmp(argv[1], "--gpu-worker") == 0) {
+        lanes_set_process_name("lanesd-gpu");
         return lanes_gpu_worker_main(argc, argv);
+    }
     ensure_passive_openmp(argv);
+    lanes_set_process_name(NULL);
     if (argc >= 2 && strcmp(argv[1], "--calibrate") == 0)
         return lanes_calibrate_main(argc, argv); /* measures the router's costs, writes the file, exits */
     static lanes_config_t cfg;
@@ -172,6 +181,13 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    /* The listening socket first: a taken port fails at once, in one line, before any pool starts. */
+    int port = 0;
+    if (lanes_listener_open(cfg.listen, cfg.max_connections, &port, err, sizeof err) != 0) {
+        lanes_log(LANES_LOG_ERR, 0, "%s", err);
+        return 1;
+    }
 
     uint64_t start_ns = lanes_now_ns();
     lanes_registry_init(cfg.threads);
@@ -204,9 +220,12 @@ int main(int argc, char **argv)
     lanes_pipeline_method(&methods[2], "/lanes.v1.Lanes/MapOnce", &rpc_map_ops, &cfg, 1);
     lanes_pipeline_method(&methods[3], "/lanes.v1.Lanes/ReduceOnce", &rpc_reduce_ops, &cfg, 1);
     methods[4] = rpc_info_method;
+    methods[4].control = 1; /* operators' calls: never locked out by jobs (server.h) */
     methods[5] = rpc_echo_method;
     methods[6] = rpc_health_check_method;
+    methods[6].control = 1;
     methods[7] = rpc_health_watch_method;
+    methods[7].control = 1;
     lanes_pipeline_method(&methods[8], "/lanes.v1.Lanes/Acf", &rpc_acf_ops, &cfg, 0);
     lanes_pipeline_method(&methods[9], "/lanes.v1.Lanes/AcfOnce", &rpc_acf_ops, &cfg, 1);
     lanes_pipeline_method(&methods[10], "/lanes.v1.Lanes/WordCount", &rpc_word_count_ops, &cfg, 0);
@@ -216,8 +235,7 @@ int main(int argc, char **argv)
     lanes_pipeline_method(&methods[14], "/lanes.v1.Lanes/WordAcfOnce", &rpc_word_acf_ops, &cfg, 1);
     const int n_methods = 15;
 
-    int port = 0;
-    if (lanes_server_start(&cfg, methods, n_methods, &port, err, sizeof err) != 0) {
+    if (lanes_server_start(&cfg, methods, n_methods, err, sizeof err) != 0) {
         lanes_log(LANES_LOG_ERR, 0, "%s", err);
         lanes_gpu_pool_stop();
         lanes_proc_pool_stop();

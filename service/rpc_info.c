@@ -162,6 +162,14 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
     r.max_message_bytes = g_cfg->max_message_bytes;
     r.inline_threshold = g_cfg->inline_threshold;
     r.max_calls = (uint32_t)g_cfg->max_calls;
+    lanes_server_stats_t st;
+    lanes_server_stats(&st);
+    r.active_calls = (uint32_t)st.active_jobs;
+    r.active_control_calls = (uint32_t)st.active_control;
+    r.open_connections = (uint32_t)st.open_connections;
+    r.max_connections = (uint32_t)st.max_connections;
+    r.refused_connections = st.refused_connections;
+    r.idle_timeout_seconds = g_cfg->idle_timeout_seconds;
     const char *const *fn = lanes_map_function_names();
     const char *const *ops = lanes_reduce_op_names();
     size_t nf = 0, no = 0;

@@ -10,10 +10,22 @@
  * the handler has finished it, its status batch and RECV_CLOSE_ON_SERVER have completed, no batch is
  * pending and no callback is running; then on_done runs and the call is freed.
  *
- * Shutdown (lanes_server_stop): grpc_server_shutdown_and_notify stops new calls; in-flight calls get
- * the grace period; then grpc_server_cancel_all_calls; then we wait until every call has ended, so no
- * thread can start a batch on a call after the completion queue is shut down (gRPC aborts if one
- * does); only then the queue is shut down, drained by its threads, and destroyed.
+ * Connections come from listener.c, which accepts them itself (gRPC's own listener stops for good
+ * after one EMFILE) and hands each to grpc_server_add_channel_from_fd.
+ *
+ * Limits: job calls and control calls (Health, Info) are counted apart, each against max_calls, so
+ * streams held open by one client cannot lock health checks out. A housekeeping thread wakes once a
+ * second and ends streaming calls that have waited idle_timeout_seconds for the client's next
+ * message, or for the client to take a reply (grpc_call_cancel_with_status, DEADLINE_EXCEEDED, with
+ * a message that says which).
+ *
+ * Shutdown (lanes_server_stop): the listener closes; job calls that still arrive on open
+ * connections are refused with UNAVAILABLE and a message; in-flight job calls get the grace period;
+ * then every call left is cancelled with UNAVAILABLE and a message naming the grace period; we wait
+ * until every call has ended, so no thread can start a batch on a call after the completion queue
+ * is shut down (gRPC aborts if one does); then grpc_server_shutdown_and_notify, and only then the
+ * queue is shut down, drained by its threads, and destroyed. Every call that ends is logged at the
+ * debug level with its status, message, peer and duration.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "server.h"
@@ -22,8 +34,10 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
+#include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "listener.h"
 #include "log.h"
 
 #define REQUESTS_PER_METHOD 4
@@ -81,6 +96,11 @@ struct lanes_call {
         has_status_slice : 1;
     /* A finish requested while a send was in flight. */
     int deferred;
+    unsigned control : 1;       /* counted in S.active_control, else in S.active_jobs */
+    unsigned ended_by_server : 1; /* cancelled by the housekeeper or at shutdown (its message is in fin_msg) */
+    uint64_t recv_since_ns;     /* when the pending read began (0: none) */
+    uint64_t send_since_ns;     /* when the pending send began (0: none) */
+    char peer[64];              /* "127.0.0.1:5555", for logs */
     const char *path; /* method path, for diagnostics */
     struct lanes_call *prev, *next; /* S.calls, under S.mu */
     lanes_status_t fin_code;
@@ -103,7 +123,13 @@ static struct {
     pthread_cond_t cv;  /* signalled when active reaches 0 and when shutdown completes */
     int shutting_down;
     int shutdown_done;
-    atomic_int active;
+    int draining;       /* stop has begun: job calls are refused (under mu) */
+    atomic_int active;  /* every call, for shutdown */
+    atomic_int active_jobs, active_control;
+    double idle_timeout_s;
+    grpc_server_credentials *creds;
+    pthread_t housekeeper;
+    int hk_started, hk_stop; /* under mu */
     struct lanes_call *calls; /* every live call, for diagnostics at shutdown */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -117,6 +143,13 @@ uint64_t lanes_now_ns(void)
 const char *lanes_server_grpc_version(void) { return grpc_version_string(); }
 
 int lanes_server_active_calls(void) { return atomic_load(&S.active); }
+
+void lanes_server_stats(lanes_server_stats_t *st)
+{
+    st->active_jobs = atomic_load(&S.active_jobs);
+    st->active_control = atomic_load(&S.active_control);
+    lanes_listener_connections(&st->open_connections, &st->max_connections, &st->refused_connections);
+}
 
 uint64_t lanes_call_arrival_ns(const lanes_call_t *c) { return c->arrival_ns; }
 
@@ -186,8 +219,54 @@ static uint8_t *take_message(grpc_byte_buffer *bb, size_t *len, int *ok)
     return out;
 }
 
+static const char *status_name(lanes_status_t code)
+{
+    switch (code) {
+    case LANES_STATUS_OK: return "OK";
+    case LANES_STATUS_CANCELLED: return "CANCELLED";
+    case LANES_STATUS_UNKNOWN: return "UNKNOWN";
+    case LANES_STATUS_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case LANES_STATUS_DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case LANES_STATUS_NOT_FOUND: return "NOT_FOUND";
+    case LANES_STATUS_RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case LANES_STATUS_FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case LANES_STATUS_UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case LANES_STATUS_INTERNAL: return "INTERNAL";
+    case LANES_STATUS_UNAVAILABLE: return "UNAVAILABLE";
+    }
+    return "?";
+}
+
+/* The debug line every ended call leaves: what the client was told, or that it went away. */
+static void call_log_end(const lanes_call_t *c)
+{
+    if ((int)LANES_LOG_DEBUG > lanes_log_current_level)
+        return;
+    double ms = (double)(lanes_now_ns() - c->arrival_ns) / 1e6;
+    const char *peer = c->peer[0] ? c->peer : "unknown peer";
+    if (c->ended_by_server)
+        lanes_log(LANES_LOG_DEBUG, 0, "call %s from %s ended by lanesd after %.3f ms: %s", c->path, peer, ms,
+                  c->fin_msg ? c->fin_msg : "");
+    else if (c->cancelled_flag || (c->cancelled && !c->status_started))
+        lanes_log(LANES_LOG_DEBUG, 0, "call %s from %s ended after %.3f ms: the client cancelled it or went away%s",
+                  c->path, peer, ms, c->m ? "" : " before it was started");
+    else
+        lanes_log(LANES_LOG_DEBUG, 0, "call %s from %s ended after %.3f ms: %s%s%s", c->path, peer, ms,
+                  status_name(c->fin_code), c->fin_msg && c->fin_msg[0] ? ": " : "", c->fin_msg ? c->fin_msg : "");
+}
+
 static void call_free(lanes_call_t *c)
 {
+    /* Out of S.calls first: the housekeeper and the shutdown path lock calls found there. */
+    pthread_mutex_lock(&S.mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        S.calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&S.mu);
+    call_log_end(c);
     if (c->recv_bb)
         grpc_byte_buffer_destroy(c->recv_bb);
     if (c->send_bb)
@@ -200,14 +279,7 @@ static void call_free(lanes_call_t *c)
     free(c->fin_buf);
     grpc_call_unref(c->call);
     pthread_mutex_destroy(&c->mu);
-    pthread_mutex_lock(&S.mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        S.calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    pthread_mutex_unlock(&S.mu);
+    atomic_fetch_sub(c->control ? &S.active_control : &S.active_jobs, 1);
     free(c);
     if (atomic_fetch_sub(&S.active, 1) == 1) {
         pthread_mutex_lock(&S.mu);
@@ -279,6 +351,7 @@ int lanes_call_request_message(lanes_call_t *c)
     op.op = GRPC_OP_RECV_MESSAGE;
     op.data.recv_message.recv_message = &c->recv_bb;
     c->recv_pending = 1;
+    c->recv_since_ns = lanes_now_ns();
     c->pending_ops++;
     grpc_call_error rc = grpc_call_start_batch(c->call, &op, 1, &c->t_recv, NULL);
     if (rc != GRPC_CALL_OK) {
@@ -313,6 +386,7 @@ int lanes_call_send(lanes_call_t *c, void *buf, size_t len)
     ops[n].data.send_message.send_message = c->send_bb;
     n++;
     c->send_pending = 1;
+    c->send_since_ns = lanes_now_ns();
     c->pending_ops++;
     grpc_call_error rc = grpc_call_start_batch(c->call, ops, n, &c->t_send, NULL);
     if (rc != GRPC_CALL_OK) {
@@ -338,14 +412,22 @@ void lanes_call_finish(lanes_call_t *c, lanes_status_t code, const char *message
         return;
     }
     c->finished = 1;
+    if (c->ended_by_server) {
+        /* lanesd ended the call (idle, shutdown): its client gets that status, not the handler's. */
+        free(buf);
+        buf = NULL;
+        len = 0;
+    } else {
+        c->fin_code = code;
+        free(c->fin_msg);
+        c->fin_msg = strdup(message ? message : "");
+    }
     if (c->send_pending) {
         c->deferred = 1;
-        c->fin_code = code;
-        c->fin_msg = strdup(message ? message : "");
         c->fin_buf = buf;
         c->fin_len = len;
     } else {
-        call_start_status_locked(c, code, message, buf, len);
+        call_start_status_locked(c, c->fin_code, c->fin_msg, buf, len);
     }
     int done = call_check_done_locked(c);
     pthread_mutex_unlock(&c->mu);
@@ -380,6 +462,7 @@ static void call_on_recv(lanes_call_t *c, int ok)
 {
     pthread_mutex_lock(&c->mu);
     c->recv_pending = 0;
+    c->recv_since_ns = 0;
     c->pending_ops--;
     grpc_byte_buffer *bb = c->recv_bb;
     c->recv_bb = NULL;
@@ -419,6 +502,7 @@ static void call_on_send(lanes_call_t *c, int ok)
 {
     pthread_mutex_lock(&c->mu);
     c->send_pending = 0;
+    c->send_since_ns = 0;
     c->pending_ops--;
     if (c->send_bb) {
         grpc_byte_buffer_destroy(c->send_bb);
@@ -508,10 +592,16 @@ static void server_on_request(request_t *r, int ok)
         return;
     }
     atomic_fetch_add(&S.active, 1);
+    c->control = r->method && r->method->control;
+    int in_flight = atomic_fetch_add(c->control ? &S.active_control : &S.active_jobs, 1) + 1;
     pthread_mutex_init(&c->mu, NULL);
     c->call = gc;
     c->path = r->method ? r->method->path : "(unknown method)";
+    char *gpeer = grpc_call_get_peer(gc);
+    lanes_listener_peer(gpeer, c->peer, sizeof c->peer);
+    gpr_free(gpeer);
     pthread_mutex_lock(&S.mu);
+    int draining = S.draining;
     c->next = S.calls;
     if (S.calls)
         S.calls->prev = c;
@@ -542,11 +632,12 @@ static void server_on_request(request_t *r, int ok)
         snprintf(reject_msg, sizeof reject_msg, "unknown method %s", unknown_method);
         reject = reject_msg;
         reject_code = LANES_STATUS_UNIMPLEMENTED;
-    } else if (stopping) {
-        reject = "lanesd is shutting down";
+    } else if (stopping || (draining && !c->control)) {
+        reject = "lanesd is shutting down: it takes no new calls";
         reject_code = LANES_STATUS_UNAVAILABLE;
-    } else if (atomic_load(&S.active) > S.max_calls) {
-        snprintf(reject_msg, sizeof reject_msg, "too many concurrent calls (max_calls is %d)", S.max_calls);
+    } else if (in_flight > S.max_calls) {
+        snprintf(reject_msg, sizeof reject_msg, "too many concurrent %s (max_calls is %d)",
+                 c->control ? "Health and Info calls" : "calls", S.max_calls);
         reject = reject_msg;
         reject_code = LANES_STATUS_RESOURCE_EXHAUSTED;
     } else if (r->method->unary_request && !payload) {
@@ -607,6 +698,7 @@ static void server_on_request(request_t *r, int ok)
     if (start) {
         c->md_sent = 1;
         c->recv_pending = 1;
+        c->recv_since_ns = lanes_now_ns();
         c->pending_ops++;
         if (grpc_call_start_batch(gc, ops, 2, &c->t_recv, NULL) != GRPC_CALL_OK) {
             lanes_log(LANES_LOG_ERR, 0, "grpc_call_start_batch(first recv) failed");
@@ -650,8 +742,98 @@ static void *cq_thread(void *arg)
     return NULL;
 }
 
-int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods, size_t n_methods, int *port,
-                       char *err, size_t err_cap)
+/* With S.mu held: marks one live call as ended by the server with a status and message for its
+ * client, and pins it (in_callbacks) so it stays valid after S.mu is released. Returns 1 if the caller
+ * must then deliver on_cancel with call_end_deliver (outside S.mu). The handler finishes as on any
+ * cancellation, and lanes_call_finish sends this status instead of the handler's. A call whose reply
+ * the client does not take (a send pending) cannot get a status in order: gRPC cancels it instead. */
+static int call_end_by_server_locked(lanes_call_t *c, lanes_status_t code, const char *msg)
+{
+    pthread_mutex_lock(&c->mu);
+    int deliver = 0, cancel_now = 0;
+    if (!c->done && !c->ended_by_server && !c->finished && c->m) {
+        c->ended_by_server = 1;
+        c->fin_code = code;
+        free(c->fin_msg);
+        c->fin_msg = strdup(msg);
+        if (c->send_pending)
+            cancel_now = 1;
+        if (!c->cancel_delivered) {
+            c->cancel_delivered = 1;
+            c->in_callbacks++;
+            deliver = 1;
+        }
+        c->cancelled = 1; /* no more reads or sends from the handler */
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (cancel_now)
+        grpc_call_cancel_with_status(c->call, (grpc_status_code)code, msg, NULL);
+    return deliver;
+}
+
+/* Delivers on_cancel to calls pinned by call_end_by_server_locked. S.mu not held. */
+static void call_end_deliver(lanes_call_t **calls, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lanes_call_t *c = calls[i];
+        DELIVER(c, c->m->on_cancel(c->ctx));
+    }
+}
+
+#define END_BATCH 256
+
+/* Once a second: ends streaming calls idle for idle_timeout_seconds (see the design above). */
+static void *housekeeper_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&S.mu);
+    while (!S.hk_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+        if (S.hk_stop || S.idle_timeout_s <= 0)
+            continue;
+        uint64_t now = lanes_now_ns(), limit = (uint64_t)(S.idle_timeout_s * 1e9);
+        lanes_call_t *ended[END_BATCH];
+        size_t n_ended = 0;
+        for (lanes_call_t *c = S.calls; c; c = c->next) {
+            pthread_mutex_lock(&c->mu);
+            int idle_recv = c->recv_pending && c->recv_since_ns && now - c->recv_since_ns >= limit;
+            int idle_send = c->send_pending && c->send_since_ns && now - c->send_since_ns >= limit;
+            int skip = c->finished || c->ended_by_server || !c->m;
+            pthread_mutex_unlock(&c->mu);
+            if (skip || !(idle_recv || idle_send))
+                continue;
+            char msg[200];
+            snprintf(msg, sizeof msg, "lanesd ended the call: the client %s for %g s (idle_timeout_seconds)",
+                     idle_recv ? "sent nothing" : "took no reply", S.idle_timeout_s);
+            lanes_log(LANES_LOG_INFO, 0, "call %s from %s: %s", c->path, c->peer[0] ? c->peer : "unknown peer", msg);
+            if (call_end_by_server_locked(c, LANES_STATUS_DEADLINE_EXCEEDED, msg))
+                ended[n_ended++] = c;
+            if (n_ended == END_BATCH)
+                break; /* the rest at the next pass */
+        }
+        if (n_ended) {
+            pthread_mutex_unlock(&S.mu);
+            call_end_deliver(ended, n_ended);
+            pthread_mutex_lock(&S.mu);
+        }
+    }
+    pthread_mutex_unlock(&S.mu);
+    return NULL;
+}
+
+/* A connection the listener kept: gRPC serves it from now on (and closes it). Accept thread. */
+static void server_on_connection(int fd, const char *peer, void *arg)
+{
+    (void)arg;
+    lanes_log(LANES_LOG_DEBUG, 0, "connection from %s (fd %d)", peer, fd);
+    grpc_server_add_channel_from_fd(S.server, fd, S.creds);
+}
+
+int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods, size_t n_methods, char *err,
+                       size_t err_cap)
 {
     if (n_methods > MAX_METHODS) {
         snprintf(err, err_cap, "too many methods");
@@ -674,6 +856,7 @@ int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods,
     S.methods = methods;
     S.n_methods = n_methods;
     S.max_calls = cfg->max_calls;
+    S.idle_timeout_s = cfg->idle_timeout_seconds;
 
     S.n_requests = n_methods * REQUESTS_PER_METHOD + 1;
     S.requests = calloc(S.n_requests, sizeof *S.requests);
@@ -698,15 +881,16 @@ int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods,
     for (size_t i = 0; i < S.n_requests; i++)
         S.requests[i].tag = (tag_t){TAG_REQUEST, &S.requests[i]};
 
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-    *port = grpc_server_add_http2_port(S.server, cfg->listen, creds);
-    grpc_server_credentials_release(creds);
-    if (*port == 0) {
-        snprintf(err, err_cap,
-                 "cannot listen on %s: the address is taken by another process or is not valid "
-                 "(gRPC's own log above has details)",
-                 cfg->listen);
+    S.creds = grpc_insecure_server_credentials_create();
+    grpc_server_start(S.server);
+    if (lanes_listener_start(server_on_connection, NULL, err, err_cap) != 0) {
+        static tag_t t = {TAG_SHUTDOWN, NULL};
+        grpc_server_shutdown_and_notify(S.server, S.cq, &t);
+        grpc_server_cancel_all_calls(S.server);
+        while (grpc_completion_queue_next(S.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type != GRPC_OP_COMPLETE) {
+        }
         grpc_server_destroy(S.server);
+        grpc_server_credentials_release(S.creds);
         grpc_completion_queue_shutdown(S.cq);
         while (grpc_completion_queue_next(S.cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
                GRPC_QUEUE_SHUTDOWN) {
@@ -716,7 +900,6 @@ int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods,
         grpc_shutdown();
         return -1;
     }
-    grpc_server_start(S.server);
     pthread_mutex_lock(&S.mu);
     for (size_t i = 0; i < S.n_requests; i++)
         request_arm(&S.requests[i]);
@@ -730,6 +913,12 @@ int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods,
             return -1;
         }
     }
+    int rc = pthread_create(&S.housekeeper, NULL, housekeeper_main, NULL);
+    if (rc != 0) {
+        snprintf(err, err_cap, "pthread_create() of the housekeeping thread failed: %s", strerror(rc));
+        return -1;
+    }
+    S.hk_started = 1;
     return 0;
 }
 
@@ -747,10 +936,10 @@ static void log_live_calls_locked(void)
     }
 }
 
-/* Waits (with S.mu held) until no call is active or the deadline passes; returns 1 if none is. */
-static int wait_idle_locked(uint64_t deadline_ns)
+/* Waits (with S.mu held) until *count is 0 or the deadline passes; returns 1 if it is 0. */
+static int wait_zero_locked(atomic_int *count, uint64_t deadline_ns)
 {
-    while (atomic_load(&S.active) > 0) {
+    while (atomic_load(count) > 0) {
         uint64_t now = lanes_now_ns();
         if (now >= deadline_ns)
             return 0;
@@ -758,7 +947,7 @@ static int wait_idle_locked(uint64_t deadline_ns)
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t wait = deadline_ns - now;
         if (wait > 50000000ull)
-            wait = 50000000ull; /* re-check periodically: active is also decremented without S.mu */
+            wait = 50000000ull; /* re-check periodically: the counts are also decremented without S.mu */
         ts.tv_sec += (time_t)(wait / 1000000000ull);
         ts.tv_nsec += (long)(wait % 1000000000ull);
         if (ts.tv_nsec >= 1000000000L) {
@@ -773,33 +962,62 @@ static int wait_idle_locked(uint64_t deadline_ns)
 int lanes_server_stop(double grace_seconds)
 {
     static tag_t shutdown_tag = {TAG_SHUTDOWN, NULL};
+    lanes_listener_stop(); /* no new connections */
     pthread_mutex_lock(&S.mu);
-    S.shutting_down = 1;
-    grpc_server_shutdown_and_notify(S.server, S.cq, &shutdown_tag);
-    int n = atomic_load(&S.active);
+    S.draining = 1;        /* job calls on open connections are refused from now on */
+    int n = atomic_load(&S.active_jobs);
     if (n > 0)
         lanes_log(LANES_LOG_INFO, 0, "draining %d call(s) for up to %.1f s", n, grace_seconds);
-    int idle = wait_idle_locked(lanes_now_ns() + (uint64_t)(grace_seconds * 1e9));
-    pthread_mutex_unlock(&S.mu);
+    int idle = wait_zero_locked(&S.active_jobs, lanes_now_ns() + (uint64_t)(grace_seconds * 1e9));
     if (!idle) {
-        lanes_log(LANES_LOG_WARN, 0, "grace period over: cancelling %d call(s)", atomic_load(&S.active));
+        lanes_log(LANES_LOG_WARN, 0, "grace period over: cancelling %d call(s)", atomic_load(&S.active_jobs));
+        log_live_calls_locked();
+    }
+    /* Every call left (jobs past the grace period, Health Watch streams, control calls) ends now,
+     * each with a message that says why. */
+    char msg[160];
+    if (idle)
+        snprintf(msg, sizeof msg, "lanesd is shutting down");
+    else
+        snprintf(msg, sizeof msg, "lanesd is shutting down: the call was cancelled after the %g s grace period",
+                 grace_seconds);
+    for (;;) {
+        lanes_call_t *ended[END_BATCH];
+        size_t n_ended = 0;
+        for (lanes_call_t *c = S.calls; c && n_ended < END_BATCH; c = c->next)
+            if (call_end_by_server_locked(c, LANES_STATUS_UNAVAILABLE, msg))
+                ended[n_ended++] = c;
+        if (!n_ended)
+            break;
+        pthread_mutex_unlock(&S.mu);
+        call_end_deliver(ended, n_ended);
         pthread_mutex_lock(&S.mu);
+    }
+    idle = wait_zero_locked(&S.active, lanes_now_ns() + 10ull * 1000000000ull);
+    if (!idle) {
+        /* A call gRPC never completes: tearing the queue down now would abort the process (a batch
+         * could still be started on it), and waiting could last forever. Give up. */
+        lanes_log(LANES_LOG_ERR, 0, "%d call(s) did not end after cancellation:", atomic_load(&S.active));
         log_live_calls_locked();
         pthread_mutex_unlock(&S.mu);
-        grpc_server_cancel_all_calls(S.server);
-        pthread_mutex_lock(&S.mu);
-        idle = wait_idle_locked(lanes_now_ns() + 10ull * 1000000000ull);
-        if (!idle) {
-            /* A call gRPC never completes: tearing the queue down now would abort the process (a
-             * batch could still be started on it), and waiting could last forever. Give up. */
-            lanes_log(LANES_LOG_ERR, 0, "%d call(s) did not end after cancellation:", atomic_load(&S.active));
-            log_live_calls_locked();
-            pthread_mutex_unlock(&S.mu);
-            return -1;
-        }
-        pthread_mutex_unlock(&S.mu);
+        return -1;
     }
+    S.shutting_down = 1;
+    S.hk_stop = 1;
+    pthread_cond_broadcast(&S.cv);
+    grpc_server_shutdown_and_notify(S.server, S.cq, &shutdown_tag);
+    pthread_mutex_unlock(&S.mu);
+    if (S.hk_started)
+        pthread_join(S.housekeeper, NULL);
+    /* Calls that raced in since (their requests are no longer re-armed) are cancelled here. */
+    grpc_server_cancel_all_calls(S.server);
     pthread_mutex_lock(&S.mu);
+    if (!wait_zero_locked(&S.active, lanes_now_ns() + 10ull * 1000000000ull)) {
+        lanes_log(LANES_LOG_ERR, 0, "%d call(s) did not end after cancellation:", atomic_load(&S.active));
+        log_live_calls_locked();
+        pthread_mutex_unlock(&S.mu);
+        return -1;
+    }
     while (!S.shutdown_done)
         pthread_cond_wait(&S.cv, &S.mu);
     pthread_mutex_unlock(&S.mu);
@@ -807,6 +1025,7 @@ int lanes_server_stop(double grace_seconds)
     for (int i = 0; i < S.n_threads; i++)
         pthread_join(S.threads[i], NULL);
     grpc_server_destroy(S.server);
+    grpc_server_credentials_release(S.creds);
     grpc_completion_queue_destroy(S.cq);
     free(S.requests);
     grpc_shutdown();

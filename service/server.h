@@ -50,6 +50,9 @@ typedef struct lanes_call lanes_call_t;
 typedef struct lanes_method {
     const char *path;      /* "/lanes.v1.Lanes/Map" */
     int unary_request;     /* 1: exactly one request message (unary and server-streaming methods) */
+    int control;           /* 1: an operator's call (Health, Info): never counted against max_calls, so
+                            * jobs cannot lock health checks out; control calls have a budget of their
+                            * own (max_calls again), and they are served while the daemon drains */
     void *arg;             /* passed to start */
     /* A call arrived. Returns the handler context, or NULL when it cannot take the call (the call then
      * gets RESOURCE_EXHAUSTED). For streaming requests the server then reads the first message. */
@@ -83,12 +86,17 @@ void lanes_call_finish(lanes_call_t *call, lanes_status_t code, const char *mess
 /* Monotonic nanoseconds at which the call arrived. */
 uint64_t lanes_call_arrival_ns(const lanes_call_t *call);
 
-/* Starts serving the methods on cfg->listen with cfg->cq_threads completion-queue threads. 'methods'
- * must outlive the server. Writes the bound port to *port. Returns 0 or -1 with err set. Main thread. */
-int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods, size_t n_methods, int *port,
-                       char *err, size_t err_cap);
+/* Starts serving the methods with cfg->cq_threads completion-queue threads, on the connections the
+ * listener accepts (listener.h: lanes_listener_open must have succeeded). A streaming call whose
+ * client sends nothing, or reads nothing, for cfg->idle_timeout_seconds is ended with
+ * DEADLINE_EXCEEDED and a message that says so. 'methods' must outlive the server. Returns 0 or -1
+ * with a one-line message in err. Main thread. */
+int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods, size_t n_methods, char *err,
+                       size_t err_cap);
 
-/* Stops accepting calls, lets in-flight calls run for grace_seconds, cancels the rest, waits for
+/* Stops accepting connections; job calls that arrive on open connections get UNAVAILABLE ("lanesd is
+ * shutting down"), while Health and Info are still answered; lets in-flight calls run for
+ * grace_seconds, cancels the rest with UNAVAILABLE and a message naming the grace period, waits for
  * every call to end and releases gRPC. Returns 0, or -1 if some call did not end within 10 s of its
  * cancellation (each is logged): gRPC is then left as it is and the caller should exit at once.
  * Main thread, once, after lanes_server_start succeeded. */
@@ -96,6 +104,15 @@ int lanes_server_stop(double grace_seconds);
 
 /* Calls in progress now. Thread-safe. */
 int lanes_server_active_calls(void);
+
+/* The edge's counters now: job and control calls in progress, connections open, the connection
+ * limit, connections refused since start. Thread-safe. */
+typedef struct lanes_server_stats {
+    int active_jobs, active_control;
+    int open_connections, max_connections;
+    unsigned long long refused_connections;
+} lanes_server_stats_t;
+void lanes_server_stats(lanes_server_stats_t *st);
 
 /* The gRPC core's version string. */
 const char *lanes_server_grpc_version(void);

@@ -10,6 +10,7 @@
  * fails, so the owning process (the GPU worker) knows it must exit and be respawned.
  */
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,45 @@ int lanes__cuda_fail(lanes_cuda_ctx_t *ctx, cudaError_t e, const char *call, lan
 
 extern "C" int lanes_cuda_compiled(void) { return 1; }
 
+/* Why the runtime sees no device, in words a user can act on: the runtime reports a missing driver
+ * library and a too-old driver alike as cudaErrorInsufficientDriver, so the driver library is looked
+ * for here to tell them apart. */
+static void explain_no_device(cudaError_t rc, char *detail, size_t cap)
+{
+    int runtime = 0, driver = 0;
+    cudaRuntimeGetVersion(&runtime);
+    cudaDriverGetVersion(&driver);
+    void *libcuda = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (libcuda)
+        dlclose(libcuda);
+    const char *env = getenv("CUDA_VISIBLE_DEVICES");
+    if (!libcuda && (rc == cudaErrorInsufficientDriver || rc == cudaErrorNoDevice || driver == 0))
+        snprintf(detail, cap,
+                 "no CUDA device: no NVIDIA driver on this machine (its library libcuda.so.1 was not found; "
+                 "install the NVIDIA driver, or in a container run with the NVIDIA container toolkit, "
+                 "e.g. docker run --gpus all)");
+    else if (rc == cudaErrorInsufficientDriver)
+        snprintf(detail, cap,
+                 "no CUDA device: the NVIDIA driver is too old: it supports CUDA %d.%d, and lanes was built "
+                 "with the CUDA %d.%d runtime (update the driver)",
+                 driver / 1000, (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
+    else if (rc == cudaErrorNoDevice)
+        snprintf(detail, cap,
+                 "no CUDA device: the NVIDIA driver (CUDA %d.%d) sees no GPU%s%s%s (check nvidia-smi)",
+                 driver / 1000, (driver % 1000) / 10, env ? " with CUDA_VISIBLE_DEVICES='" : "", env ? env : "",
+                 env ? "'" : "");
+    else
+        snprintf(detail, cap, "no CUDA device: cudaGetDeviceCount() failed: %s (%s; driver CUDA %d.%d, runtime %d.%d)",
+                 cudaGetErrorString(rc), cudaGetErrorName(rc), driver / 1000, (driver % 1000) / 10,
+                 runtime / 1000, (runtime % 1000) / 10);
+}
+
 extern "C" int lanes_cuda_probe(lanes_device_info_t *devs, int max, char *detail, size_t detail_cap)
 {
     int count = 0;
     cudaError_t rc = cudaGetDeviceCount(&count);
     if (rc != cudaSuccess) {
-        snprintf(detail, detail_cap, "no CUDA device: cudaGetDeviceCount() failed: %s", cudaGetErrorString(rc));
+        explain_no_device(rc, detail, detail_cap);
         return 0;
     }
     int runtime = 0, driver = 0;
