@@ -336,3 +336,14 @@ def test_source_read_errors_are_lanes_errors(client, tmp_path):
     with open(p, "r") as f, pytest.raises(lanes.InvalidArgument, match="binary mode"):
         client.word_acf(f)
     assert client.word_count(text="still serving").total == 2
+
+
+def test_writing_a_result_to_a_bad_path_is_a_lanes_error(client, tmp_path):
+    r = client.word_count(text="a b a")
+    w = client.word_acf(text="a b a", nwords=1, timesteps=2)
+    for write in (r.write_dat, w.write_csv):
+        with pytest.raises(lanes.FileError, match="cannot be written") as e:
+            write(tmp_path / "no-such-folder" / "out")
+        assert isinstance(e.value, OSError) and "no-such-folder" in e.value.message
+    r.write_dat(tmp_path / "a.dat")
+    assert (tmp_path / "a.dat").read_text() == "a 2 66.66666666666666\nb 1 33.33333333333333\n"

@@ -902,6 +902,12 @@ class Client:
                     bad[name] = err
         if len(bad) == len(docs):
             raise _nothing_readable(list(bad.values()))
+        if progress:
+            try:
+                import tqdm.auto  # noqa: F401 - CorpusRun draws its bar with it
+            except ImportError:
+                raise errors.FailedPrecondition("progress=True needs tqdm: pip install tqdm "
+                                                "(or pip install 'clients/python[progress]')") from None
         return CorpusRun(self, spec, docs, bad, progress, raise_errors, self._timeout(timeout))
 
 
@@ -1064,8 +1070,7 @@ class CorpusRun:
 
     def write_zipf(self, path):
         """Writes the course's results.csv."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.zipf_csv_text())
+        _text.write_text(path, self.zipf_csv_text(), "utf-8", "write_zipf path")
 
     def _requests(self, failure, sent):
         chunk = self._client.chunk_bytes

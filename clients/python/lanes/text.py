@@ -74,8 +74,7 @@ class WordCountResult:
 
     def write_dat(self, path):
         """Writes the course's .dat file (UTF-8), byte for byte what the course's script writes."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.dat_text())
+        write_text(path, self.dat_text(), "utf-8", "write_dat path")
 
 
 class WordAcfResult:
@@ -113,8 +112,7 @@ class WordAcfResult:
 
     def write_csv(self, path):
         """Writes the course's CSV file, byte for byte what the course's np.savetxt call writes."""
-        with open(path, "w", encoding="ascii") as f:
-            f.write(self.csv_text())
+        write_text(path, self.csv_text(), "ascii", "write_csv path")
 
 
 class DocResult:
@@ -153,6 +151,16 @@ def zipf_csv_text(rows, zipf_words=None):
     out = [",".join(["Book"] + [f"word{i}" for i in range(1, k + 1)])]
     out += [",".join([book] + [str(int(c)) for c in counts]) for book, counts in rows]
     return "\n".join(out) + "\n"
+
+
+def write_text(path, text, encoding, what):
+    """Writes `text` to the file `path`; an OSError becomes lanes.FileError naming `what` and the path."""
+    try:
+        with open(path, "w", encoding=encoding) as f:
+            f.write(text)
+    except OSError as e:
+        raise errors.FileError(f"{what} {os.fspath(path)!r} cannot be written: {e.strerror or e}",
+                               os.fspath(path), e.errno) from None
 
 
 def is_path(source):
