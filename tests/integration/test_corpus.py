@@ -2,8 +2,9 @@
 
 Every document's .dat must equal the course script's, its CSV the exact numpy reference's (course and
 exact modes), and the Zipf table the course's results.csv (scripts/course/zipf.py over the course's
-.dat files). A bad document fails alone (its DocResult carries the status); results arrive while the
-client is still sending; breaking out of the loop cancels the call and the daemon keeps serving.
+.dat files). A bad document fails alone (its DocResult carries the status), whether the daemon found
+it bad or the client could not read it (a missing path); results arrive while the client is still
+sending; breaking out of the loop cancels the call and the daemon keeps serving.
 """
 import sys
 import threading

@@ -29,6 +29,6 @@ from .text import DocResult, WordAcfResult, WordCountResult
 
 __version__ = "0.1.0"
 __all__ = ["Client", "DEFAULT_ADDRESS", "ACCEPTED_DTYPES", "wire_dtype", "Generated", "uniform", "normal", "range",
-           "CorpusRun", "WordCountResult", "WordAcfResult", "DocResult", "Error", "InvalidArgument", "ResourceExhausted",
-           "FailedPrecondition", "Unavailable", "DeadlineExceeded", "Cancelled", "Unimplemented", "NotFound",
-           "FileNotFound", "FileError", "Internal"]
+           "CorpusRun", "WordCountResult", "WordAcfResult", "DocResult", "Error", "InvalidArgument",
+           "ResourceExhausted", "FailedPrecondition", "Unavailable", "DeadlineExceeded", "Cancelled", "Unimplemented",
+           "NotFound", "FileNotFound", "FileError", "Internal"]
