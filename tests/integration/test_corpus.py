@@ -2,8 +2,9 @@
 
 Every document's .dat must equal the course script's, its CSV the exact numpy reference's (course and
 exact modes), and the Zipf table the course's results.csv (scripts/course/zipf.py over the course's
-.dat files). A bad document fails alone (its DocResult carries the status); results arrive while the
-client is still sending; breaking out of the loop cancels the call and the daemon keeps serving.
+.dat files). A bad document fails alone (its DocResult carries the status), whether the daemon found
+it bad or the client could not read it (a missing path); results arrive while the client is still
+sending; breaking out of the loop cancels the call and the daemon keeps serving.
 """
 import sys
 import threading
@@ -106,7 +107,7 @@ def test_sources_names_and_min_length(client, books, tmp_path):
     p = books[BOOKS.index("pg58")]
     data = p.read_bytes()
     with open(p, "rb") as f:
-        run = client.corpus([("bytes.txt", data), ("str.txt", data.decode("utf-8")), ("file.txt", f),
+        run = client.corpus([("bytes.txt", data), ("str.txt", str(p)), ("file.txt", f),
                              ("path.txt", p), ("empty.txt", b""), ("min.txt", data)], word_acf=False,
                             min_length=1)
         docs = {d.name: d for d in run}
@@ -130,18 +131,79 @@ def test_a_bad_document_fails_alone(client, books):
     assert run.failed == 1 and run.documents == 2 and [b for b, _ in run.zipf] == ["pg99"]
     with pytest.raises(lanes.InvalidArgument):
         list(client.corpus([p, ("bad.txt", b"\xff")], raise_errors=True))
-    assert client.word_count("still serving").total == 2
+    assert client.word_count(text="still serving").total == 2
 
 
 def test_client_side_errors(client, books, tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(lanes.InvalidArgument, match="names must be unique: pg105.txt given twice"):
         client.corpus([books[0], books[0]])  # the same name twice
-    with pytest.raises(FileNotFoundError):
-        client.corpus([tmp_path / "missing.txt"])
-    with pytest.raises(ValueError):
+    with pytest.raises(lanes.InvalidArgument, match="at least one document"):
         client.corpus([])
-    with pytest.raises(ValueError):
+    with pytest.raises(lanes.InvalidArgument, match="mode 'fast'"):
         client.corpus(books, mode="fast")
+    with pytest.raises(lanes.InvalidArgument, match=r"corpus\(\[path\]\) for one"):
+        client.corpus(str(books[0]))  # one path, not a list: not its characters as documents
+    with pytest.raises(lanes.InvalidArgument, match="document 0 must be a path .* not int"):
+        client.corpus([3])
+    with pytest.raises(lanes.InvalidArgument, match="'x.txt': its source must be a path .* not float"):
+        client.corpus([("x.txt", 1.5)])
+    with pytest.raises(lanes.InvalidArgument, match="zipf_words must be between"):
+        client.corpus(books, zipf_words=-1)
+    run = client.corpus(books[:1])
+    with pytest.raises(lanes.FailedPrecondition, match="iterate the corpus call first"):
+        run.zipf_csv_text()
+
+
+def test_a_missing_or_unreadable_document_fails_alone(client, books, tmp_path):
+    """One missing file used to fail the whole call before anything ran. Now it is that document's
+    failed result, in the shape of a document the pool failed, and the others run."""
+    p = books[BOOKS.index("pg99")]
+    missing = tmp_path / "missing.txt"
+    run = client.corpus([missing, p, ("folder.txt", tmp_path), ("bad.txt", b"\xff")], word_acf=False)
+    docs = {d.name: d for d in run}
+    assert sorted(docs) == ["bad.txt", "folder.txt", "missing.txt", "pg99.txt"]
+    m = docs["missing.txt"]
+    assert not m.ok and isinstance(m.error, lanes.FileNotFound) and isinstance(m.error, FileNotFoundError)
+    assert m.error.code == grpc.StatusCode.NOT_FOUND and str(missing) in m.error.message
+    assert m.word_count is None and m.word_acf is None and m.attempts == 0 and m.backend == ""
+    f = docs["folder.txt"]
+    assert isinstance(f.error, lanes.FileError) and f.error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(tmp_path) in f.error.message and "directory" in f.error.message
+    bad = docs["bad.txt"]  # failed by the daemon: the same shape
+    assert isinstance(bad.error, lanes.InvalidArgument) and bad.word_count is None
+    assert docs["pg99.txt"].ok and docs["pg99.txt"].word_count.entries[0] == ("the", 712, 6.233038606320581)
+    assert run.documents == 4 and run.failed == 3 and [b for b, _ in run.zipf] == ["pg99"]
+    with pytest.raises(lanes.FileNotFound, match="missing.txt"):
+        list(client.corpus([p, missing], raise_errors=True))
+
+
+def test_a_document_gone_before_it_is_read_fails_alone(client, books, tmp_path):
+    """A file there when corpus() checked it but gone when its turn to be sent comes."""
+    p = books[BOOKS.index("pg58")]
+    gone = tmp_path / "gone.txt"
+    gone.write_bytes(b"a b")
+    run = client.corpus([gone, p], word_acf=False)
+    gone.unlink()
+    docs = {d.name: d for d in run}
+    assert isinstance(docs["gone.txt"].error, lanes.FileNotFound) and str(gone) in docs["gone.txt"].error.message
+    assert docs["pg58.txt"].ok and docs["pg58.txt"].word_count.entries[0][:2] == ("the", 762)
+    assert run.documents == 2 and run.failed == 1
+    gone.write_bytes(b"a b")
+    run = client.corpus([gone])
+    gone.unlink()
+    with pytest.raises(lanes.FileNotFound, match="gone.txt"):
+        list(run)  # nothing could be read: the call fails
+
+
+def test_nothing_readable_fails_the_call_with_a_clear_error(client, tmp_path):
+    with pytest.raises(lanes.FileNotFound) as e:
+        client.corpus([tmp_path / "missing.txt"])
+    assert isinstance(e.value, FileNotFoundError) and f"'{tmp_path / 'missing.txt'}': no such file" in e.value.message
+    with pytest.raises(lanes.FileNotFound, match="none of the 2 corpus documents can be read: .*a.txt.*b.txt"):
+        client.corpus([tmp_path / "a.txt", ("b", str(tmp_path / "b.txt"))])
+    with pytest.raises(lanes.FileError, match="none of the 2 corpus documents can be read: .*a.txt.*directory"):
+        client.corpus([tmp_path / "a.txt", ("dir", tmp_path)])
+    assert client.word_count(text="still serving").total == 2
 
 
 def test_protocol_errors_fail_the_call(client):
@@ -201,7 +263,7 @@ def test_breaking_out_cancels_and_progress_bar(daemon, books, capsys):
             break
         run = c.corpus(books[-2:], word_acf=False, progress=True)
         assert len(list(run)) == 2
-        assert c.word_count("still serving").total == 2
+        assert c.word_count(text="still serving").total == 2
     err = capsys.readouterr().err
     assert "corpus" in err and "2/2" in err
 

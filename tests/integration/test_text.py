@@ -6,6 +6,7 @@ autocorrelation.py (the course's serial word ACF: slow, run on the smallest book
 must produce the course's files byte for byte; the books are the course's seven Project Gutenberg
 texts in ../shared/data/gutenberg (UTF-8, CRLF, most with a BOM that stays in the first word).
 """
+import os
 import sys
 
 import numpy as np
@@ -153,7 +154,7 @@ def reference_table(text, min_length=0):
 
 
 def test_unicode_words_as_python(client):
-    r = client.word_count(UNICODE_TEXT)
+    r = client.word_count(text=UNICODE_TEXT)
     got = [(w, c) for w, c, _ in r.entries]
     assert got == reference_table(UNICODE_TEXT)
     words = dict(got)
@@ -171,11 +172,11 @@ def test_unicode_words_as_python(client):
 def test_chunking_never_changes_the_result(daemon, client, chunk_bytes):
     """Chunks cut inside code points and words: the same table and the same ACF."""
     text = UNICODE_TEXT * 3
-    want = client.word_count(text)
-    want_acf = client.word_acf(text, nwords=8, timesteps=20)
+    want = client.word_count(text=text)
+    want_acf = client.word_acf(text=text, nwords=8, timesteps=20)
     with lanes.Client(daemon.address, timeout=120, chunk_bytes=chunk_bytes) as c:
         assert c.word_count(text.encode("utf-8")).entries == want.entries
-        got = c.word_acf(text, nwords=8, timesteps=20)
+        got = c.word_acf(text=text, nwords=8, timesteps=20)
         np.testing.assert_array_equal(got.acf, want_acf.acf)
         assert got.words == want_acf.words
 
@@ -188,14 +189,15 @@ def test_sources_path_file_bytes_and_str(client, tmp_path):
         assert client.word_count(f).entries == want
     data = path.read_bytes()
     assert client.word_count(data).entries == want
-    assert client.word_count(data.decode("utf-8")).entries == want
+    assert client.word_count(text=data.decode("utf-8")).entries == want
     assert client.word_count(memoryview(data)).entries == want
+    assert client.word_acf(str(path), mode="course").csv_text() == client.word_acf(data, mode="course").csv_text()
 
 
 def test_empty_text(client):
     r = client.word_count(b"")
     assert r.entries == [] and r.total == 0
-    r = client.word_count(" .,;: \r\n ")
+    r = client.word_count(text=" .,;: \r\n ")
     assert r.entries == [] and r.total == 0
     with pytest.raises(lanes.Error):
         client.word_acf(b"")
@@ -219,7 +221,7 @@ def test_invalid_utf8_names_the_byte_offset(daemon, client, data, offset):
         with pytest.raises(lanes.InvalidArgument) as e:
             c.word_acf(data)
         assert f"byte {offset}" in e.value.message, e.value.message
-    assert client.word_count("still serving").total == 2
+    assert client.word_count(text="still serving").total == 2
 
 
 def test_big_offset_is_counted_across_chunks(daemon):
@@ -233,11 +235,11 @@ def test_big_offset_is_counted_across_chunks(daemon):
 def test_bad_word_acf_arguments(client):
     for kw, name in (({"nwords": 4097}, "nwords"), ({"timesteps": 100_001}, "timesteps")):
         with pytest.raises(lanes.InvalidArgument) as e:
-            client.word_acf("a b c", **kw)
+            client.word_acf(text="a b c", **kw)
         assert name in e.value.message
-    with pytest.raises(ValueError):
-        client.word_acf("a b c", mode="fast")
-    with pytest.raises(TypeError):
+    with pytest.raises(lanes.InvalidArgument, match="mode 'fast'"):
+        client.word_acf(text="a b c", mode="fast")
+    with pytest.raises(lanes.InvalidArgument, match="word_count source must be a path .* not int"):
         client.word_count(12345)
 
 
@@ -253,6 +255,8 @@ def test_example_word_count_lab_writes_the_course_files(daemon, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "too many lags gets a clear error" in r.stdout and "done" in r.stdout
+    assert "a path that names no file: word_count source 'no-such-book.txt': no such file" in r.stdout
+    assert "a text goes by text=: [('to', 2, 33.33333333333333), ('be', 2, 33.33333333333333)]" in r.stdout
     assert (tmp_path / "out" / "pg99.dat").read_bytes() == course_dat(path, tmp_path / "course.dat")
     rows = (tmp_path / "out" / "pg99.csv").read_text().splitlines()
     assert rows[2] == "3.000000000000000000e+00,7.339029896867326451e-03"
@@ -278,3 +282,68 @@ def test_unary_twins_and_streams_agree(daemon):
         with pytest.raises(lanes.InvalidArgument, match="invalid UTF-8 at byte 2"):
             one.word_count(b"ab\xff")
         assert one.word_count(b"").total == 0
+
+
+# ---- explicit sources: a str is a path, a text goes by text= ----
+
+@pytest.mark.parametrize("call", ["word_count", "word_acf"])
+def test_a_missing_path_is_file_not_found_never_its_words(client, tmp_path, monkeypatch, call):
+    """The README's c.word_count("pg99.txt") run outside the books' folder counted the words 'pg99'
+    and 'txt' of the path itself. A str is always a path: a missing one is FileNotFound naming it."""
+    fn = getattr(client, call)
+    missing = tmp_path / "pg99.txt"
+    for src in ("pg99.txt", str(missing), missing):
+        with pytest.raises(lanes.FileNotFound) as e:
+            fn(src)
+        assert isinstance(e.value, FileNotFoundError) and isinstance(e.value, lanes.Error)
+        assert e.value.code.name == "NOT_FOUND" and e.value.filename == os.fspath(src)
+        assert repr(str(src)) in e.value.message and "no such file" in e.value.message
+    with pytest.raises(lanes.FileError) as e:  # a folder: an OSError naming it, not its name's words
+        fn(str(tmp_path))
+    assert isinstance(e.value, OSError) and str(tmp_path) in e.value.message
+    monkeypatch.chdir(BOOKS_DIR)  # the same relative path where the book is: read as the file
+    want = client.word_count(BOOKS_DIR / "pg99.txt")
+    if call == "word_count":
+        assert fn("pg99.txt").entries == want.entries and want.entries[0] == ("the", 712, 6.233038606320581)
+    else:
+        assert fn("pg99.txt").words == [w for w, _, _ in want.entries[:16]]
+
+
+def test_text_is_passed_explicitly(client):
+    r = client.word_count(text="pg99.txt")  # explicitly a text: its words
+    assert [(w, c) for w, c, _ in r.entries] == [("pg99", 1), ("txt", 1)]
+    assert client.word_acf(text="a b a b", nwords=1, timesteps=3).acf.tolist() == [1.0, 0.0, 0.5]
+    for kw, msg in (({"source": b"a", "text": "a"}, "not both"), ({}, "needs a source"),
+                    ({"text": b"a b"}, "takes a str, not bytes")):
+        with pytest.raises(lanes.InvalidArgument, match=msg):
+            client.word_count(**kw)
+    with pytest.raises(lanes.InvalidArgument, match="character 2 is '\\\\udc80'"):
+        client.word_count(text="ab\udc80")
+
+
+def test_source_read_errors_are_lanes_errors(client, tmp_path):
+    class Broken:
+        name = "broken.txt"
+
+        def read(self, n):
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(lanes.FileError, match="'broken.txt' could not be read: Input/output error") as e:
+        client.word_count(Broken())
+    assert isinstance(e.value, OSError) and e.value.errno == 5
+    p = tmp_path / "t.txt"
+    p.write_text("a b")
+    with open(p, "r") as f, pytest.raises(lanes.InvalidArgument, match="binary mode"):
+        client.word_acf(f)
+    assert client.word_count(text="still serving").total == 2
+
+
+def test_writing_a_result_to_a_bad_path_is_a_lanes_error(client, tmp_path):
+    r = client.word_count(text="a b a")
+    w = client.word_acf(text="a b a", nwords=1, timesteps=2)
+    for write in (r.write_dat, w.write_csv):
+        with pytest.raises(lanes.FileError, match="cannot be written") as e:
+            write(tmp_path / "no-such-folder" / "out")
+        assert isinstance(e.value, OSError) and "no-such-folder" in e.value.message
+    r.write_dat(tmp_path / "a.dat")
+    assert (tmp_path / "a.dat").read_text() == "a 2 66.66666666666666\nb 1 33.33333333333333\n"

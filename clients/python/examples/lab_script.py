@@ -51,6 +51,12 @@ def main():
             c.map("sine", x[:10])
         except lanes.InvalidArgument as e:
             print("a typo gets a clear error:", e.message)
+        try:
+            c.map("x * y", x[:10], x[:11])                # the client's own checks are lanes errors too
+        except lanes.InvalidArgument as e:
+            print("arrays that do not broadcast:", e.message)
+        print(f"the summary's counts are ints: {c.last_summary['elements']} elements, "
+              f"{c.last_summary['bytes_in']} bytes in")
     print("all results match numpy")
 
 

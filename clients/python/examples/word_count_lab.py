@@ -76,6 +76,11 @@ def main():
             c.acf(x[:10], nlags=50)
         except lanes.InvalidArgument as e:
             print("too many lags gets a clear error:", e.message)
+        try:
+            c.word_count("no-such-book.txt")              # a str is a path, never a text
+        except lanes.FileNotFound as e:
+            print("a path that names no file:", e.message)
+        print("a text goes by text=:", c.word_count(text="to be or not to be").entries[:2])
     print("done")
 
 

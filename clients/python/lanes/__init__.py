@@ -11,21 +11,24 @@ SIMD-accelerated), from Python.
                       v=lanes.uniform(seed=2), n=10**8)  # Monte-Carlo pi, no input bytes sent
         r = c.acf(x, nlags=40, alpha=0.05)            # statsmodels' acf: (acf, confint)
         c.word_count("pg99.txt").write_dat("pg99.dat")  # the word-count course's jobs, its files
+        c.word_count(text="to be or not to be")         # a text in a str goes by text= (a str is a path)
         c.word_acf("pg99.txt", mode="course").write_csv("pg99.csv")
         for doc in c.corpus(["pg99.txt", "pg58.txt"], progress=True):  # many books at once
             print(doc.name, doc.word_count.entries[:3])
 
-See lanes.Client for every call; errors are lanes.Error subclasses carrying the gRPC status code and
-the server's message.
+See lanes.Client for every call. Every error a call raises is a lanes.Error subclass carrying the gRPC
+status code and a message naming the problem, whether the daemon or the client found it
+(InvalidArgument is also a ValueError and a TypeError; FileNotFound, for a path that names no file, is
+also a FileNotFoundError).
 """
-from .client import DEFAULT_ADDRESS, Client, CorpusRun, Generated, normal, uniform, wire_dtype
+from .client import ACCEPTED_DTYPES, DEFAULT_ADDRESS, Client, CorpusRun, Generated, normal, uniform, wire_dtype
 from .client import range_ as range  # noqa: A001 - lanes.range(start, step), like numpy.arange
-from .errors import (Cancelled, DeadlineExceeded, Error, FailedPrecondition, Internal, InvalidArgument, NotFound,
-                     ResourceExhausted, Unavailable, Unimplemented)
+from .errors import (Cancelled, DeadlineExceeded, Error, FailedPrecondition, FileError, FileNotFound, Internal,
+                     InvalidArgument, NotFound, ResourceExhausted, Unavailable, Unimplemented)
 from .text import DocResult, WordAcfResult, WordCountResult
 
 __version__ = "0.1.0"
-__all__ = ["Client", "DEFAULT_ADDRESS", "wire_dtype", "Generated", "uniform", "normal", "range", "CorpusRun",
-           "WordCountResult", "WordAcfResult", "DocResult", "Error", "InvalidArgument", "ResourceExhausted",
-           "FailedPrecondition", "Unavailable", "DeadlineExceeded", "Cancelled", "Unimplemented", "NotFound",
-           "Internal"]
+__all__ = ["Client", "DEFAULT_ADDRESS", "ACCEPTED_DTYPES", "wire_dtype", "Generated", "uniform", "normal", "range",
+           "CorpusRun", "WordCountResult", "WordAcfResult", "DocResult", "Error", "InvalidArgument",
+           "ResourceExhausted", "FailedPrecondition", "Unavailable", "DeadlineExceeded", "Cancelled", "Unimplemented",
+           "NotFound", "FileNotFound", "FileError", "Internal"]

@@ -10,14 +10,20 @@ ReduceOnce, AcfOnce, WordCountOnce, WordAcfOnce): one
 round trip, no streaming threads. Text jobs (word_count, word_acf, corpus) stream a file's bytes in
 chunks read as gRPC asks for them; corpus keeps sending documents while their results come back, and
 an exception raised while reading a source ends the requests and is raised again in the caller's thread.
-Every gRPC error becomes a `lanes.Error` subclass carrying the status code and the server's message.
+Every gRPC error becomes a `lanes.Error` subclass carrying the status code and the server's message,
+and every check the client makes itself (dtypes, shapes, argument types and ranges, paths) raises
+one too, with a message naming the argument (see errors.py). Exceptions raised by the caller's own
+objects (a chunk iterable, a file object's read()) other than OSError pass through unchanged.
+Summaries and Info come back as plain dicts whose counts are ints and whose times are floats.
 """
+import collections
 import itertools
+import operator
 import os
 
 import grpc
 import numpy as np
-from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from . import errors
@@ -37,10 +43,55 @@ _DTYPES = {
 }
 _NUMPY = {v: k for k, v in _DTYPES.items()}
 
+# The daemon's registry names (Info's backends); _backend() also takes "_" for "-" and any case.
 _BACKENDS = {
     None: lanes_pb2.BACKEND_AUTO, "auto": lanes_pb2.BACKEND_AUTO, "inline": lanes_pb2.BACKEND_INLINE,
     "cpu": lanes_pb2.BACKEND_CPU, "process-pool": lanes_pb2.BACKEND_PROCESS_POOL, "cuda": lanes_pb2.BACKEND_CUDA,
 }
+
+# What wire_dtype() accepts, in the words of its errors and of the README.
+ACCEPTED_DTYPES = ("bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, float32, float64 "
+                   "and longdouble, either byte order")
+
+
+def _int_arg(name, v, lo=0, hi=2**32 - 1):
+    """v as an int in [lo, hi] (an int, a numpy integer or an integral float), else InvalidArgument
+    naming `name`."""
+    try:
+        if isinstance(v, bool):
+            raise TypeError
+        i = operator.index(v)
+    except TypeError:
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            i = int(v)
+        else:
+            raise errors.InvalidArgument(f"{name} must be an integer, not {v!r}") from None
+    if not lo <= i <= hi:
+        raise errors.InvalidArgument(f"{name} must be between {lo} and {hi}, got {i}")
+    return i
+
+
+def _float_arg(name, v):
+    """v as a float (a real number: complex values are refused, not cut to their real part), else
+    InvalidArgument naming `name`."""
+    if isinstance(v, (complex, np.complexfloating)) or isinstance(v, (str, bytes)):
+        raise errors.InvalidArgument(f"{name} must be a real number, not {v!r}")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise errors.InvalidArgument(f"{name} must be a real number, not {v!r}") from None
+
+
+def _str_arg(name, v):
+    if not isinstance(v, str):
+        raise errors.InvalidArgument(f"{name} must be a str, not {type(v).__name__}")
+    return v
+
+
+def _choice(name, v, choices):
+    if not isinstance(v, str) or v not in choices:
+        raise errors.InvalidArgument(f"unknown {name} {v!r} ({', '.join(choices)})")
+    return choices[v]
 
 
 class Generated:
@@ -54,7 +105,8 @@ class Generated:
     __slots__ = ("kind", "seed", "start", "step")
 
     def __init__(self, kind, seed=0, start=0.0, step=1.0):
-        self.kind, self.seed, self.start, self.step = kind, int(seed), float(start), float(step)
+        self.kind, self.seed = kind, _int_arg("seed", seed, 0, 2**64 - 1)
+        self.start, self.step = _float_arg("start", start), _float_arg("step", step)
 
     def __repr__(self):
         if self.kind == lanes_pb2.Generated.RANGE:
@@ -67,16 +119,13 @@ class Generated:
 
 
 def uniform(seed=0):
-    """A generated input of uniform [0, 1) values from Philox stream `seed` (53 random bits each)."""
-    if not 0 <= int(seed) < 2**64:
-        raise ValueError("seed must be in [0, 2**64)")
+    """A generated input of uniform [0, 1) values from Philox stream `seed` (53 random bits each;
+    seed in [0, 2**64))."""
     return Generated(lanes_pb2.Generated.UNIFORM, seed=seed)
 
 
 def normal(seed=0):
     """A generated input of standard normal values (Box-Muller on Philox stream `seed`)."""
-    if not 0 <= int(seed) < 2**64:
-        raise ValueError("seed must be in [0, 2**64)")
     return Generated(lanes_pb2.Generated.NORMAL, seed=seed)
 
 
@@ -95,37 +144,40 @@ def _split_inputs(positional, named, count_allowed):
     names, arrays, generated, params = [], [], {}, {}
     for i, a in enumerate(positional):
         if isinstance(a, Generated):
-            raise TypeError("give a generated input a name: map(expr, u=lanes.uniform(1))")
+            raise errors.InvalidArgument("give a generated input a name: map(expr, u=lanes.uniform(1))")
         names.append(_DEFAULT_NAMES[i] if i < len(_DEFAULT_NAMES) else f"x{i}")
         arrays.append(a)
     for k, v in named.items():
         if k in names:
-            raise TypeError(f"input {k!r} given twice (positional inputs are named {', '.join(names)})")
+            raise errors.InvalidArgument(f"input {k!r} given twice (positional inputs are named {', '.join(names)})")
         if isinstance(v, Generated):
             generated[k] = v
-        elif np.ndim(v) == 0 and not isinstance(v, (list, tuple)):
-            params[k] = float(v)
+        elif np.ndim(v) == 0 and not isinstance(v, (list, tuple, np.ndarray)):
+            params[k] = _float_arg(f"parameter {k}", v)
         else:
             names.append(k)
             arrays.append(v)
     n = None
     if not arrays and count_allowed:
         if "n" not in params:
-            raise TypeError("a job whose inputs are all generated needs its length: n=...")
-        n = int(params.pop("n"))
-        if n < 0:
-            raise ValueError("n must be >= 0")
+            raise errors.InvalidArgument("a job whose inputs are all generated needs its length: n=...")
+        n = _int_arg("n", params.pop("n"), 0, 2**64 - 1)
     return names, arrays, generated, params, n
 
 
-def wire_dtype(dtype):
+def wire_dtype(dtype, what="input"):
     """The dtype an input of `dtype` travels as: float64, float32, int64 or int32 (little-endian).
 
-    float16 becomes float32; bool and integers of at most 32 bits with a sign, or 16 without, become
-    int32; uint32 becomes int64; uint64 becomes float64 (lanes computes in float64 anyway). Complex,
-    object and string dtypes raise TypeError.
+    Accepted: bool, int8 .. int64, uint8 .. uint64, float16 .. float64 and longdouble, in either byte
+    order. float16 becomes float32; longdouble becomes float64; bool and integers of at most 32 bits
+    with a sign, or 16 without, become int32; uint32 becomes int64; uint64 becomes float64 (lanes
+    computes in float64 anyway). Anything else (complex, object, str, bytes, datetime, timedelta,
+    structured) raises lanes.InvalidArgument naming `what`.
     """
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError) as e:
+        raise errors.InvalidArgument(f"{what}: {dtype!r} is not a dtype ({e})") from None
     if dt.kind == "f":
         if dt.itemsize == 8:
             return np.dtype("<f8")
@@ -142,13 +194,34 @@ def wire_dtype(dtype):
         if dt.itemsize == 4:
             return np.dtype("<i8")
         return np.dtype("<f8")
-    raise TypeError(f"lanes cannot send arrays of dtype {dt} (numbers only: float, int, uint, bool)")
+    raise errors.InvalidArgument(f"{what}: lanes cannot send arrays of dtype {dt}; it accepts {ACCEPTED_DTYPES}")
 
 
-def _as_wire(a):
+def _as_array(a, what):
+    """np.asarray(a), with numpy's complaints (a ragged list) as InvalidArgument naming `what`."""
+    if isinstance(a, Generated):
+        raise errors.InvalidArgument(f"{what}: a generated input goes by name: u=lanes.uniform(1)")
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise errors.InvalidArgument(f"{what} is not an array of numbers: {e}") from None
+
+
+def _as_wire(a, what="input"):
     """A C-contiguous little-endian array of a wire dtype holding a's values (no copy when possible)."""
-    a = np.asarray(a)
-    return np.ascontiguousarray(a, dtype=wire_dtype(a.dtype))
+    a = _as_array(a, what)
+    return np.ascontiguousarray(a, dtype=wire_dtype(a.dtype, what))
+
+
+def _broadcast(names, arrays):
+    """The wire arrays of named inputs, broadcast together (InvalidArgument naming their shapes when
+    they do not broadcast)."""
+    wire = [_as_wire(a, f"input {n}") for n, a in zip(names, arrays)]
+    try:
+        return np.broadcast_arrays(*wire)
+    except ValueError:
+        shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(names, wire))
+        raise errors.InvalidArgument(f"the inputs' shapes do not broadcast together: {shapes}") from None
 
 
 def _chunk_elements(itemsizes, chunk_bytes):
@@ -168,26 +241,38 @@ class Client:
     """
 
     def __init__(self, address=DEFAULT_ADDRESS, *, timeout=None, chunk_bytes=DEFAULT_CHUNK_BYTES):
-        if not 1 <= chunk_bytes <= MAX_MESSAGE_BYTES - 1024:
-            raise ValueError(f"chunk_bytes must be between 1 and {MAX_MESSAGE_BYTES - 1024}")
-        self.address = address
-        self.timeout = timeout
-        self.chunk_bytes = int(chunk_bytes)
+        self.address = _str_arg("address", address)
+        self.timeout = _check_timeout(timeout)
+        self.chunk_bytes = _int_arg("chunk_bytes", chunk_bytes, 1, MAX_MESSAGE_BYTES - 1024)
         self._channel = grpc.insecure_channel(address)
-        self._stub = lanes_pb2_grpc.LanesStub(self._channel)
-        self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._lanes = lanes_pb2_grpc.LanesStub(self._channel)
+        self._health_stub = health_pb2_grpc.HealthStub(self._channel)
+        self._closed = False
         self._last_summary = None
 
     @property
+    def _stub(self):
+        if self._closed:
+            raise errors.FailedPrecondition("this lanes.Client is closed; make a new one")
+        return self._lanes
+
+    @property
+    def _health(self):
+        if self._closed:
+            raise errors.FailedPrecondition("this lanes.Client is closed; make a new one")
+        return self._health_stub
+
+    @property
     def last_summary(self):
-        """The JobSummary of the last call (map, reduce, acf, word_count, word_acf, corpus) as a dict
-        (backend, reason, elements, chunks, bytes_in, bytes_out, queued/compute/stream seconds,
-        threads), or None before the first."""
+        """The JobSummary of the last call (map, reduce, acf, word_count, word_acf, corpus) as a dict,
+        or None before the first: backend and reason (str); elements, chunks, bytes_in, bytes_out and
+        threads (int); queued_seconds, compute_seconds and stream_seconds (float)."""
         s = self._last_summary
         return None if s is None else _summary(s)
 
     def close(self):
-        """Closes the channel. The client cannot be used afterwards."""
+        """Closes the channel. The client cannot be used afterwards (a call raises FailedPrecondition)."""
+        self._closed = True
         self._channel.close()
 
     def __enter__(self):
@@ -198,23 +283,24 @@ class Client:
         return False
 
     def _timeout(self, timeout):
-        return self.timeout if timeout is None else timeout
+        return self.timeout if timeout is None else _check_timeout(timeout)
 
     # ---- Info and health ----
 
     def info(self, *, timeout=None):
-        """The daemon's version, backends, devices, thread counts and limits, as a dict."""
+        """The daemon's version, backends, devices, thread counts and limits, as a dict (counts and
+        sizes are ints, uptime_seconds a float)."""
         try:
             r = self._stub.Info(lanes_pb2.InfoRequest(), timeout=self._timeout(timeout))
         except grpc.RpcError as e:
             raise errors.from_rpc_error(e) from None
-        return json_format.MessageToDict(r, preserving_proto_field_name=True,
-                                         always_print_fields_with_no_presence=True)
+        return _message_dict(r)
 
     def health(self, service="", *, timeout=None):
         """The serving status of `service` ("" for the whole daemon): "SERVING" or "NOT_SERVING"."""
+        req = health_pb2.HealthCheckRequest(service=_str_arg("service", service))
         try:
-            r = self._health.Check(health_pb2.HealthCheckRequest(service=service), timeout=self._timeout(timeout))
+            r = self._health.Check(req, timeout=self._timeout(timeout))
         except grpc.RpcError as e:
             raise errors.from_rpc_error(e) from None
         return health_pb2.HealthCheckResponse.ServingStatus.Name(r.status)
@@ -232,7 +318,7 @@ class Client:
             *arrays: input arrays, named x, y, z, ... in the expression (for named functions: one
                 input, or two for power(x, y)); broadcast together, the result has their shape.
             out_dtype: "float64" (default) or "float32".
-            backend: None/"auto", "inline" or "cpu" to force where it runs.
+            backend: None/"auto", or "inline", "cpu" or "cuda" to force where it runs.
             **inputs: keyword arrays are inputs by that name; lanes.uniform(seed), lanes.normal(seed)
                 and lanes.range(start, step) are inputs the daemon generates; scalars are parameters
                 (n for power, a and b for affine, any name in an expression). When no array is sent,
@@ -241,17 +327,22 @@ class Client:
         Returns:
             numpy.ndarray of out_dtype, element k computed from element k of each input.
 
+        Input dtypes: see wire_dtype() (bool, int8 .. int64, uint8 .. uint64, float16 .. float64,
+        longdouble; complex, object, str and datetime arrays are refused).
+
         Raises:
             lanes.InvalidArgument for an unknown function or name, a syntax error (with its column),
-            a missing or unknown parameter, and so on.
+            a missing or unknown parameter, a dtype lanes does not take, inputs that do not
+            broadcast, and so on.
         """
+        _str_arg("fn", fn)
         names, arrs, generated, params, n = _split_inputs(arrays, inputs, count_allowed=True)
         if not arrs and not generated:
-            raise TypeError("map() needs at least one input array or generated input")
+            raise errors.InvalidArgument("map() needs at least one input array or generated input")
         explicit_names = bool(generated) or len(names) > len(arrays)
-        arrs = np.broadcast_arrays(*[np.asarray(a) for a in arrs]) if arrs else []
+        arrs = _broadcast(names, arrs) if arrs else []
         shape = arrs[0].shape if arrs else (n,)
-        flat = [_as_wire(a).reshape(-1) for a in arrs]
+        flat = [np.ascontiguousarray(a).reshape(-1) for a in arrs]
         size = flat[0].size if flat else n
         spec, out_np = self._map_spec(fn, [a.dtype for a in flat], out_dtype, backend, params)
         if explicit_names:
@@ -278,50 +369,71 @@ class Client:
         Args:
             chunks: an iterable of arrays (one input) or of tuples of equal-length arrays (several
                 inputs). Chunks are split further to at most chunk_bytes per message.
-            dtypes: the input dtypes; by default taken from the first chunk (later chunks are converted).
+            dtypes: the input dtypes; by default taken from the first chunk. Later chunks are
+                converted within their kind (float64 to float32, int to float, ...); a chunk that
+                would lose its kind (floats into an integer stream, complex) is InvalidArgument.
             Other arguments as map().
 
         Yields:
             1-D numpy arrays of out_dtype; concatenated, they are the map of the concatenated inputs.
         """
-        it = iter(chunks)
+        _str_arg("fn", fn)
+        it = _iterate(chunks, "chunks")
         try:
             first = next(it)
         except StopIteration:
             first = None
+        if dtypes is not None and (isinstance(dtypes, (str, np.dtype, type)) or not hasattr(dtypes, "__iter__")):
+            dtypes = [dtypes]
         if first is None:
             if dtypes is None:
-                raise ValueError("map_iter() on no chunks needs dtypes=")
-            wire = [wire_dtype(d) for d in dtypes]
+                raise errors.InvalidArgument("map_iter() on no chunks needs dtypes=")
+            wire = [wire_dtype(d, f"dtypes[{i}]") for i, d in enumerate(dtypes)]
             stream = iter(())
         else:
             first_t = first if isinstance(first, tuple) else (first,)
-            wire = [wire_dtype(d) for d in dtypes] if dtypes else [wire_dtype(np.asarray(a).dtype) for a in first_t]
+            wire = ([wire_dtype(d, f"dtypes[{i}]") for i, d in enumerate(dtypes)] if dtypes else
+                    [wire_dtype(_as_array(a, f"chunk 0 array {k}").dtype, f"chunk 0 array {k}")
+                     for k, a in enumerate(first_t)])
             stream = self._split(itertools.chain([first], it), wire)
         spec, out_np = self._map_spec(fn, wire, out_dtype, backend, params)
         yield from self._map_stream(spec, out_np, stream, timeout)
 
     def _split(self, chunks, wire):
-        """Converts user chunks to tuples of wire arrays of at most chunk_bytes together."""
+        """Converts user chunks to tuples of wire arrays of at most chunk_bytes together; a chunk of
+        the wrong arity, of unequal lengths or of a dtype that does not cast within its kind to the
+        stream's raises InvalidArgument naming the chunk."""
         per = _chunk_elements([d.itemsize for d in wire], self.chunk_bytes)
-        for c in chunks:
+        for j, c in enumerate(chunks):
             c = c if isinstance(c, tuple) else (c,)
             if len(c) != len(wire):
-                raise ValueError(f"a chunk has {len(c)} arrays, the job has {len(wire)} inputs")
-            arrs = [np.ascontiguousarray(np.asarray(a).reshape(-1), dtype=d) for a, d in zip(c, wire)]
+                raise errors.InvalidArgument(f"chunk {j} has {len(c)} arrays, the job has {len(wire)} inputs")
+            arrs = []
+            for k, (a, d) in enumerate(zip(c, wire)):
+                what = f"chunk {j}" + (f" array {k}" if len(wire) > 1 else "")
+                a = _as_array(a, what)
+                src = wire_dtype(a.dtype, what)
+                if not np.can_cast(src, d, casting="same_kind"):
+                    raise errors.InvalidArgument(f"{what} has dtype {a.dtype}, which does not convert to the "
+                                                 f"stream's {d.name} without losing its kind; give dtypes=")
+                arrs.append(np.ascontiguousarray(a.reshape(-1), dtype=d))
             n = arrs[0].size
             if any(a.size != n for a in arrs):
-                raise ValueError("the arrays of a chunk must have equal lengths")
+                sizes = ", ".join(str(a.size) for a in arrs)
+                raise errors.InvalidArgument(f"the arrays of chunk {j} must have equal lengths, got {sizes}")
             for i in range(0, n, per):
                 yield tuple(a[i:i + per] for a in arrs)
 
     def _map_spec(self, fn, wire_dtypes, out_dtype, backend, params):
-        out_dt = np.dtype(out_dtype)
+        try:
+            out_dt = np.dtype(out_dtype)
+        except (TypeError, ValueError):
+            out_dt = None
         if out_dt not in (np.dtype("f8"), np.dtype("f4")):
-            raise errors.InvalidArgument(f"output dtype must be float64 or float32, got {out_dt}")
+            raise errors.InvalidArgument(f"out_dtype must be float64 or float32, got {out_dtype!r}")
         spec = lanes_pb2.MapSpec(function=fn, input_dtypes=[_DTYPES[np.dtype(d)] for d in wire_dtypes],
                                  output_dtype=_DTYPES[out_dt.newbyteorder("<")], backend=_backend(backend),
-                                 params={k: float(v) for k, v in params.items()})
+                                 params={k: _float_arg(f"parameter {k}", v) for k, v in params.items()})
         return spec, out_dt.newbyteorder("<")
 
     def _map_once(self, spec, flat, out_np, timeout):
@@ -338,10 +450,11 @@ class Client:
         return np.concatenate(parts) if parts else np.empty(0, dtype=out_np)
 
     def _map_stream(self, spec, out_np, chunks, timeout):
+        failure = []
 
         def requests():
             yield lanes_pb2.MapRequest(spec=spec)
-            for c in chunks:
+            for c in _guarded(chunks, failure):
                 m = lanes_pb2.MapRequest()  # filled in place: a Chunk passed to the constructor is copied again
                 m.chunk.arrays.extend([a.tobytes() for a in c])
                 yield m
@@ -350,15 +463,19 @@ class Client:
         try:
             call = self._stub.Map(requests(), timeout=self._timeout(timeout))
             for r in call:
+                if failure:
+                    break
                 if r.HasField("summary"):
                     self._last_summary = r.summary
                     continue
                 yield np.frombuffer(r.chunk.arrays[0], dtype=out_np)
         except grpc.RpcError as e:
+            _reraise(failure)
             raise errors.from_rpc_error(e) from None
         finally:
             if call is not None:
                 call.cancel()  # no-op once the call ended; stops the stream if the caller stopped early
+        _reraise(failure)
 
     # ---- Reduce ----
 
@@ -376,7 +493,7 @@ class Client:
             ddof: delta degrees of freedom for var and std (numpy's ddof).
             bins, range: for histogram, as numpy.histogram (range defaults to (x.min(), x.max()) for
                 a plain array; give it with expr).
-            backend: None/"auto", "inline" or "cpu".
+            backend: None/"auto", or "inline", "cpu" or "cuda" to force one.
             **inputs: with expr, keyword arrays, generated inputs (lanes.uniform/normal/range) and
                 scalar parameters, as in map(); n= is the length when every input is generated.
 
@@ -385,17 +502,19 @@ class Client:
             argmax; the input's dtype for min and max; float64 otherwise and for expressions), or for
             histogram a tuple (counts int64 array, bin edges array) like numpy.histogram.
         """
+        _str_arg("op", op)
         if expr is None:
             if inputs:
-                raise TypeError(f"reduce() got {', '.join(inputs)}: keyword inputs go with expr=")
+                raise errors.InvalidArgument(f"reduce() got {', '.join(inputs)}: keyword inputs go with expr=")
             if x is None:
-                raise TypeError("reduce() needs an array x (or expr= with its inputs)")
+                raise errors.InvalidArgument("reduce() needs an array x (or expr= with its inputs)")
             return self._reduce_array(op, x, ddof, bins, range, backend, timeout)
+        _str_arg("expr", expr)
         names, arrs, generated, params, n = _split_inputs([] if x is None else [x], inputs, count_allowed=True)
         if op == "histogram" and range is None:
             raise errors.InvalidArgument("histogram of an expression needs range=(lo, hi)")
-        arrs = np.broadcast_arrays(*[np.asarray(a) for a in arrs]) if arrs else []
-        flat = [_as_wire(a).reshape(-1) for a in arrs]
+        arrs = _broadcast(names, arrs) if arrs else []
+        flat = [np.ascontiguousarray(a).reshape(-1) for a in arrs]
         spec = self._reduce_spec(op, np.float64, ddof, bins, range, backend)
         spec.ClearField("dtype")
         spec.expr = expr
@@ -416,7 +535,7 @@ class Client:
         return self._reduce_stream(spec, np.float64, chunks, timeout)
 
     def _reduce_array(self, op, x, ddof, bins, range, backend, timeout):
-        x = _as_wire(x).reshape(-1)
+        x = _as_wire(x, "x").reshape(-1)
         spec = self._reduce_spec(op, x.dtype, ddof, bins, range if range is not None or op != "histogram"
                                  else _auto_range(x), backend)
         spec.range_from_data = op == "histogram" and range is None
@@ -443,11 +562,13 @@ class Client:
         dtype defaults to the first chunk's; histogram needs an explicit range here. Other arguments and
         the result as reduce().
         """
-        it = iter(chunks)
+        _str_arg("op", op)
+        it = _iterate(chunks, "chunks")
         first = next(it, None)
         if first is None and dtype is None:
-            raise ValueError("reduce_iter() on no chunks needs dtype=")
-        wire = wire_dtype(dtype if dtype is not None else np.asarray(first).dtype)
+            raise errors.InvalidArgument("reduce_iter() on no chunks needs dtype=")
+        wire = (wire_dtype(dtype, "dtype") if dtype is not None else
+                wire_dtype(_as_array(first, "chunk 0").dtype, "chunk 0"))
         if op == "histogram" and range is None:
             raise errors.InvalidArgument("histogram over a stream needs range=(lo, hi): the input is read once")
         body = itertools.chain([first], it) if first is not None else iter(())
@@ -456,18 +577,23 @@ class Client:
 
     @staticmethod
     def _reduce_spec(op, dtype, ddof, bins, range, backend):
-        spec = lanes_pb2.ReduceSpec(op=op, dtype=_DTYPES[np.dtype(dtype)], ddof=float(ddof), bins=int(bins),
-                                    backend=_backend(backend))
+        spec = lanes_pb2.ReduceSpec(op=op, dtype=_DTYPES[np.dtype(dtype)], ddof=_float_arg("ddof", ddof),
+                                    bins=_int_arg("bins", bins), backend=_backend(backend))
         if range is not None:
-            lo, hi = range
-            spec.range.lo = float(lo)
-            spec.range.hi = float(hi)
+            try:
+                lo, hi = range
+            except (TypeError, ValueError):
+                raise errors.InvalidArgument(f"range must be a pair (lo, hi), not {range!r}") from None
+            spec.range.lo = _float_arg("range lo", lo)
+            spec.range.hi = _float_arg("range hi", hi)
         return spec
 
     def _reduce_stream(self, spec, dtype, chunks, timeout):
+        failure = []
+
         def requests():
             yield lanes_pb2.ReduceRequest(spec=spec)
-            for c in chunks:  # tuples: one array per streamed input
+            for c in _guarded(chunks, failure):  # tuples: one array per streamed input
                 m = lanes_pb2.ReduceRequest()
                 m.chunk.arrays.extend(a.tobytes() for a in c)
                 yield m
@@ -475,7 +601,9 @@ class Client:
         try:
             r = self._stub.Reduce(requests(), timeout=self._timeout(timeout))
         except grpc.RpcError as e:
+            _reraise(failure)
             raise errors.from_rpc_error(e) from None
+        _reraise(failure)  # the daemon reduced what came before the failing chunk: not an answer
         return self._reduce_result(spec.op, dtype, r)
 
     def _reduce_result(self, op, dtype, r):
@@ -497,7 +625,7 @@ class Client:
         """Autocorrelation of a series, as statsmodels.tsa.stattools.acf (missing='none').
 
         Args:
-            x: a 1-D array (float64, float32, int64, int32 or anything wire_dtype() converts), or an
+            x: a 1-D array (any dtype wire_dtype() accepts: bool, ints, uints, floats), or an
                 iterable of such chunks, streamed in order without holding the series (then give
                 nlags, or n= for the default nlags).
             nlags: lags 0 .. nlags; default min(int(10*log10(n)), n - 1) as statsmodels.
@@ -518,23 +646,23 @@ class Client:
 
         A series that fits one message goes in one unary AcfOnce call; longer ones stream on Acf.
         """
-        if alpha is not None and not 0 < alpha < 1:
+        if alpha is not None and not 0 < _float_arg("alpha", alpha) < 1:
             raise errors.InvalidArgument(f"alpha must be between 0 and 1 (exclusive), got {alpha}")
         methods = {"auto": lanes_pb2.AcfSpec.METHOD_AUTO, "direct": lanes_pb2.AcfSpec.DIRECT,
                    "fft": lanes_pb2.AcfSpec.FFT}
-        if method not in methods:
-            raise ValueError(f"unknown ACF method {method!r} (auto, direct, fft)")
         spec = lanes_pb2.AcfSpec(adjusted=bool(adjusted), alpha=float(alpha or 0.0), qstat=bool(qstat),
-                                 method=methods[method], backend=_backend(backend))
+                                 method=_choice("ACF method", method, methods), backend=_backend(backend))
         if nlags is not None:
-            spec.nlags = int(nlags)
+            nlags = spec.nlags = _int_arg("nlags", nlags, 0, 2**63 - 1)
+        if n is not None:
+            n = _int_arg("n", n, 0, 2**64 - 1)
         if _is_array_like(x):
-            a = _as_wire(x)
+            a = _as_wire(x, "x")
             if a.ndim > 1 and a.size != max(a.shape):
-                raise ValueError(f"acf() takes a 1-D series, got shape {a.shape}")
+                raise errors.InvalidArgument(f"acf() takes a 1-D series, got x of shape {a.shape}")
             a = a.reshape(-1)
-            if n is not None and int(n) != a.size:
-                raise ValueError(f"n={n} but the series has {a.size} values")
+            if n is not None and n != a.size:
+                raise errors.InvalidArgument(f"n={n} but the series x has {a.size} values")
             spec.dtype = _DTYPES[a.dtype]
             spec.n = a.size
             lags = nlags if nlags is not None else (_default_nlags(a.size) if a.size > 1 else 0)
@@ -550,14 +678,14 @@ class Client:
             per = _chunk_elements([a.itemsize], self.chunk_bytes)
             chunks = ((a[i:i + per],) for i in builtin_range(0, a.size, per))
         else:
-            it = iter(x)
+            it = _iterate(x, "x")
             first = next(it, None)
             if nlags is None and n is None:
                 raise errors.InvalidArgument("acf() of chunks needs nlags= (or the length n= for the default)")
-            wire = wire_dtype(np.asarray(first).dtype if first is not None else np.float64)
+            wire = wire_dtype(_as_array(first, "chunk 0").dtype if first is not None else np.float64, "chunk 0")
             spec.dtype = _DTYPES[wire]
             if n is not None:
-                spec.n = int(n)
+                spec.n = n
             chunks = self._split(itertools.chain([first], it) if first is not None else iter(()), [wire])
         return self._acf_stream(spec, chunks, alpha, qstat, timeout)
 
@@ -608,13 +736,13 @@ class Client:
 
     # ---- Text: the word-count course's jobs ----
 
-    def word_count(self, source, min_length=0, top=0, *, backend=None, timeout=None):
+    def word_count(self, source=None, min_length=0, top=0, *, text=None, backend=None, timeout=None):
         """Counts the words of a text as the course's word count does.
 
         Args:
-            source: the text: a path (str naming an existing file, or any os.PathLike; its bytes are
-                streamed in chunks, never read whole), an open binary file, bytes (UTF-8), or a str
-                (encoded UTF-8; pass bytes to force a str that names a file to be taken as text).
+            source: where the text is: a path (a str or any os.PathLike: always a file, whose bytes are
+                streamed in chunks, never read whole), bytes (UTF-8), or an open binary file.
+            text: the text itself, as a str (instead of source).
             min_length: drop words shorter than this many characters (the course's filter).
             top: keep only the first top entries (0: all); the percentages still divide by the total.
 
@@ -623,15 +751,19 @@ class Client:
             occurrence; .total, .distinct, .summary; .write_dat(path) writes the course's .dat.
 
         Raises:
-            lanes.InvalidArgument: the text is not valid UTF-8 (the message names the byte offset).
+            lanes.FileNotFound (a FileNotFoundError) when the path names no file, lanes.FileError (an
+            OSError) when it cannot be read; lanes.InvalidArgument when the text is not valid UTF-8
+            (the message names the byte offset), for a source of another type, or for both or
+            neither of source and text.
         """
-        spec = lanes_pb2.WordCountSpec(min_length=int(min_length), top=int(top), backend=_backend(backend))
-        opened = _text.open_source(source)
+        spec = lanes_pb2.WordCountSpec(min_length=_int_arg("min_length", min_length),
+                                       top=_int_arg("top", top, 0, 2**64 - 1), backend=_backend(backend))
+        opened = _open_text(source, text, "word_count")
         failure = []
         words, counts, done = [], [], None
         call = None
         try:
-            pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes))
+            pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes, "word_count source"))
             if one is not None:
                 # the whole text fits one message: one unary round trip
                 req = lanes_pb2.WordCountCall(spec=spec)
@@ -663,12 +795,12 @@ class Client:
         self._last_summary = done.summary
         return WordCountResult(words, counts, done.total_words, done.distinct_words, _summary(done.summary))
 
-    def word_acf(self, source, nwords=16, timesteps=100, mode="exact", min_length=0, *, backend=None,
-                 timeout=None):
+    def word_acf(self, source=None, nwords=16, timesteps=100, mode="exact", min_length=0, *, text=None,
+                 backend=None, timeout=None):
         """The average word autocorrelation of a text's most frequent words (the course's .csv).
 
         Args:
-            source: the text, as for word_count().
+            source, text: the text, as for word_count() (a path, bytes or a binary file; or text= a str).
             nwords: how many of the most frequent words (the word count's order) are averaged.
             timesteps: T, the number of lags: 0 .. T-1.
             mode: "exact": acf[t] = #{i: w at i and at i+t} / occurrences(w), labelled t;
@@ -679,16 +811,17 @@ class Client:
         Returns:
             WordAcfResult: .acf (T float64 values), .lags, .words, .counts, .total, .summary;
             .write_csv(path) writes the course's CSV ("%.18e,%.18e" rows).
+
+        Raises:
+            as word_count().
         """
-        modes = {"exact": lanes_pb2.WordAcfSpec.EXACT, "course": lanes_pb2.WordAcfSpec.COURSE}
-        if mode not in modes:
-            raise ValueError(f"unknown word ACF mode {mode!r} (exact, course)")
-        spec = lanes_pb2.WordAcfSpec(mode=modes[mode], nwords=int(nwords), timesteps=int(timesteps),
-                                     min_length=int(min_length), backend=_backend(backend))
-        opened = _text.open_source(source)
+        spec = lanes_pb2.WordAcfSpec(mode=_choice("word ACF mode", mode, _MODES), nwords=_int_arg("nwords", nwords),
+                                     timesteps=_int_arg("timesteps", timesteps),
+                                     min_length=_int_arg("min_length", min_length), backend=_backend(backend))
+        opened = _open_text(source, text, "word_acf")
         failure = []
         try:
-            pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes))
+            pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes, "word_acf source"))
             if one is not None:
                 req = lanes_pb2.WordAcfCall(spec=spec)
                 req.chunk.arrays.append(one)
@@ -711,11 +844,13 @@ class Client:
         """Runs the course's jobs on many documents in one call (the daemon's process pool).
 
         Args:
-            documents: paths (the name is the file name), or (name, source) pairs, source as for
-                word_count() (a path, an open binary file, bytes or str). Names must be unique.
+            documents: a list of paths (str or os.PathLike; the name is the file name), or of
+                (name, source) pairs, source as word_count()'s: a path, bytes (a text in a str:
+                encode it) or an open binary file. Names must be unique.
             word_count, word_acf: which results each document gets.
             min_length, mode, nwords, timesteps: as word_count() and word_acf().
             zipf_words: columns of the Zipf table.
+            backend: None/"auto" or "process-pool" (a corpus runs on the process pool only).
             progress: show a tqdm progress bar of the documents done.
             raise_errors: raise a document's failure (a lanes.Error) instead of reporting it in its
                 DocResult.error.
@@ -725,33 +860,95 @@ class Client:
             the documents are still being sent; after the last one, .zipf holds the Zipf table
             [(book, counts)], .zipf_csv_text() / .write_zipf(path) the course's results.csv, and
             .documents, .failed, .summary the totals.
+
+        A path that names no file, or that cannot be read, is that document's failed DocResult
+        (error lanes.FileNotFound or lanes.FileError, naming the file) and the other documents run;
+        when no document can be read the call raises that error at once.
         """
-        modes = {"exact": lanes_pb2.WordAcfSpec.EXACT, "course": lanes_pb2.WordAcfSpec.COURSE}
-        if mode not in modes:
-            raise ValueError(f"unknown word ACF mode {mode!r} (exact, course)")
         spec = lanes_pb2.CorpusSpec(word_count=bool(word_count), word_acf=bool(word_acf),
-                                    min_length=int(min_length), mode=modes[mode], nwords=int(nwords),
-                                    timesteps=int(timesteps), zipf_words=int(zipf_words),
-                                    backend=_backend(backend))
+                                    min_length=_int_arg("min_length", min_length),
+                                    mode=_choice("word ACF mode", mode, _MODES), nwords=_int_arg("nwords", nwords),
+                                    timesteps=_int_arg("timesteps", timesteps),
+                                    zipf_words=_int_arg("zipf_words", zipf_words), backend=_backend(backend))
+        if isinstance(documents, (str, bytes, os.PathLike)):
+            raise errors.InvalidArgument("corpus() takes a list of documents: corpus([path]) for one")
         docs = []
-        for d in documents:
+        for i, d in enumerate(_iterate(documents, "documents")):
             if isinstance(d, tuple):
-                if len(d) != 2:
-                    raise TypeError("a corpus document is a path or a (name, source) pair")
-                docs.append((str(d[0]), d[1]))
-            else:
-                if not isinstance(d, os.PathLike) and not isinstance(d, str):
-                    raise TypeError(f"a corpus document is a path or a (name, source) pair, not {type(d).__name__}")
-                if not os.path.isfile(d):
-                    raise FileNotFoundError(f"corpus document {os.fspath(d)!r} is not a file")
+                if len(d) != 2 or not isinstance(d[0], str):
+                    raise errors.InvalidArgument(f"corpus document {i} is a tuple but not a (name, source) pair")
+                name, source = d
+                if not (_text.is_path(source) or isinstance(source, (bytes, bytearray, memoryview))
+                        or hasattr(source, "read")):
+                    raise errors.InvalidArgument(f"corpus document {name!r}: its source must be a path (str or "
+                                                 f"os.PathLike), bytes or a binary file, not {type(source).__name__}")
+                docs.append((name, source))
+            elif _text.is_path(d):
                 docs.append((_text.doc_name(d), d))
+            else:
+                raise errors.InvalidArgument(f"corpus document {i} must be a path (str or os.PathLike) or a "
+                                             f"(name, source) pair, not {type(d).__name__}")
         names = [n for n, _ in docs]
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"corpus document names must be unique: {', '.join(dup)} given twice")
+            raise errors.InvalidArgument(f"corpus document names must be unique: {', '.join(dup)} given twice")
         if not docs:
-            raise ValueError("corpus() needs at least one document")
-        return CorpusRun(self, spec, docs, progress, raise_errors, self._timeout(timeout))
+            raise errors.InvalidArgument("corpus() needs at least one document")
+        bad = {}
+        for name, source in docs:
+            if _text.is_path(source):
+                err = _text.check_path(source, f"corpus document {name!r} at")
+                if err is not None:
+                    bad[name] = err
+        if len(bad) == len(docs):
+            raise _nothing_readable(list(bad.values()))
+        if progress:
+            try:
+                import tqdm.auto  # noqa: F401 - CorpusRun draws its bar with it
+            except ImportError:
+                raise errors.FailedPrecondition("progress=True needs tqdm: pip install tqdm "
+                                                "(or pip install 'clients/python[progress]')") from None
+        return CorpusRun(self, spec, docs, bad, progress, raise_errors, self._timeout(timeout))
+
+
+_MODES = {"exact": lanes_pb2.WordAcfSpec.EXACT, "course": lanes_pb2.WordAcfSpec.COURSE}
+
+
+def _open_text(source, text, fn):
+    """The opened text source of word_count/word_acf: exactly one of source and text=."""
+    if text is not None:
+        if source is not None:
+            raise errors.InvalidArgument(f"{fn}() takes a source or text=, not both")
+        if not isinstance(text, str):
+            raise errors.InvalidArgument(f"{fn}(text=...) takes a str, not {type(text).__name__} "
+                                         "(bytes go as the source)")
+        try:
+            return None, text.encode("utf-8"), None
+        except UnicodeEncodeError as e:
+            raise errors.InvalidArgument(f"{fn}(text=...) cannot be encoded as UTF-8: character {e.start} is "
+                                         f"{text[e.start]!r} ({e.reason})") from None
+    if source is None:
+        raise errors.InvalidArgument(f"{fn}() needs a source (a path, bytes or a binary file) or text=")
+    return _text.open_source(source, f"{fn} source", "(to count the words of a str itself, pass text=...)")
+
+
+def _nothing_readable(errs):
+    """The error of a corpus call none of whose documents can be read: the one document's error, or
+    one naming them all (FileNotFound when every one is missing)."""
+    if len(errs) == 1:
+        return errs[0]
+    shown = "; ".join(e.message for e in errs[:5]) + ("; ..." if len(errs) > 5 else "")
+    msg = f"none of the {len(errs)} corpus documents can be read: {shown}"
+    if all(isinstance(e, errors.FileNotFound) for e in errs):
+        return errors.FileNotFound(msg, errs[0].filename)
+    return errors.FileError(msg, errs[0].filename)
+
+
+def _iterate(x, what):
+    try:
+        return iter(x)
+    except TypeError:
+        raise errors.InvalidArgument(f"{what} must be iterable, not {type(x).__name__}") from None
 
 
 builtin_range = range
@@ -768,28 +965,88 @@ def _auto_range(x):
 
 
 def _backend(name):
+    key = name.lower().replace("_", "-") if isinstance(name, str) else name
     try:
-        return _BACKENDS[name]
-    except KeyError:
-        raise ValueError(f"unknown backend {name!r} (auto, inline, cpu, process-pool, cuda)") from None
+        return _BACKENDS[key]
+    except (KeyError, TypeError):
+        raise errors.InvalidArgument(f"unknown backend {name!r} (auto, inline, cpu, process-pool, cuda)") from None
+
+
+def _check_timeout(timeout):
+    if timeout is None:
+        return None
+    t = _float_arg("timeout", timeout)
+    if not t > 0:
+        raise errors.InvalidArgument(f"timeout must be a number of seconds above 0 (or None), got {timeout!r}")
+    return t
+
+
+_INT_TYPES = {FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT32,
+              FieldDescriptor.CPPTYPE_UINT64}
+_FLOAT_TYPES = {FieldDescriptor.CPPTYPE_FLOAT, FieldDescriptor.CPPTYPE_DOUBLE}
+
+
+def _field_value(f, v):
+    if f.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
+        return _message_dict(v)
+    if f.cpp_type == FieldDescriptor.CPPTYPE_ENUM:
+        e = f.enum_type.values_by_number.get(v)
+        return e.name if e is not None else int(v)
+    if f.cpp_type in _INT_TYPES:
+        return int(v)
+    if f.cpp_type in _FLOAT_TYPES:
+        return float(v)
+    if f.cpp_type == FieldDescriptor.CPPTYPE_BOOL:
+        return bool(v)
+    return v  # str, bytes
+
+
+def _message_dict(m):
+    """A protobuf message as a dict by field name, with Python values of the fields' types: integers
+    (protobuf's JSON would give 64-bit ones as strings) as int, float and double as float, enums by
+    name, messages as dicts, repeated fields as lists. Every field is present (its default when not
+    set), except unset message fields and oneof members other than the one set."""
+    out = {}
+    for f in m.DESCRIPTOR.fields:
+        v = getattr(m, f.name)
+        if f.message_type is not None and f.message_type.GetOptions().map_entry:
+            vf = f.message_type.fields_by_name["value"]
+            out[f.name] = {k: _field_value(vf, x) for k, x in v.items()}
+        elif f.is_repeated:
+            out[f.name] = [_field_value(f, x) for x in v]
+        elif (f.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE or f.containing_oneof is not None) and \
+                not m.HasField(f.name):
+            continue
+        else:
+            out[f.name] = _field_value(f, v)
+    return out
 
 
 def _summary(s):
-    return json_format.MessageToDict(s, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    """A JobSummary as a dict: backend, reason (str); elements, chunks, bytes_in, bytes_out, threads
+    (int); queued_seconds, compute_seconds, stream_seconds (float)."""
+    return _message_dict(s)
 
 
 class CorpusRun:
     """A running corpus call (see Client.corpus): iterate it for DocResult objects as documents finish.
 
     After the iteration: zipf [(book, [counts])] in the order the documents were sent (failed ones left
-    out), documents and failed (counts), summary (dict). Iterating again yields nothing; breaking out of
-    the loop cancels the call.
+    out), documents and failed (counts, including documents the client could not read), summary
+    (dict). Iterating again yields nothing; breaking out of the loop cancels the call.
+
+    Design: documents the client cannot read are failed DocResults, never sent: those found before the
+    call (paths checked by corpus()) are yielded first; a path that fails to open, or whose first read
+    fails, in gRPC's request thread is queued in `_unread` (a deque: appends and pops are
+    thread-safe) and yielded by the caller's thread after the next response. A read that fails after
+    part of a document was sent cannot be taken back: it ends the call with that error.
     """
 
-    def __init__(self, client, spec, docs, progress, raise_errors, timeout):
-        self._client, self._spec, self._docs = client, spec, docs
+    def __init__(self, client, spec, docs, bad, progress, raise_errors, timeout):
+        self._client, self._spec, self._docs, self._bad = client, spec, docs, bad
         self._progress, self._raise, self._timeout = progress, raise_errors, timeout
         self._started = False
+        self._unread = collections.deque()
         self.zipf = None
         self.documents = self.failed = 0
         self.summary = None
@@ -808,47 +1065,69 @@ class CorpusRun:
     def zipf_csv_text(self):
         """The course's results.csv text: "Book,word1,...", then one row of counts per book."""
         if self.zipf is None:
-            raise RuntimeError("the Zipf table comes at the end: iterate the corpus call first")
+            raise errors.FailedPrecondition("the Zipf table comes at the end: iterate the corpus call first")
         return _text.zipf_csv_text(self.zipf, self._zipf_words)
 
     def write_zipf(self, path):
         """Writes the course's results.csv."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.zipf_csv_text())
+        _text.write_text(path, self.zipf_csv_text(), "utf-8", "write_zipf path")
 
     def _requests(self, failure, sent):
         chunk = self._client.chunk_bytes
         yield lanes_pb2.CorpusRequest(spec=self._spec)
         try:
             for name, source in self._docs:
-                opened = _text.open_source(source)
+                if name in self._bad:
+                    continue
+                what = f"corpus document {name!r}"
+                try:
+                    opened = _text.open_source(source, what + " at" if _text.is_path(source) else what)
+                    pieces = _text.text_chunks(opened, chunk, what)
+                    prev = next(pieces, b"")
+                except errors.Error as e:  # nothing of it sent yet: it fails alone
+                    self._unread.append(DocResult(name, e))
+                    continue
                 first = True
-                prev = None
-                for b in _text.text_chunks(opened, chunk):
-                    if prev is not None:
-                        yield _doc_piece(name if first else "", prev, False)
-                        first = False
+                for b in pieces:
+                    yield _doc_piece(name if first else "", prev, False)
+                    first = False
                     prev = b
-                yield _doc_piece(name if first else "", prev or b"", True)
+                yield _doc_piece(name if first else "", prev, True)
                 sent[0] += 1
         except Exception as e:  # reported after the call, in the caller's thread
             failure.append(e)
 
+    def _local_failures(self, bar):
+        """The DocResults of documents the client could not read, as they are found."""
+        while self._unread:
+            res = self._unread.popleft()
+            self._local.append(res.error)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(res.name, refresh=False)
+            if self._raise:
+                raise res.error
+            yield res
+
     def _run(self):
         failure, sent = [], [0]
+        self._local = []  # the errors of the documents the client could not read
         bar = None
         if self._progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=len(self._docs), unit="doc", desc="corpus")
         parts = {}  # name -> (words, counts) of a word table sent in several DocResult messages
-        stub = self._client._stub
         call = None
         try:
-            call = stub.Corpus(self._requests(failure, sent), timeout=self._timeout)
+            for name, err in self._bad.items():
+                self._unread.append(DocResult(name, err))
+            yield from self._local_failures(bar)
+            call = self._client._stub.Corpus(self._requests(failure, sent), timeout=self._timeout)
             for r in call:
                 if failure:
                     call.cancel()
                     break
+                yield from self._local_failures(bar)
                 if r.HasField("done"):
                     d = r.done
                     self.zipf = [(z.book, [int(c) for c in z.counts]) for z in d.zipf]
@@ -870,8 +1149,11 @@ class CorpusRun:
                 if res.error is not None and self._raise:
                     raise res.error
                 yield res
+            yield from self._local_failures(bar)
         except grpc.RpcError as e:
             _reraise(failure)
+            if sent[0] == 0 and len(self._local) == len(self._docs):
+                raise _nothing_readable(self._local) from None
             raise errors.from_rpc_error(e) from None
         finally:
             if call is not None:
@@ -879,8 +1161,12 @@ class CorpusRun:
             if bar is not None:
                 bar.close()
         _reraise(failure)
+        if sent[0] == 0 and len(self._local) == len(self._docs):
+            raise _nothing_readable(self._local)  # every path vanished between corpus() and its reading
         if self.zipf is None:
             raise errors.Internal("the Corpus stream ended without its CorpusDone message")
+        self.documents += len(self._local)
+        self.failed += len(self._local)
 
     def _doc_result(self, doc, words, counts):
         error = None

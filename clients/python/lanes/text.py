@@ -3,12 +3,18 @@
 Design: the daemon sends numbers and words; everything the course prints is formatted here, in Python,
 with the course's own expressions, so the files are the course's byte for byte: a .dat line is
 " ".join(str(c)) of (word, count, float(count) / total * 100.0), whose last field is the float's repr;
-a CSV row is numpy.savetxt's "%.18e,%.18e" of (lag, value). Text sources (a path, an open binary file,
-bytes or a str) are read lazily in chunks by text_chunks(), never whole.
+a CSV row is numpy.savetxt's "%.18e,%.18e" of (lag, value). Text sources are explicit: a str or an
+os.PathLike is always a path (a typo in a path is FileNotFound, never the path's own words counted),
+bytes are the text, an object with read() a binary file; a text in a str goes by the text= keyword.
+They are read lazily in chunks by text_chunks(), never whole.
 """
+import errno
 import os
+import stat
 
 import numpy as np
+
+from . import errors
 
 
 class WordCountResult:
@@ -68,8 +74,7 @@ class WordCountResult:
 
     def write_dat(self, path):
         """Writes the course's .dat file (UTF-8), byte for byte what the course's script writes."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.dat_text())
+        write_text(path, self.dat_text(), "utf-8", "write_dat path")
 
 
 class WordAcfResult:
@@ -107,8 +112,7 @@ class WordAcfResult:
 
     def write_csv(self, path):
         """Writes the course's CSV file, byte for byte what the course's np.savetxt call writes."""
-        with open(path, "w", encoding="ascii") as f:
-            f.write(self.csv_text())
+        write_text(path, self.csv_text(), "ascii", "write_csv path")
 
 
 class DocResult:
@@ -120,8 +124,8 @@ class DocResult:
         error: None, or the lanes.Error of this document's failure (with .code and .message).
         word_count: a WordCountResult when the corpus asked for word counts, else None.
         word_acf: a WordAcfResult when the corpus asked for word ACFs, else None.
-        backend: where it ran ("process-pool worker 3 (pid 1234)"); attempts: tries it took; seconds:
-            its compute time.
+        backend: where it ran ("process-pool worker 3 (pid 1234)"; "" for a document the client could
+            not read, which was never sent); attempts: tries it took; seconds: its compute time.
     """
 
     __slots__ = ("name", "error", "word_count", "word_acf", "backend", "attempts", "seconds")
@@ -149,33 +153,64 @@ def zipf_csv_text(rows, zipf_words=None):
     return "\n".join(out) + "\n"
 
 
+def write_text(path, text, encoding, what):
+    """Writes `text` to the file `path`; an OSError becomes lanes.FileError naming `what` and the path."""
+    try:
+        with open(path, "w", encoding=encoding) as f:
+            f.write(text)
+    except OSError as e:
+        raise errors.FileError(f"{what} {os.fspath(path)!r} cannot be written: {e.strerror or e}",
+                               os.fspath(path), e.errno) from None
+
+
 def is_path(source):
-    """Whether a text source is a file path: an os.PathLike, or a str naming an existing file."""
-    if isinstance(source, os.PathLike):
-        return True
-    return isinstance(source, str) and "\n" not in source and len(source) < 4096 and os.path.isfile(source)
+    """Whether a text source is a file path: a str or an os.PathLike (a str is never taken as text)."""
+    return isinstance(source, (str, os.PathLike))
 
 
-def open_source(source):
+def check_path(path, what):
+    """None when `path` names a readable regular file, else the lanes error saying why not (without
+    opening it: a corpus checks every document before its call starts)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return errors.from_os_error(e, what)
+    if stat.S_ISDIR(st.st_mode):
+        return errors.from_os_error(IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path), what)
+    if not os.access(path, os.R_OK):
+        return errors.from_os_error(PermissionError(errno.EACCES, os.strerror(errno.EACCES), path), what)
+    return None
+
+
+def open_source(source, what, text_hint=""):
     """Opens a text source for text_chunks(): returns (binary file-like or None, bytes or None, close).
 
-    A path is opened now (so a missing file raises FileNotFoundError in the caller's thread); a str that
-    is not a path is text, encoded UTF-8; bytes-like objects are the text's bytes; an object with a
-    read() method is read as a binary file (not closed here)."""
+    `what` names the argument in errors ("word_count source"). A path (a str or an os.PathLike) is
+    opened now, so a missing file raises lanes.FileNotFound (a FileNotFoundError) naming it in the
+    caller's thread; `text_hint` is added to that message when the path is a str (it may have been
+    meant as text). Bytes-like objects are the text's bytes; an object with a read() method is read
+    as a binary file (not closed here). Anything else is lanes.InvalidArgument."""
     if is_path(source):
-        f = open(source, "rb")
+        try:
+            f = open(source, "rb")
+        except OSError as e:
+            err = errors.from_os_error(e, what)
+            if text_hint and isinstance(source, str) and isinstance(err, errors.FileNotFound):
+                err = errors.FileNotFound(f"{err.message} {text_hint}", err.filename)
+            raise err from None
         return f, None, f.close
-    if isinstance(source, str):
-        return None, source.encode("utf-8"), None
     if isinstance(source, (bytes, bytearray, memoryview)):
         return None, bytes(source), None
     if hasattr(source, "read"):
         return source, None, None
-    raise TypeError(f"a text source is a path, a binary file, bytes or a str, not {type(source).__name__}")
+    raise errors.InvalidArgument(f"{what} must be a path (str or os.PathLike), bytes or a binary file, "
+                                 f"not {type(source).__name__}")
 
 
-def text_chunks(opened, chunk_bytes):
-    """Yields the bytes of an opened source in pieces of at most chunk_bytes; closes a file it opened."""
+def text_chunks(opened, chunk_bytes, what="text source"):
+    """Yields the bytes of an opened source in pieces of at most chunk_bytes; closes a file it opened.
+    A read that fails raises lanes.FileError (an OSError) naming `what`; a file opened in text mode
+    raises lanes.InvalidArgument."""
     f, data, close = opened
     try:
         if data is not None:
@@ -183,12 +218,19 @@ def text_chunks(opened, chunk_bytes):
                 yield data[i:i + chunk_bytes]
             return
         while True:
-            b = f.read(chunk_bytes)
+            try:
+                b = f.read(chunk_bytes)
+            except OSError as e:
+                name = getattr(f, "name", None)
+                raise errors.FileError(f"{what} {name if name is not None else '(a file object)'!r} could not be "
+                                       f"read: {e.strerror or e}", name, e.errno) from None
             if not b:
                 return
             if isinstance(b, str):
-                raise TypeError("open the text file in binary mode ('rb'): lanes sends its bytes")
-            yield b
+                raise errors.InvalidArgument(f"{what}: open the text file in binary mode ('rb'): lanes sends its bytes")
+            if not isinstance(b, (bytes, bytearray, memoryview)):
+                raise errors.InvalidArgument(f"{what}: read() returned {type(b).__name__}, not bytes")
+            yield bytes(b)
     finally:
         if close is not None:
             close()
