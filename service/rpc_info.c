@@ -2,7 +2,8 @@
  *
  * Design: Info answers from the configuration and the backend registry, both fixed after start, so it
  * needs no lock; uptime, pid, the process pool's state and the router's model, devices and load are
- * read at the time of the call (the router's own functions are thread-safe).
+ * read at the time of the call (the router's own functions are thread-safe), and so is the memory the
+ * daemon holds: its resident set and its document spools (spool.h), which the resident set misses.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include "proc_pool.h"
 #include "router.h"
 #include "rpc.h"
+#include "spool.h"
 
 static const lanes_config_t *g_cfg;
 static uint64_t g_start_ns;
@@ -94,6 +96,21 @@ static void router_model_text(char *out, size_t cap)
         if (lanes_router_device_up(d))
             snprintf(out + len, cap - len, ", cuda device %d up (%d queued)", d, lanes_router_gpu_queue(d));
     }
+}
+
+/* The resident set now, from /proc/self/status (VmRSS, in kB); 0 if unreadable. */
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024u;
 }
 
 static void info_on_message(void *ctx, uint8_t *data, size_t len)
@@ -183,6 +200,10 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
     r.uptime_seconds = (double)(lanes_now_ns() - g_start_ns) * 1e-9;
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     r.online_cpus = online > 0 ? (uint32_t)online : 0;
+    r.rss_bytes = rss_bytes();
+    lanes_spool_usage(&r.spool_bytes, &r.spools);
+    r.memory_bytes = r.rss_bytes + r.spool_bytes;
+    r.max_doc_bytes = g_cfg->max_doc_bytes;
     char model_text[1024];
     router_model_text(model_text, sizeof model_text);
     r.router_model = model_text;
