@@ -6,6 +6,7 @@
  * daemon holds: its resident set and its document spools (spool.h), which the resident set misses.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "spool.h"
 
 static const lanes_config_t *g_cfg;
+static int g_statm_fd = -1;
 static uint64_t g_start_ns;
 static char g_map_list[512];
 static char g_reduce_list[512];
@@ -42,6 +44,8 @@ void rpc_init(const lanes_config_t *cfg, uint64_t start_ns)
 {
     g_cfg = cfg;
     g_start_ns = start_ns;
+    if (g_statm_fd < 0)
+        g_statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     join_names(lanes_map_function_names(), g_map_list, sizeof g_map_list);
     join_names(lanes_reduce_op_names(), g_reduce_list, sizeof g_reduce_list);
 }
@@ -98,19 +102,21 @@ static void router_model_text(char *out, size_t cap)
     }
 }
 
-/* The resident set now, from /proc/self/status (VmRSS, in kB); 0 if unreadable. */
+/* The resident set now: the second field of /proc/self/statm (pages), read with pread() on an fd
+ * opened once by rpc_init() (a read at offset 0 makes the kernel produce it afresh; 2 us, where
+ * opening /proc files costs 70-150 us on the development machines). 0 if unreadable. Thread-safe. */
 static uint64_t rss_bytes(void)
 {
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f)
+    char b[128];
+    ssize_t n = g_statm_fd >= 0 ? pread(g_statm_fd, b, sizeof b - 1, 0) : -1;
+    if (n <= 0)
         return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
-            break;
-    fclose(f);
-    return (uint64_t)kb * 1024u;
+    b[n] = 0;
+    unsigned long long size, resident;
+    if (sscanf(b, "%llu %llu", &size, &resident) != 2)
+        return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
 }
 
 static void info_on_message(void *ctx, uint8_t *data, size_t len)

@@ -1,10 +1,11 @@
-/* Document spools (see spool.h): memfd_create, write(2), then seals. */
+/* Document spools (see spool.h): memfd_create, write(2), then seals; a table of the spools' fds for
+ * lanes_spool_usage(). */
 #define _GNU_SOURCE
 #include "spool.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,9 +14,53 @@
 #include <unistd.h>
 
 #define SPOOL_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
-/* memfd_create()'s name, as /proc/self/fd shows it ("/memfd:lanes-doc (deleted)"). */
-#define SPOOL_NAME "lanes-doc"
-#define SPOOL_LINK "/memfd:" SPOOL_NAME " "
+#define SPOOL_NAME "lanes-doc" /* memfd_create()'s name, as /proc/PID/fd shows it */
+
+/* The spools' memfds, for lanes_spool_usage(): an fd is live while fstat() on it still finds the
+ * file it was created as (same device and inode); one its owner closed (or whose number now names
+ * another file) is dropped at the next walk. Walked at every init too, so the table holds the live
+ * spools plus those closed since the last init or usage call. */
+typedef struct live_spool {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+} live_spool_t;
+
+static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static live_spool_t *g_live;
+static size_t g_live_n, g_live_cap;
+
+static int live_same(const live_spool_t *l, struct stat *st)
+{
+    return fstat(l->fd, st) == 0 && st->st_dev == l->dev && st->st_ino == l->ino;
+}
+
+/* Drops closed entries, then adds fd (not added when out of memory: it is then not counted). */
+static void live_add(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return;
+    pthread_mutex_lock(&g_live_mu);
+    size_t keep = 0;
+    for (size_t i = 0; i < g_live_n; i++) {
+        struct stat other;
+        if (g_live[i].fd != fd && live_same(&g_live[i], &other))
+            g_live[keep++] = g_live[i];
+    }
+    g_live_n = keep;
+    if (g_live_n == g_live_cap) {
+        size_t cap = g_live_cap ? 2 * g_live_cap : 16;
+        live_spool_t *t = realloc(g_live, cap * sizeof *t);
+        if (t) {
+            g_live = t;
+            g_live_cap = cap;
+        }
+    }
+    if (g_live_n < g_live_cap)
+        g_live[g_live_n++] = (live_spool_t){.fd = fd, .dev = st.st_dev, .ino = st.st_ino};
+    pthread_mutex_unlock(&g_live_mu);
+}
 
 int lanes_spool_init(lanes_spool_t *s, const char *name, uint64_t max_bytes, lanes_error_t *err)
 {
@@ -27,6 +72,7 @@ int lanes_spool_init(lanes_spool_t *s, const char *name, uint64_t max_bytes, lan
     if (s->fd < 0)
         return lanes_error_set(err, LANES_ENOMEM, "memfd_create() for document '%s' failed: %s", s->name,
                                strerror(errno));
+    live_add(s->fd);
     return 0;
 }
 
@@ -90,28 +136,17 @@ int lanes_spool_usage(uint64_t *bytes, unsigned *files)
 {
     *bytes = 0;
     *files = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    const int self = dirfd(d);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        char *end;
-        long fd = strtol(e->d_name, &end, 10);
-        if (*end || end == e->d_name || fd < 0 || fd == self)
-            continue;
-        char link[64];
-        ssize_t n = readlinkat(self, e->d_name, link, sizeof link - 1);
-        if (n <= 0)
-            continue;
-        link[n] = 0;
-        if (strncmp(link, SPOOL_LINK, sizeof SPOOL_LINK - 1) != 0)
-            continue;
+    pthread_mutex_lock(&g_live_mu);
+    size_t keep = 0;
+    for (size_t i = 0; i < g_live_n; i++) {
         struct stat st;
-        if (fstat((int)fd, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
+        if (!live_same(&g_live[i], &st))
+            continue; /* its owner closed it */
         *bytes += (uint64_t)st.st_blocks * 512u;
         (*files)++;
+        g_live[keep++] = g_live[i];
     }
-    closedir(d);
+    g_live_n = keep;
+    pthread_mutex_unlock(&g_live_mu);
     return 0;
 }

@@ -47,12 +47,11 @@ int lanes_spool_finish(lanes_spool_t *s, int *fd, uint64_t *len, lanes_error_t *
 /* Closes the memfd if the spool still has one. */
 void lanes_spool_free(lanes_spool_t *s);
 
-/* The memory held now in this process's spools, finished ones handed to the process pool included:
- * *bytes gets the memory their files use (st_blocks: the pages written, shared memory that the
- * process's resident set does not count) and *files their number. Walks /proc/self/fd for memfds named
- * "lanes-doc" (every spool's name), so it sees a spool wherever its fd is held. Returns 0, or -1 when
- * /proc/self/fd cannot be read (both set to 0). Thread-safe; a spool closed during the walk may or may
- * not be counted. */
+/* The memory held now in this process's spools, finished ones handed to the process pool included
+ * until their new owner closes them: *bytes gets the memory their files use (st_blocks: the pages
+ * written, shared memory that the process's resident set does not count) and *files their number.
+ * Costs one fstat() per spool. Returns 0. Thread-safe; a spool closed during the call may or may not
+ * be counted. */
 int lanes_spool_usage(uint64_t *bytes, unsigned *files);
 
 /* A sealed memfd holding len bytes of data (a finished spool in one call; tests and small documents).
