@@ -10,7 +10,10 @@
  *     backpressure that keeps memory bounded);
  *   - ask for the next message when fewer than two chunks are held;
  *   - finish when the client half-closed and all is computed and queued for sending, or at once on an
- *     error or cancellation once no compute is running (a running compute still uses the job).
+ *     error or cancellation once no compute is running (a running compute still uses the job);
+ *   - a one-message job (once) sends nothing before the end, so it has no room bound: instead it is
+ *     refused at its spec or chunk when its known result size cannot fit one reply
+ *     (once_check_size_locked), and fails as soon as its queued results pass that bound (run_compute).
  * Lifetime: a reference for the call (dropped in on_done) and one per queued pool task; the job is
  * freed when the last goes. lanes_call_finish() is always called without job->mu held, since it may
  * run on_done on this very thread.
