@@ -10,7 +10,10 @@
  *     backpressure that keeps memory bounded);
  *   - ask for the next message when fewer than two chunks are held;
  *   - finish when the client half-closed and all is computed and queued for sending, or at once on an
- *     error or cancellation once no compute is running (a running compute still uses the job).
+ *     error or cancellation once no compute is running (a running compute still uses the job);
+ *   - a one-message job (once) sends nothing before the end, so it has no room bound: instead it is
+ *     refused at its spec or chunk when its known result size cannot fit one reply
+ *     (once_check_size_locked), and fails as soon as its queued results pass that bound (run_compute).
  * Lifetime: a reference for the call (dropped in on_done) and one per queued pool task; the job is
  * freed when the last goes. lanes_call_finish() is always called without job->mu held, since it may
  * run on_done on this very thread.
@@ -18,6 +21,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +53,12 @@ typedef struct binding {
 /* The largest one-message reply: stock gRPC clients receive at most 4 MiB by default. */
 #define ONCE_MAX_REPLY (4u << 20)
 
+/* A job that received or sent at least this many bytes ends with malloc_trim(0): glibc keeps freed
+ * heap memory (result pieces of about chunk_bytes come from its arenas, not from mmap, once its
+ * dynamic mmap threshold has grown past them) and an idle daemon would otherwise stay at its largest
+ * job's footprint. Below it, the memory a job used is small and reused by the next one. */
+#define TRIM_AFTER_BYTES (64u << 20)
+
 struct lanes_job {
     pthread_mutex_t mu;
     int refs;
@@ -75,6 +85,7 @@ struct lanes_job {
     uint64_t start_ns;
     uint64_t gen_next; /* generated jobs: the next element to hand out */
     int tail_more;     /* the job has a tail and it has not ended */
+    size_t out_peak;   /* the most result bytes queued at once */
 };
 
 typedef struct pool_task {
@@ -147,8 +158,11 @@ static void job_unref(lanes_job_t *j)
     out_list_clear(&j->out);
     if (j->state)
         j->ops->destroy(j->state);
+    int trim = j->st.bytes_in + j->st.bytes_out + j->out_peak >= TRIM_AFTER_BYTES;
     pthread_mutex_destroy(&j->mu);
     free(j);
+    if (trim)
+        malloc_trim(0); /* the job's buffers go back to the system, not only to the allocator */
 }
 
 /* Computes chunk c, or a tail step when c is NULL, as placed by the router (pool: on a CPU-pool task).
@@ -211,6 +225,36 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int
             j->out.head = out.head;
         j->out.tail = out.tail;
     }
+    if (j->out_bytes > j->out_peak)
+        j->out_peak = j->out_bytes;
+    /* A one-message job's results wait for the end: never let them grow past what one reply holds. */
+    if (j->once && j->out_bytes > ONCE_MAX_REPLY)
+        fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED,
+                    "the result is larger than a one-message reply allows (%u bytes; %zu bytes were computed when "
+                    "the job was stopped): use the streaming %s call",
+                    ONCE_MAX_REPLY, j->out_bytes, j->ops->name);
+}
+
+/* Once mode: refuses, before anything is computed, a job whose result (elements x out_elem_bytes,
+ * the elements generated or in the one chunk) cannot fit one reply. */
+static void once_check_size_locked(lanes_job_t *j)
+{
+    size_t es = j->layout.out_elem_bytes;
+    if (!j->once || j->failed || !j->have_spec || es == 0)
+        return;
+    uint64_t n = j->layout.n_arrays == 0 ? j->layout.generated_n : j->st.elements;
+    if (n <= ONCE_MAX_REPLY / es)
+        return;
+    char bytes[48];
+    if (n > UINT64_MAX / es)
+        snprintf(bytes, sizeof bytes, "over 2^64 bytes");
+    else
+        snprintf(bytes, sizeof bytes, "%llu bytes", (unsigned long long)(n * es));
+    fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED,
+                "the result would be %llu elements of %zu bytes (%s), larger than a one-message reply allows (%u "
+                "bytes): use the streaming %s call, or fewer elements (at most %llu)",
+                (unsigned long long)n, es, bytes, ONCE_MAX_REPLY, j->ops->name,
+                (unsigned long long)(ONCE_MAX_REPLY / es));
 }
 
 static void pump_unlock(lanes_job_t *j);
@@ -462,6 +506,10 @@ static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
                     "the job spec was sent twice: only the first message of a %s call carries it", j->ops->name);
         return;
     }
+    if (j->ops->spec_descriptor && lanes_wire_check_strings(body, len, j->ops->spec_descriptor, msg, sizeof msg) != 0) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "%s", msg);
+        return;
+    }
     lanes_status_t rc = j->ops->on_spec(j->state, body, len, &j->layout, msg, sizeof msg);
     if (rc == LANES_STATUS_OK) {
         /* The router's bytes per element: the streamed inputs and the output (text: its bytes); a job
@@ -544,6 +592,16 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
         }
         total += lens[i];
     }
+    if (j->layout.bytes && j->layout.max_bytes &&
+        (total > j->layout.max_bytes || j->st.bytes_in > j->layout.max_bytes - total)) {
+        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+                    "the %s text is larger than the maximum of %llu bytes (max_doc_bytes): chunk %llu brings it "
+                    "to %llu bytes",
+                    j->ops->name, (unsigned long long)j->layout.max_bytes, k,
+                    (unsigned long long)(j->st.bytes_in + total));
+        free(data);
+        return;
+    }
     in_chunk_t *c = calloc(1, sizeof *c);
     if (!c) {
         fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -603,6 +661,7 @@ static void once_on_message_locked(lanes_job_t *j, uint8_t *data, size_t len)
         free(data);
     else
         on_chunk_locked(j, data, len, chunk, chunk_len);
+    once_check_size_locked(j);
 }
 
 static void job_on_message(void *ctx, uint8_t *data, size_t len)

@@ -11,6 +11,14 @@
  * nlags + 1 values or a word table) produces them in pieces under the same flow control; then the
  * job's final message (summary, result) ends the call.
  *
+ * One-message twins (once = 1) reply with every result in one message of at most 4 MiB, so nothing
+ * is sent before the end: a job whose result size follows from its element count (a Map: n times the
+ * output dtype's size) is refused (RESOURCE_EXHAUSTED, naming the sizes) before anything is computed
+ * when it cannot fit, and any other job stops the same way as soon as its queued results pass the
+ * bound. A one-message call holds O(reply), never O(job). Every spec is checked for U+0000 in its
+ * string fields first, and a text's bytes against the job's max_bytes as they arrive. A job that moved
+ * many bytes hands the allocator's free memory back to the system when it ends (malloc_trim).
+ *
  * Threads: the engine's state is guarded by its mutex; compute runs without it. Only one compute of a
  * job runs at a time, so a job's compute callback never runs concurrently with itself.
  */
@@ -44,6 +52,9 @@ typedef struct lanes_job_layout {
      * pieces of generated_piece elements, with no chunk from the client. */
     uint64_t generated_n;
     uint64_t generated_piece;
+    /* bytes == 1: the largest document accepted, in bytes (0: no bound). The engine refuses the call
+     * (INVALID_ARGUMENT naming max_doc_bytes) with the chunk that passes it, before computing it. */
+    uint64_t max_bytes;
 } lanes_job_layout_t;
 
 /* Messages a compute produced, in order. */
@@ -82,6 +93,9 @@ typedef struct lanes_exec {
 typedef struct lanes_job_ops {
     const char *name; /* "map", for logs */
     lanes_job_kind_t kind;
+    /* The spec's message type (protobuf-c): before on_spec sees a spec, the engine checks each of its
+     * string fields for U+0000 (lanes_wire_check_strings) and refuses one holding it. */
+    const struct ProtobufCMessageDescriptor *spec_descriptor;
     /* Allocates the job's state (returns NULL when out of memory). */
     void *(*create)(const lanes_config_t *cfg);
     /* Decodes and validates the spec; fills the layout. Returns OK or a status with msg. */

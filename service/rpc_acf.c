@@ -251,6 +251,7 @@ static lanes_status_t acf_finish(void *state, const lanes_job_stats_t *st, uint8
 
 const lanes_job_ops_t rpc_acf_ops = {
     .name = "acf",
+    .spec_descriptor = &lanes__v1__acf_spec__descriptor,
     .kind = LANES_JOB_ACF,
     .create = acf_create,
     .on_spec = acf_on_spec,

@@ -406,12 +406,16 @@ static void on_spec_locked(corpus_t *c, const uint8_t *body, size_t len)
                     "the corpus spec was sent twice: only the first message of a Corpus call carries it");
         return;
     }
+    char msg[512] = "";
+    if (lanes_wire_check_strings(body, len, &lanes__v1__corpus_spec__descriptor, msg, sizeof msg) != 0) {
+        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "%s", msg);
+        return;
+    }
     Lanes__V1__CorpusSpec *m = lanes__v1__corpus_spec__unpack(NULL, len, body);
     if (!m) {
         fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "malformed CorpusSpec");
         return;
     }
-    char msg[512] = "";
     lanes_status_t rc = LANES_STATUS_OK;
     if (!m->word_count && !m->word_acf) {
         snprintf(msg, sizeof msg, "the corpus spec asks for nothing: set word_count, word_acf or both");
@@ -619,8 +623,11 @@ static void corpus_on_message(void *ctx, uint8_t *data, size_t len)
         fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
                     "a document arrived before the corpus spec: the first message of a Corpus call must carry it");
     } else {
-        Lanes__V1__DocPiece *p = lanes__v1__doc_piece__unpack(NULL, blen, body);
-        if (!p) {
+        char msg[512];
+        Lanes__V1__DocPiece *p = NULL;
+        if (lanes_wire_check_strings(body, blen, &lanes__v1__doc_piece__descriptor, msg, sizeof msg) != 0)
+            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "piece %llu: %s", (unsigned long long)c->pieces, msg);
+        else if (!(p = lanes__v1__doc_piece__unpack(NULL, blen, body))) {
             fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "malformed DocPiece (piece %llu)",
                         (unsigned long long)c->pieces);
         } else {

@@ -273,6 +273,7 @@ static lanes_status_t map_finish(void *state, const lanes_job_stats_t *st, uint8
 
 const lanes_job_ops_t rpc_map_ops = {
     .name = "map",
+    .spec_descriptor = &lanes__v1__map_spec__descriptor,
     .kind = LANES_JOB_MAP,
     .create = map_create,
     .on_spec = map_on_spec,

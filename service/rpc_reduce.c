@@ -247,6 +247,7 @@ static lanes_status_t reduce_finish(void *state, const lanes_job_stats_t *st, ui
 
 const lanes_job_ops_t rpc_reduce_ops = {
     .name = "reduce",
+    .spec_descriptor = &lanes__v1__reduce_spec__descriptor,
     .kind = LANES_JOB_REDUCE,
     .create = reduce_create,
     .on_spec = reduce_on_spec,

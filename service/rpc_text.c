@@ -11,6 +11,8 @@
  *     back in 1 MiB pieces for pass 2 (positions of the top words only), so the daemon holds the
  *     vocabulary, the top words' positions and one spooled copy of the text (not mapped: read
  *     piecewise). One reply message.
+ * Both bound the text by max_doc_bytes, as a Corpus document: the engine refuses the call with the
+ * chunk that passes it (lanes_job_layout_t.max_bytes), before it is counted or spooled.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +40,7 @@ static lanes_status_t text_status(const lanes_error_t *err)
 /* ---- WordCount ---- */
 
 typedef struct count_state {
+    const lanes_config_t *cfg;
     lanes_word_counter_t *wc;
     uint64_t top;
     const lanes_word_entry_t *entries;
@@ -48,8 +51,10 @@ typedef struct count_state {
 
 static void *count_create(const lanes_config_t *cfg)
 {
-    (void)cfg;
-    return calloc(1, sizeof(count_state_t));
+    count_state_t *s = calloc(1, sizeof *s);
+    if (s)
+        s->cfg = cfg;
+    return s;
 }
 
 static void count_destroy(void *state)
@@ -75,6 +80,7 @@ static lanes_status_t count_on_spec(void *state, const uint8_t *spec, size_t len
     layout->bytes = 1;
     layout->backend = (int)m->backend;
     layout->out_elem_bytes = 0; /* for the router: the result is a table, not per byte */
+    layout->max_bytes = s->cfg->max_doc_bytes;
     lanes__v1__word_count_spec__free_unpacked(m, NULL);
     if (!s->wc) {
         snprintf(msg, cap, "%s", err.msg);
@@ -192,6 +198,7 @@ static lanes_status_t count_finish(void *state, const lanes_job_stats_t *st, uin
 
 const lanes_job_ops_t rpc_word_count_ops = {
     .name = "wordcount",
+    .spec_descriptor = &lanes__v1__word_count_spec__descriptor,
     .kind = LANES_JOB_TEXT,
     .create = count_create,
     .on_spec = count_on_spec,
@@ -204,6 +211,7 @@ const lanes_job_ops_t rpc_word_count_ops = {
 /* ---- WordAcf ---- */
 
 typedef struct wacf_state {
+    const lanes_config_t *cfg;
     lanes_word_acf_t *a;
     lanes_word_acf_mode_t mode;
     lanes_spool_t spool; /* the text, for pass 2; fd -1 before the spec */
@@ -213,10 +221,11 @@ typedef struct wacf_state {
 
 static void *wacf_create(const lanes_config_t *cfg)
 {
-    (void)cfg;
     wacf_state_t *s = calloc(1, sizeof *s);
-    if (s)
+    if (s) {
+        s->cfg = cfg;
         s->spool.fd = -1;
+    }
     return s;
 }
 
@@ -257,8 +266,9 @@ static lanes_status_t wacf_on_spec(void *state, const uint8_t *spec, size_t len,
         rc = text_status(&err);
         goto out;
     }
-    /* No size bound beyond memory: max_doc_bytes is the Corpus documents' key. */
-    if (lanes_spool_init(&s->spool, "the WordAcf text", UINT64_MAX, &err) != 0) {
+    /* max_doc_bytes bounds the text as it bounds a Corpus document: the engine refuses the chunk
+     * that passes it (layout->max_bytes) before it reaches the spool, which checks it again. */
+    if (lanes_spool_init(&s->spool, "the WordAcf text", s->cfg->max_doc_bytes, &err) != 0) {
         snprintf(msg, cap, "%s", err.msg);
         rc = LANES_STATUS_RESOURCE_EXHAUSTED;
         goto out;
@@ -267,6 +277,7 @@ static lanes_status_t wacf_on_spec(void *state, const uint8_t *spec, size_t len,
     layout->bytes = 1;
     layout->backend = (int)m->backend;
     layout->out_elem_bytes = 0; /* for the router: the result is a table, not per byte */
+    layout->max_bytes = s->cfg->max_doc_bytes;
     rc = LANES_STATUS_OK;
 out:
     lanes__v1__word_acf_spec__free_unpacked(m, NULL);
@@ -377,6 +388,7 @@ static lanes_status_t wacf_finish(void *state, const lanes_job_stats_t *st, uint
 
 const lanes_job_ops_t rpc_word_acf_ops = {
     .name = "wordacf",
+    .spec_descriptor = &lanes__v1__word_acf_spec__descriptor,
     .kind = LANES_JOB_TEXT,
     .create = wacf_create,
     .on_spec = wacf_on_spec,

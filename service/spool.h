@@ -4,7 +4,8 @@
  * memory file, so the gRPC threads never hold a whole document) and finishes the spool, which seals
  * the file (no write, shrink or grow: a worker maps exactly what was received, and a broken worker
  * cannot change it for a retry) and hands its fd to lanes_proc_pool_submit(). The size is checked on
- * every append against the spool's maximum (max_doc_bytes).
+ * every append against the spool's maximum (max_doc_bytes). Spools are shared memory, invisible in
+ * the daemon's resident set: lanes_spool_usage() counts them for Info.
  *
  * Ownership: a spool is a plain struct owned by the caller; lanes_spool_free() closes the memfd unless
  * lanes_spool_finish() handed it over. Threads: one spool must not be used by two threads at once;
@@ -45,6 +46,13 @@ int lanes_spool_finish(lanes_spool_t *s, int *fd, uint64_t *len, lanes_error_t *
 
 /* Closes the memfd if the spool still has one. */
 void lanes_spool_free(lanes_spool_t *s);
+
+/* The memory held now in this process's spools, finished ones handed to the process pool included
+ * until their new owner closes them: *bytes gets the memory their files use (st_blocks: the pages
+ * written, shared memory that the process's resident set does not count) and *files their number.
+ * Costs one fstat() per spool. Returns 0. Thread-safe; a spool closed during the call may or may not
+ * be counted. */
+int lanes_spool_usage(uint64_t *bytes, unsigned *files);
 
 /* A sealed memfd holding len bytes of data (a finished spool in one call; tests and small documents).
  * Returns the fd (the caller owns it) or a negative LANES_E* code with err set. */

@@ -1,6 +1,10 @@
-/* Protobuf framing for bulk chunks (see wire.h): varints and length-delimited fields only. */
+/* Protobuf framing for bulk chunks (see wire.h): varints and length-delimited fields only; and the
+ * check of a message's string fields for U+0000, which walks the wire bytes with the message's
+ * protobuf-c descriptor (field numbers to names and types). */
 #include "wire.h"
 
+#include <protobuf-c/protobuf-c.h>
+#include <stdio.h>
 #include <string.h>
 
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
@@ -108,4 +112,81 @@ uint8_t *lanes_wire_put_bytes(uint8_t *p, uint32_t field, const void *data, size
     if (len)
         memcpy(p, data, len);
     return p + len;
+}
+
+/* Nested messages deeper than this are not walked (lanes.proto nests three levels at most). */
+#define CHECK_MAX_DEPTH 16
+
+/* Walks the fields in [p, end) of a message of type d; path[0 .. plen) names it. Returns 0 or -1 with
+ * err set. Stops quietly (0) at anything malformed: the decoder that runs next reports it. */
+static int check_strings(const uint8_t *p, const uint8_t *end, const ProtobufCMessageDescriptor *d, char *path,
+                         size_t plen, size_t pcap, char *err, size_t cap, int depth)
+{
+    unsigned seen[64] = {0}; /* occurrences of each repeated field so far, by index in d->fields */
+    while (p < end) {
+        uint64_t key, v, len = 0;
+        const uint8_t *body = NULL;
+        if (read_varint(&p, end, &key) != 0)
+            return 0;
+        switch (key & 7) {
+        case 0:
+            if (read_varint(&p, end, &v) != 0)
+                return 0;
+            continue;
+        case 1:
+            if (end - p < 8)
+                return 0;
+            p += 8;
+            continue;
+        case 5:
+            if (end - p < 4)
+                return 0;
+            p += 4;
+            continue;
+        case 2:
+            if (read_varint(&p, end, &len) != 0 || len > (uint64_t)(end - p))
+                return 0;
+            body = p;
+            p += len;
+            break;
+        default:
+            return 0; /* groups (unused in proto3) or garbage */
+        }
+        uint64_t id = key >> 3;
+        const ProtobufCFieldDescriptor *f =
+            id > 0 && id <= 0x1fffffff ? protobuf_c_message_descriptor_get_field(d, (unsigned)id) : NULL;
+        if (!f || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE))
+            continue; /* unknown fields are skipped by the decoder too; bytes may hold anything */
+        size_t fi = (size_t)(f - d->fields);
+        unsigned k = fi < 64 ? seen[fi]++ : 0;
+        int n = f->label == PROTOBUF_C_LABEL_REPEATED ? snprintf(path + plen, pcap - plen, ".%s[%u]", f->name, k)
+                                                      : snprintf(path + plen, pcap - plen, ".%s", f->name);
+        size_t nlen = n < 0 || plen + (size_t)n >= pcap ? pcap - 1 : plen + (size_t)n;
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            const uint8_t *z = len ? memchr(body, 0, (size_t)len) : NULL;
+            if (z) {
+                snprintf(err, cap,
+                         "%s holds a NUL byte (U+0000) at byte %zu of its %llu: a name or an expression cannot "
+                         "contain one (it would be cut short there)",
+                         path, (size_t)(z - body), (unsigned long long)len);
+                return -1;
+            }
+        } else if (depth < CHECK_MAX_DEPTH && f->descriptor &&
+                   check_strings(body, body + len, f->descriptor, path, nlen, pcap, err, cap, depth + 1) != 0) {
+            return -1;
+        }
+        path[plen] = 0;
+    }
+    return 0;
+}
+
+int lanes_wire_check_strings(const uint8_t *msg, size_t len, const ProtobufCMessageDescriptor *d, char *err,
+                             size_t cap)
+{
+    char path[256];
+    if (!msg || !d)
+        return 0;
+    int n = snprintf(path, sizeof path, "%s", d->short_name);
+    size_t plen = n < 0 ? 0 : (size_t)n < sizeof path ? (size_t)n : sizeof path - 1;
+    return check_strings(msg, msg + len, d, path, plen, sizeof path, err, cap, 0);
 }

@@ -46,6 +46,17 @@ size_t lanes_wire_varint_size(uint64_t v);
 uint8_t *lanes_wire_put_varint(uint8_t *p, uint64_t v);
 uint8_t *lanes_wire_put_bytes(uint8_t *p, uint32_t field, const void *data, size_t len);
 
+/* Checks every string field of a message of type d (a protobuf-c descriptor), in nested messages and
+ * map entries too, for U+0000: protobuf-c decodes a string into a NUL-terminated C string, so a name
+ * "sum\0max" would silently become "sum" (and an expression "x\0+1" become "x"). Walks the raw wire
+ * bytes, where a string's length is known. Returns 0 when no string field holds a NUL byte (a malformed
+ * message also returns 0: its decoder reports it), or -1 with err (cap bytes) naming the field as a
+ * path ("MapSpec.function", "ReduceSpec.generated[1].name", "MapSpec.params[0].key") and the byte.
+ * Reads msg only; thread-safe. */
+struct ProtobufCMessageDescriptor;
+int lanes_wire_check_strings(const uint8_t *msg, size_t len, const struct ProtobufCMessageDescriptor *d, char *err,
+                             size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
