@@ -6,7 +6,10 @@
  * Design: one function per command, each driven by a small table of its options (which also prints
  * its help), parsed by one iterator that understands "--name value", "--name=value" and "--". The
  * global options are accepted before the command and among its options. Arrays are read and written
- * by arrayio (npy, raw, text); the calls go through lanes_client. Exit codes: 0 ok; 2 usage or input
+ * by arrayio (npy, raw, text), which converts every .npy dtype the Python client sends as it does and
+ * keeps the shape: map broadcasts its inputs as numpy and writes a .npy result of their broadcast
+ * shape, as the Python client's map returns; reduce and acf read the elements in C order. The calls
+ * go through lanes_client. Exit codes: 0 ok; 2 usage or input
  * error (the message names the argument or file); 1 a server or transport error, printed as
  * "lanes: <STATUS_NAME>: <server message>", or an output file that cannot be written.
  */
