@@ -1,7 +1,10 @@
 /* arrayio: .npy, raw and text array files for the C clients (see arrayio.h for the formats).
  *
  * Design: npy is read straight from the FILE into the array's buffer (header first, then exactly the
- * bytes the shape asks for), so a large file is held once in memory. Raw and text are slurped whole:
+ * bytes the shape asks for), so a large file of a wire dtype in C order is held once in memory; a
+ * file of another dtype or byte order is converted element by element into a second buffer (the
+ * Python client's wire_dtype() conversions), and a Fortran-ordered one is then reordered to C order
+ * (one more buffer). Raw and text are slurped whole:
  * a raw slurp becomes the array's buffer as is; text is tokenised in place (the slurp is
  * NUL-terminated so strtod/strtoll stop at the token's end) into a growing array. The .npy header is a
  * Python dict literal; a small parser accepts exactly the keys numpy writes (descr, fortran_order,
@@ -13,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -29,7 +33,8 @@
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
 #define NPY_MAX_HEADER (16u << 20) /* a sane bound on the dict's length */
-#define NPY_MAX_DIMS 64
+#define NPY_MAX_DIMS ARRAYIO_MAX_DIMS
+#define NPY_MAX_ITEMSIZE 16
 
 void arrayio_array_free(arrayio_array_t *a)
 {
@@ -38,6 +43,8 @@ void arrayio_array_free(arrayio_array_t *a)
     free(a->data);
     a->data = NULL;
     a->n = 0;
+    a->ndim = 0;
+    a->file_dtype[0] = '\0';
     a->dtype = LANES_DTYPE_INVALID;
 }
 
@@ -164,8 +171,13 @@ static int slurp(FILE *f, const char *name, char **buf_out, size_t *len_out, lan
 /* ---- npy header ---- */
 
 typedef struct npy_header {
-    lanes_dtype_t dtype;
-    size_t n;
+    lanes_dtype_t dtype; /* the wire dtype the data becomes */
+    char kind;           /* the file's element kind: 'f', 'i', 'u' or 'b' */
+    size_t itemsize;     /* the file's bytes per element */
+    int swap;            /* the file's elements are big-endian */
+    int fortran;
+    size_t n, ndim, dims[NPY_MAX_DIMS];
+    char descr[16];
 } npy_header_t;
 
 typedef struct hparser {
@@ -215,32 +227,64 @@ static int hp_expect(hparser_t *hp, char c)
     return -1;
 }
 
-static int descr_to_dtype(hparser_t *hp, const char *descr, lanes_dtype_t *dt)
+/* numpy's float128 on x86-64 is the x87 80-bit extended format padded to 16 bytes: C's long double. */
+#if LDBL_MANT_DIG == 64 && LDBL_MAX_EXP == 16384 && defined(__SIZEOF_LONG_DOUBLE__) && __SIZEOF_LONG_DOUBLE__ == 16
+#define ARRAYIO_HAVE_F16 1
+#else
+#define ARRAYIO_HAVE_F16 0
+#endif
+
+#define NPY_DTYPES_ACCEPTED                                                                            \
+    "float16, float32, float64, float128, int8 to int64, uint8 to uint64 and bool"
+
+/* The wire dtype a file element of kind and size becomes: the Python client's wire_dtype(). */
+static lanes_dtype_t npy_wire_dtype(char kind, size_t size)
 {
-    static const struct {
-        const char *code;
-        lanes_dtype_t dt;
-    } ok[] = {{"f8", LANES_DTYPE_F64}, {"f4", LANES_DTYPE_F32}, {"i8", LANES_DTYPE_I64}, {"i4", LANES_DTYPE_I32}};
-    if (descr[0] == '<') {
-        for (size_t i = 0; i < 4; i++)
-            if (strcmp(descr + 1, ok[i].code) == 0) {
-                *dt = ok[i].dt;
-                return 0;
-            }
-    } else if (descr[0] == '>') {
-        for (size_t i = 0; i < 4; i++)
-            if (strcmp(descr + 1, ok[i].code) == 0)
-                return lanes_error_set(hp->err, LANES_EINVAL,
-                                       "'%s': big-endian data ('%s') is not supported; convert it with "
-                                       "a.astype('<%s')",
-                                       hp->name, descr, ok[i].code);
+    switch (kind) {
+    case 'f':
+        return size == 4 || size == 2 ? LANES_DTYPE_F32 : LANES_DTYPE_F64;
+    case 'b':
+        return LANES_DTYPE_I32;
+    case 'i':
+        return size == 8 ? LANES_DTYPE_I64 : LANES_DTYPE_I32;
+    case 'u':
+        return size <= 2 ? LANES_DTYPE_I32 : size == 4 ? LANES_DTYPE_I64 : LANES_DTYPE_F64;
     }
-    if (strchr(descr, 'O'))
+    return LANES_DTYPE_INVALID;
+}
+
+/* Parses a descr such as '<f8', '|u1', '>i2' into h (kind, itemsize, swap, dtype). */
+static int descr_to_dtype(hparser_t *hp, const char *descr, npy_header_t *h)
+{
+    const char *p = descr;
+    char order = '=';
+    if (*p == '<' || *p == '>' || *p == '|' || *p == '=')
+        order = *p++;
+    char kind = *p ? *p++ : '\0';
+    char *end;
+    unsigned long size = isdigit((unsigned char)*p) ? strtoul(p, &end, 10) : 0;
+    int sized = size > 0 && *end == '\0';
+    if (kind == 'c')
         return lanes_error_set(hp->err, LANES_EINVAL,
-                               "'%s': object arrays ('%s') are not supported (only <f8, <f4, <i8, <i4)",
-                               hp->name, descr);
-    return lanes_error_set(hp->err, LANES_EINVAL,
-                           "'%s': dtype '%s' is not supported (only <f8, <f4, <i8, <i4)", hp->name, descr);
+                               "'%s': complex data ('%s') is not supported (lanes takes real numbers: "
+                               "%s); save the real and imaginary parts as two arrays",
+                               hp->name, descr, NPY_DTYPES_ACCEPTED);
+    if (kind == 'O')
+        return lanes_error_set(hp->err, LANES_EINVAL,
+                               "'%s': object arrays ('%s') are not supported (only %s)", hp->name, descr,
+                               NPY_DTYPES_ACCEPTED);
+    int ok = sized && ((kind == 'f' && (size == 2 || size == 4 || size == 8 || (ARRAYIO_HAVE_F16 && size == 16))) ||
+                       ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
+                       (kind == 'b' && size == 1));
+    if (!ok)
+        return lanes_error_set(hp->err, LANES_EINVAL, "'%s': dtype '%s' is not supported (only %s)", hp->name,
+                               descr, NPY_DTYPES_ACCEPTED);
+    h->kind = kind;
+    h->itemsize = size;
+    h->swap = order == '>' && size > 1;
+    h->dtype = npy_wire_dtype(kind, size);
+    snprintf(h->descr, sizeof h->descr, "%.15s", descr); /* a valid descr has at most 4 characters */
+    return 0;
 }
 
 /* Parses the header dict (text, len bytes) into h. */
@@ -248,6 +292,7 @@ static int npy_parse_dict(const char *text, size_t len, const char *name, npy_he
                           lanes_error_t *err)
 {
     hparser_t hp = {text, text + len, name, err};
+    memset(h, 0, sizeof *h);
     int have_descr = 0, have_order = 0, have_shape = 0, fortran = 0, rc;
     size_t dims[NPY_MAX_DIMS], ndim = 0;
     char key[64], descr[64];
@@ -267,9 +312,8 @@ static int npy_parse_dict(const char *text, size_t len, const char *name, npy_he
             if (hp_string(&hp, descr, sizeof descr)) {
                 if (hp.p < hp.end && *hp.p == '[')
                     return lanes_error_set(err, LANES_EINVAL,
-                                           "'%s': structured dtypes are not supported (only <f8, <f4, "
-                                           "<i8, <i4)",
-                                           name);
+                                           "'%s': structured dtypes are not supported (only %s)", name,
+                                           NPY_DTYPES_ACCEPTED);
                 return hp_fail(&hp, "'descr' is not a string");
             }
             have_descr = 1;
@@ -335,25 +379,199 @@ static int npy_parse_dict(const char *text, size_t len, const char *name, npy_he
     if (!have_descr || !have_order || !have_shape)
         return hp_fail(&hp, !have_descr ? "no 'descr' key" : !have_order ? "no 'fortran_order' key"
                                                                          : "no 'shape' key");
-    if ((rc = descr_to_dtype(&hp, descr, &h->dtype)) != 0)
+    if ((rc = descr_to_dtype(&hp, descr, h)) != 0)
         return rc;
 
-    size_t n = 1, big = 0;
+    size_t n = 1;
     for (size_t i = 0; i < ndim; i++) {
-        if (dims[i] > 1)
-            big++;
         if (dims[i] != 0 && n > SIZE_MAX / dims[i])
             return hp_fail(&hp, "the shape's element count overflows");
         n *= dims[i];
     }
-    if (n > SIZE_MAX / lanes_dtype_size(h->dtype))
+    if (n > SIZE_MAX / NPY_MAX_ITEMSIZE)
         return hp_fail(&hp, "the shape's byte count overflows");
-    if (fortran && big > 1)
-        return lanes_error_set(err, LANES_EINVAL,
-                               "'%s': Fortran-ordered arrays are not supported; save it with "
-                               "np.save(f, np.ascontiguousarray(a))",
-                               name);
+    h->fortran = fortran;
+    h->ndim = ndim;
+    memcpy(h->dims, dims, ndim * sizeof *dims);
     h->n = n;
+    return 0;
+}
+
+/* ---- npy data: conversion to a wire dtype, Fortran to C order ---- */
+
+/* IEEE binary16 to float: exact (every half is a float). */
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (mant << 13); /* inf, nan (payload kept) */
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    } else if (mant == 0) {
+        bits = sign;
+    } else {
+        /* subnormal: mant * 2^-24, normalised */
+        int e = -1;
+        do {
+            mant <<= 1;
+            e++;
+        } while (!(mant & 0x400));
+        bits = sign | ((uint32_t)(112 - e) << 23) | ((mant & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Whether the file's elements are already the wire layout (a wire dtype, little-endian). */
+static int npy_is_wire(const npy_header_t *h)
+{
+    return !h->swap && ((h->kind == 'f' && (h->itemsize == 8 || h->itemsize == 4)) ||
+                        (h->kind == 'i' && (h->itemsize == 8 || h->itemsize == 4)));
+}
+
+/* Converts n file elements at src into h->dtype at dst, as numpy's astype(wire_dtype) does. */
+static void npy_convert(const npy_header_t *h, const unsigned char *src, unsigned char *dst, size_t n)
+{
+    size_t is = h->itemsize, es = lanes_dtype_size(h->dtype);
+    unsigned char e[NPY_MAX_ITEMSIZE];
+    for (size_t i = 0; i < n; i++, src += is, dst += es) {
+        if (h->swap)
+            for (size_t k = 0; k < is; k++)
+                e[k] = src[is - 1 - k];
+        else
+            memcpy(e, src, is);
+        int64_t iv = 0;
+        double dv = 0;
+        int is_int = 1;
+        switch (h->kind) {
+        case 'b':
+            iv = e[0] != 0;
+            break;
+        case 'i':
+            if (is == 1) {
+                int8_t v;
+                memcpy(&v, e, 1);
+                iv = v;
+            } else if (is == 2) {
+                int16_t v;
+                memcpy(&v, e, 2);
+                iv = v;
+            } else if (is == 4) {
+                int32_t v;
+                memcpy(&v, e, 4);
+                iv = v;
+            } else {
+                memcpy(&iv, e, 8);
+            }
+            break;
+        case 'u':
+            if (is == 1) {
+                iv = e[0];
+            } else if (is == 2) {
+                uint16_t v;
+                memcpy(&v, e, 2);
+                iv = v;
+            } else if (is == 4) {
+                uint32_t v;
+                memcpy(&v, e, 4);
+                iv = v;
+            } else {
+                uint64_t v;
+                memcpy(&v, e, 8);
+                dv = (double)v; /* round to nearest, as numpy's astype(float64) */
+                is_int = 0;
+            }
+            break;
+        default: /* 'f' */
+            is_int = 0;
+            if (is == 2) {
+                uint16_t v;
+                memcpy(&v, e, 2);
+                float f = half_to_float(v);
+                memcpy(dst, &f, 4);
+                continue;
+            } else if (is == 4) {
+                memcpy(dst, e, 4);
+                continue;
+            } else if (is == 8) {
+                memcpy(&dv, e, 8);
+            } else {
+#if ARRAYIO_HAVE_F16
+                long double v;
+                memcpy(&v, e, sizeof v);
+                dv = (double)v;
+#endif
+            }
+        }
+        if (!is_int) {
+            memcpy(dst, &dv, 8);
+        } else if (h->dtype == LANES_DTYPE_I64) {
+            memcpy(dst, &iv, 8);
+        } else {
+            int32_t w = (int32_t)iv; /* in range: only types of at most 31 value bits come here */
+            memcpy(dst, &w, 4);
+        }
+    }
+}
+
+/* Copies a Fortran-ordered array of extents dims[0 .. ndim-1] (es bytes each) at src into C order at dst. */
+static void fortran_to_c(const unsigned char *src, unsigned char *dst, size_t es, const size_t *dims, size_t ndim,
+                         size_t n)
+{
+    size_t fs[NPY_MAX_DIMS], idx[NPY_MAX_DIMS] = {0}, off = 0;
+    for (size_t j = 0; j < ndim; j++)
+        fs[j] = j ? fs[j - 1] * dims[j - 1] : 1;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(dst + i * es, src + off * es, es);
+        for (size_t j = ndim; j-- > 0;) {
+            if (++idx[j] < dims[j]) {
+                off += fs[j];
+                break;
+            }
+            off -= (dims[j] - 1) * fs[j];
+            idx[j] = 0;
+        }
+    }
+}
+
+/* Makes out from the file's element bytes raw (h->n elements of h->itemsize; taken over: kept as the
+ * array's buffer or freed): converted to the wire dtype and reordered to C order as needed. */
+static int npy_finish(const npy_header_t *h, void *raw, const char *name, arrayio_array_t *out, lanes_error_t *err)
+{
+    size_t es = lanes_dtype_size(h->dtype), big = 0;
+    void *data = raw;
+    for (size_t i = 0; i < h->ndim; i++)
+        big += h->dims[i] > 1;
+    if (h->n && !npy_is_wire(h)) {
+        data = malloc(h->n * es);
+        if (!data) {
+            free(raw);
+            return lanes_error_set(err, LANES_ENOMEM, "'%s': out of memory for %zu bytes", name, h->n * es);
+        }
+        npy_convert(h, raw, data, h->n);
+        free(raw);
+    }
+    if (h->n && h->fortran && big > 1) {
+        void *c = malloc(h->n * es);
+        if (!c) {
+            free(data);
+            return lanes_error_set(err, LANES_ENOMEM, "'%s': out of memory for %zu bytes", name, h->n * es);
+        }
+        fortran_to_c(data, c, es, h->dims, h->ndim, h->n);
+        free(data);
+        data = c;
+    }
+    if (!h->n) {
+        free(data);
+        data = NULL;
+    }
+    out->dtype = h->dtype;
+    out->n = h->n;
+    out->data = data;
+    out->ndim = h->ndim;
+    memcpy(out->shape, h->dims, h->ndim * sizeof *h->dims);
+    memcpy(out->file_dtype, h->descr, sizeof out->file_dtype);
     return 0;
 }
 
@@ -395,7 +613,7 @@ int arrayio_read_npy_buffer(const void *buf, size_t len, const char *name, array
     if (rc)
         return rc;
     off += hlen;
-    size_t bytes = h.n * lanes_dtype_size(h.dtype);
+    size_t bytes = h.n * h.itemsize;
     if (bytes > len - off)
         return lanes_error_set(err, LANES_EINVAL,
                                "'%s' is truncated: its header promises %zu elements (%zu bytes) but only "
@@ -408,10 +626,7 @@ int arrayio_read_npy_buffer(const void *buf, size_t len, const char *name, array
             return lanes_error_set(err, LANES_ENOMEM, "'%s': out of memory for %zu bytes", name, bytes);
         memcpy(data, b + off, bytes);
     }
-    out->dtype = h.dtype;
-    out->n = h.n;
-    out->data = data;
-    return 0;
+    return npy_finish(&h, data, name, out, err);
 }
 
 static int npy_read_file(FILE *f, const char *name, arrayio_array_t *out, lanes_error_t *err)
@@ -438,7 +653,7 @@ static int npy_read_file(FILE *f, const char *name, arrayio_array_t *out, lanes_
     free(text);
     if (rc)
         return rc;
-    size_t bytes = h.n * lanes_dtype_size(h.dtype);
+    size_t bytes = h.n * h.itemsize;
     void *data = NULL;
     if (bytes) {
         data = malloc(bytes);
@@ -456,10 +671,7 @@ static int npy_read_file(FILE *f, const char *name, arrayio_array_t *out, lanes_
                                    name, h.n, bytes, have);
         }
     }
-    out->dtype = h.dtype;
-    out->n = h.n;
-    out->data = data;
-    return 0;
+    return npy_finish(&h, data, name, out, err);
 }
 
 /* ---- raw and text ---- */
@@ -481,6 +693,8 @@ static int raw_from_buffer(char *buf, size_t len, const char *name, lanes_dtype_
     }
     out->dtype = dtype;
     out->n = len / es;
+    out->ndim = 1;
+    out->shape[0] = out->n;
     if (len == 0) {
         free(buf);
         buf = NULL;
@@ -593,6 +807,8 @@ static int text_from_buffer(char *buf, size_t len, const char *name, lanes_dtype
     free(buf);
     out->dtype = dtype;
     out->n = n;
+    out->ndim = 1;
+    out->shape[0] = n;
     out->data = n ? data : NULL;
     if (!n)
         free(data);
@@ -670,7 +886,29 @@ int arrayio_read_path(const char *path, arrayio_format_t fmt, lanes_dtype_t dtyp
 
 /* ---- writing ---- */
 
-size_t arrayio_npy_header(char *buf, size_t cap, lanes_dtype_t dtype, size_t n, int version)
+char *arrayio_shape_str(const size_t *shape, size_t ndim, char *buf, size_t cap)
+{
+    size_t used = 0;
+    if (cap == 0)
+        return buf;
+    buf[0] = '\0';
+#define SHAPE_PUT(...)                                                                                 \
+    do {                                                                                               \
+        int w_ = snprintf(buf + used, cap - used, __VA_ARGS__);                                        \
+        if (w_ < 0 || (size_t)w_ >= cap - used)                                                        \
+            return buf;                                                                                \
+        used += (size_t)w_;                                                                            \
+    } while (0)
+    SHAPE_PUT("(");
+    for (size_t i = 0; i < ndim; i++)
+        SHAPE_PUT("%s%zu", i ? ", " : "", shape[i]);
+    SHAPE_PUT("%s)", ndim == 1 ? "," : "");
+#undef SHAPE_PUT
+    return buf;
+}
+
+size_t arrayio_npy_header_nd(char *buf, size_t cap, lanes_dtype_t dtype, const size_t *shape, size_t ndim,
+                             int version)
 {
     const char *descr;
     switch (dtype) {
@@ -689,13 +927,16 @@ size_t arrayio_npy_header(char *buf, size_t cap, lanes_dtype_t dtype, size_t n, 
     default:
         return 0;
     }
-    char dict[128];
-    int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
-                      descr, n);
+    if (ndim > ARRAYIO_MAX_DIMS)
+        return 0;
+    char dict[ARRAYIO_NPY_HEADER_MAX - 64], tuple[ARRAYIO_NPY_HEADER_MAX - 128];
+    arrayio_shape_str(shape, ndim, tuple, sizeof tuple);
+    int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr,
+                      tuple);
     if (dl < 0 || (size_t)dl >= sizeof dict)
         return 0;
     if (version == 0)
-        version = 1; /* a 1-D header always fits in 65535 bytes */
+        version = 1; /* a header of at most 64 dimensions always fits in 65535 bytes */
     if (version != 1 && version != 2)
         return 0;
     size_t pre = version == 1 ? 10 : 12;
@@ -720,6 +961,11 @@ size_t arrayio_npy_header(char *buf, size_t cap, lanes_dtype_t dtype, size_t n, 
     memset(buf + pre + dl, ' ', total - pre - (size_t)dl - 1);
     buf[total - 1] = '\n';
     return total;
+}
+
+size_t arrayio_npy_header(char *buf, size_t cap, lanes_dtype_t dtype, size_t n, int version)
+{
+    return arrayio_npy_header_nd(buf, cap, dtype, &n, 1, version);
 }
 
 static int write_failed(const char *name, lanes_error_t *err)
@@ -775,12 +1021,17 @@ static int write_text(FILE *f, const char *name, lanes_dtype_t dtype, const void
     return 0;
 }
 
-int arrayio_write(FILE *f, const char *name, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
-                  size_t n, lanes_error_t *err)
+int arrayio_write_nd(FILE *f, const char *name, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
+                     const size_t *shape, size_t ndim, lanes_error_t *err)
 {
-    size_t es = lanes_dtype_size(dtype);
+    size_t es = lanes_dtype_size(dtype), n = 1;
     if (es == 0)
         return lanes_error_set(err, LANES_EINVAL, "cannot write '%s': bad dtype", name);
+    if (ndim > ARRAYIO_MAX_DIMS)
+        return lanes_error_set(err, LANES_EINVAL, "cannot write '%s': %zu dimensions (at most %d)", name, ndim,
+                               ARRAYIO_MAX_DIMS);
+    for (size_t i = 0; i < ndim; i++)
+        n *= shape[i];
     errno = 0;
     if (fmt == ARRAYIO_FORMAT_TEXT) {
         int rc = write_text(f, name, dtype, data, n, err);
@@ -788,8 +1039,8 @@ int arrayio_write(FILE *f, const char *name, arrayio_format_t fmt, lanes_dtype_t
             return rc;
     } else {
         if (fmt == ARRAYIO_FORMAT_NPY) {
-            char hdr[256];
-            size_t hl = arrayio_npy_header(hdr, sizeof hdr, dtype, n, 0);
+            char hdr[ARRAYIO_NPY_HEADER_MAX];
+            size_t hl = arrayio_npy_header_nd(hdr, sizeof hdr, dtype, shape, ndim, 0);
             if (hl == 0 || fwrite(hdr, 1, hl, f) != hl)
                 return write_failed(name, err);
         }
@@ -801,16 +1052,121 @@ int arrayio_write(FILE *f, const char *name, arrayio_format_t fmt, lanes_dtype_t
     return 0;
 }
 
-int arrayio_write_path(const char *path, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
-                       size_t n, lanes_error_t *err)
+int arrayio_write(FILE *f, const char *name, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
+                  size_t n, lanes_error_t *err)
+{
+    return arrayio_write_nd(f, name, fmt, dtype, data, &n, 1, err);
+}
+
+int arrayio_write_path_nd(const char *path, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
+                          const size_t *shape, size_t ndim, lanes_error_t *err)
 {
     if (strcmp(path, "-") == 0)
-        return arrayio_write(stdout, "<stdout>", fmt, dtype, data, n, err);
+        return arrayio_write_nd(stdout, "<stdout>", fmt, dtype, data, shape, ndim, err);
     FILE *f = fopen(path, "wb");
     if (!f)
         return lanes_error_set(err, LANES_EINVAL, "cannot create '%s': %s", path, strerror(errno));
-    int rc = arrayio_write(f, path, fmt, dtype, data, n, err);
+    int rc = arrayio_write_nd(f, path, fmt, dtype, data, shape, ndim, err);
     if (fclose(f) != 0 && rc == 0)
         rc = write_failed(path, err);
     return rc;
+}
+
+int arrayio_write_path(const char *path, arrayio_format_t fmt, lanes_dtype_t dtype, const void *data,
+                       size_t n, lanes_error_t *err)
+{
+    return arrayio_write_path_nd(path, fmt, dtype, data, &n, 1, err);
+}
+
+/* ---- broadcasting ---- */
+
+int arrayio_broadcast_shape(const arrayio_array_t *const *arrays, const char *const *names, size_t k,
+                            size_t *shape, size_t *ndim, lanes_error_t *err)
+{
+    size_t nd = 0;
+    for (size_t i = 0; i < k; i++)
+        if (arrays[i]->ndim > nd)
+            nd = arrays[i]->ndim;
+    for (size_t d = 0; d < nd; d++)
+        shape[d] = 1;
+    for (size_t i = 0; i < k; i++) {
+        const arrayio_array_t *a = arrays[i];
+        for (size_t j = 0; j < a->ndim; j++) {
+            size_t d = nd - a->ndim + j, ext = a->shape[j];
+            if (ext == shape[d] || ext == 1)
+                continue;
+            if (shape[d] == 1) {
+                shape[d] = ext;
+                continue;
+            }
+            /* name the first array that set this extent, and this one */
+            size_t first = 0;
+            while (first < i) {
+                const arrayio_array_t *b = arrays[first];
+                if (b->ndim >= nd - d && b->shape[b->ndim - (nd - d)] == shape[d])
+                    break;
+                first++;
+            }
+            char s1[256], s2[256];
+            return lanes_error_set(err, LANES_EINVAL,
+                                   "inputs cannot be broadcast together: '%s' has shape %s, '%s' has shape %s",
+                                   names[first], arrayio_shape_str(arrays[first]->shape, arrays[first]->ndim,
+                                                                   s1, sizeof s1),
+                                   names[i], arrayio_shape_str(a->shape, a->ndim, s2, sizeof s2));
+        }
+    }
+    *ndim = nd;
+    return 0;
+}
+
+int arrayio_broadcast_to(arrayio_array_t *a, const size_t *shape, size_t ndim, const char *name,
+                         lanes_error_t *err)
+{
+    if (a->ndim > ndim || ndim > ARRAYIO_MAX_DIMS)
+        return lanes_error_set(err, LANES_EINVAL, "'%s' cannot be broadcast to %zu dimensions", name, ndim);
+    int same = a->ndim == ndim;
+    size_t n = 1;
+    for (size_t d = 0; d < ndim; d++) {
+        n *= shape[d];
+        if (same && a->shape[d] != shape[d])
+            same = 0;
+    }
+    if (same)
+        return 0;
+    /* the source's strides (in elements) per output dimension: 0 where it is broadcast */
+    size_t stride[ARRAYIO_MAX_DIMS], idx[ARRAYIO_MAX_DIMS] = {0}, s = 1;
+    for (size_t d = ndim; d-- > 0;) {
+        size_t j = d + a->ndim - ndim; /* wraps for a missing dimension (d < ndim - a->ndim) */
+        size_t ext = d >= ndim - a->ndim ? a->shape[j] : 1;
+        if (ext != 1 && ext != shape[d])
+            return lanes_error_set(err, LANES_EINVAL, "'%s' cannot be broadcast to that shape", name);
+        stride[d] = ext == 1 ? 0 : s;
+        s *= ext;
+    }
+    size_t es = lanes_dtype_size(a->dtype);
+    unsigned char *dst = NULL;
+    if (n) {
+        if (n > SIZE_MAX / es || !(dst = malloc(n * es)))
+            return lanes_error_set(err, LANES_ENOMEM, "'%s': out of memory broadcasting it to %zu elements",
+                                   name, n);
+        const unsigned char *src = a->data;
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(dst + i * es, src + off * es, es);
+            for (size_t d = ndim; d-- > 0;) {
+                if (++idx[d] < shape[d]) {
+                    off += stride[d];
+                    break;
+                }
+                off -= (shape[d] - 1) * stride[d];
+                idx[d] = 0;
+            }
+        }
+    }
+    free(a->data);
+    a->data = dst;
+    a->n = n;
+    a->ndim = ndim;
+    memcpy(a->shape, shape, ndim * sizeof *shape);
+    return 0;
 }

@@ -6,7 +6,10 @@
  * Design: one function per command, each driven by a small table of its options (which also prints
  * its help), parsed by one iterator that understands "--name value", "--name=value" and "--". The
  * global options are accepted before the command and among its options. Arrays are read and written
- * by arrayio (npy, raw, text); the calls go through lanes_client. Exit codes: 0 ok; 2 usage or input
+ * by arrayio (npy, raw, text), which converts every .npy dtype the Python client sends as it does and
+ * keeps the shape: map broadcasts its inputs as numpy and writes a .npy result of their broadcast
+ * shape, as the Python client's map returns; reduce and acf read the elements in C order. The calls
+ * go through lanes_client. Exit codes: 0 ok; 2 usage or input
  * error (the message names the argument or file); 1 a server or transport error, printed as
  * "lanes: <STATUS_NAME>: <server message>", or an output file that cannot be written.
  */
@@ -215,8 +218,8 @@ static int parse_backend(const char *s, int *out)
         {"auto", LANES__V1__BACKEND__BACKEND_AUTO},
         {"inline", LANES__V1__BACKEND__BACKEND_INLINE},
         {"cpu", LANES__V1__BACKEND__BACKEND_CPU},
-        {"process_pool", LANES__V1__BACKEND__BACKEND_PROCESS_POOL},
         {"process-pool", LANES__V1__BACKEND__BACKEND_PROCESS_POOL},
+        {"process_pool", LANES__V1__BACKEND__BACKEND_PROCESS_POOL}, /* the old spelling, still accepted */
         {"cuda", LANES__V1__BACKEND__BACKEND_CUDA},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
@@ -247,7 +250,7 @@ static int job_option(const char *cmd, const char *name, const char *val, job_op
         }
     } else if (strcmp(name, "backend") == 0) {
         if (parse_backend(val, &jo->backend)) {
-            usage_error(cmd, "bad --backend '%s' (auto, inline, cpu, process_pool, cuda)", val);
+            usage_error(cmd, "bad --backend '%s' (auto, inline, cpu, process-pool, cuda)", val);
             return -1;
         }
     } else if (strcmp(name, "stream") == 0) {
@@ -504,16 +507,19 @@ static int read_input(const char *cmd, const char *path, lanes_dtype_t dtype, ar
 
 static const optspec_t map_opts[] = {
     {"in", "FILE", "an input array: .npy, .txt/.csv text, '-' text on stdin, else raw;\n"
-                   "repeat it for functions of several arrays (power x y)"},
+                   "repeat it for functions of several arrays (power x y); several\n"
+                   "inputs broadcast together as numpy's do, and a .npy result has\n"
+                   "their shape (raw and text results are flat, in C order)"},
     {"param", "NAME=VALUE", "a scalar parameter (power: n; affine: a, b); repeatable"},
     {"out", "FILE", "where to write the result ('-' or none: text on stdout)"},
     {"out-dtype", "float64|float32", "the result's dtype (default float64)"},
     {"format", "npy|raw|text", "the output format (default from the --out name:\n"
                                ".npy npy, .txt/.csv text, else raw)"},
     {"dtype", "DTYPE", "dtype of raw and text inputs: float64, float32, int64, int32\n"
-                       "(text defaults to float64)"},
+                       "(text defaults to float64); a .npy file carries its own dtype\n"
+                       "(the ones 'lanes map --help' lists)"},
     {"chunk-bytes", "N", "payload per message, all inputs together (default 1M; at most 4M)"},
-    {"backend", "NAME", "auto (default), inline, cpu, process_pool or cuda"},
+    {"backend", "NAME", "auto (default), inline, cpu, process-pool or cuda"},
     {"stream", NULL, "use the streaming call even for a job that fits one message"},
     {"summary", NULL, "print the job summary on stderr"},
     GLOBAL_OPTSPECS,
@@ -549,7 +555,12 @@ static int cmd_map(globals_t *g, int argc, char **argv)
             printf("Usage: lanes map FUNCTION --in [NAME=]X [--in [NAME=]Y] [--param NAME=VALUE]... [--out FILE]\n"
                    "Applies FUNCTION elementwise (square, cube, power, sqrt, exp, log, abs, sin, cos, "
                    "affine;\n'lanes info' lists them), or an expression over the inputs (named x, y, z, ... "
-                   "or NAME=),\nand writes one output element per input element.\n"
+                   "or NAME=),\nand writes one output element per input element. Several inputs broadcast together as\n"
+                   "in numpy; a .npy result has the inputs' (broadcast) shape. A .npy input may hold float16,\n"
+                   "float32, float64, float128, int8 to int64, uint8 to uint64 or bool, in either byte order\n"
+                   "and C or Fortran order; it is converted as the Python client converts it: float16 to\n"
+                   "float32, float128 to float64, bool, int8, int16, uint8 and uint16 to int32, uint32 to\n"
+                   "int64, uint64 to float64 (complex and other dtypes are refused).\n"
                    "  lanes map 'x*x + 1' --in x.npy --out y.npy\n"
                    "  lanes map 'where(a > b, a, b) * k' --in a=a.npy --in b=b.npy --param k=2\n"
                    "Examples:\n  lanes map square --in x.npy --out y.npy\n"
@@ -625,12 +636,24 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     lanes_client_t *c = NULL;
     for (size_t i = 0; i < n_in && rc == EXIT_OK; i++)
         rc = read_input(it.cmd, ins[i], in_dtype, &arrays[i]);
-    for (size_t i = 1; i < n_in && rc == EXIT_OK; i++)
-        if (arrays[i].n != arrays[0].n) {
-            fprintf(stderr, "%s: inputs differ in length: '%s' has %zu elements, '%s' has %zu\n", it.cmd,
-                    ins[0], arrays[0].n, ins[i], arrays[i].n);
+    /* The inputs broadcast together as numpy's (and so the Python client's) map does; the result has
+     * their broadcast shape. */
+    size_t shape[ARRAYIO_MAX_DIMS], ndim = 0;
+    if (rc == EXIT_OK) {
+        const arrayio_array_t *ptrs[LANES_MAP_MAX_INPUTS];
+        lanes_error_t err = {0};
+        for (size_t i = 0; i < n_in; i++)
+            ptrs[i] = &arrays[i];
+        if (arrayio_broadcast_shape(ptrs, ins, n_in, shape, &ndim, &err) != 0) {
+            fprintf(stderr, "%s: %s\n", it.cmd, err.msg);
             rc = EXIT_USAGE;
         }
+        for (size_t i = 0; i < n_in && rc == EXIT_OK; i++)
+            if (arrayio_broadcast_to(&arrays[i], shape, ndim, ins[i], &err) != 0) {
+                fprintf(stderr, "%s: %s\n", it.cmd, err.msg);
+                rc = err.code == LANES_ENOMEM ? EXIT_SERVER : EXIT_USAGE;
+            }
+    }
     if (rc != EXIT_OK)
         goto done;
 
@@ -670,7 +693,7 @@ static int cmd_map(globals_t *g, int argc, char **argv)
     if (jo.want_summary)
         print_summary(stderr, &summary);
     lanes_error_t err = {0};
-    if (arrayio_write_path(out_path ? out_path : "-", out_fmt, out_dtype, out, n, &err) != 0) {
+    if (arrayio_write_path_nd(out_path ? out_path : "-", out_fmt, out_dtype, out, shape, ndim, &err) != 0) {
         fprintf(stderr, "lanes: %s\n", err.msg);
         rc = EXIT_SERVER;
     }
@@ -687,12 +710,13 @@ done:
 static const optspec_t reduce_opts[] = {
     {"in", "FILE", "the input array (.npy, .txt/.csv text, '-' text on stdin, else raw)"},
     {"dtype", "DTYPE", "dtype of a raw or text input: float64, float32, int64, int32\n"
-                       "(text defaults to float64)"},
+                       "(text defaults to float64); a .npy file carries its own dtype\n"
+                       "(the ones 'lanes map --help' lists)"},
     {"ddof", "D", "var and std: delta degrees of freedom, as numpy's ddof (default 0)"},
     {"bins", "N", "histogram: number of equal-width bins (default 10)"},
     {"range", "LO:HI", "histogram: the range of the bins (default: the data's min:max, as numpy)"},
     {"chunk-bytes", "N", "payload per message (default 1M; at most 4M)"},
-    {"backend", "NAME", "auto (default), inline, cpu, process_pool or cuda"},
+    {"backend", "NAME", "auto (default), inline, cpu, process-pool or cuda"},
     {"stream", NULL, "use the streaming call even for a job that fits one message"},
     {"summary", NULL, "print the job summary on stderr"},
     GLOBAL_OPTSPECS,
@@ -876,9 +900,10 @@ static const optspec_t acf_opts[] = {
     {"format", "npy|raw|text", "the output format (default from the --out name:\n"
                                ".npy npy, .txt/.csv text, else raw)"},
     {"dtype", "DTYPE", "dtype of a raw or text input: float64, float32, int64, int32\n"
-                       "(text defaults to float64)"},
+                       "(text defaults to float64); a .npy file carries its own dtype\n"
+                       "(the ones 'lanes map --help' lists)"},
     {"chunk-bytes", "N", "payload per message (default 1M; at most 4M)"},
-    {"backend", "NAME", "auto (default), inline, cpu, process_pool or cuda"},
+    {"backend", "NAME", "auto (default), inline, cpu, process-pool or cuda"},
     {"stream", NULL, "use the streaming call even for a job that fits one message"},
     {"summary", NULL, "print the job summary on stderr"},
     GLOBAL_OPTSPECS,
@@ -1034,6 +1059,17 @@ static int cmd_acf(globals_t *g, int argc, char **argv)
     int rc = read_input(it.cmd, in, in_dtype, &a);
     if (rc != EXIT_OK)
         return rc;
+    /* One series, as the Python client's acf(): a (n,) array, or one of shape (1, n), (n, 1) ... */
+    size_t longest = 0;
+    for (size_t d = 0; d < a.ndim; d++)
+        longest = a.shape[d] > longest ? a.shape[d] : longest;
+    if (a.ndim > 1 && a.n != longest) {
+        char sh[256];
+        fprintf(stderr, "%s: '%s' has shape %s: acf takes one series (a 1-D array)\n", it.cmd, in,
+                arrayio_shape_str(a.shape, a.ndim, sh, sizeof sh));
+        arrayio_array_free(&a);
+        return EXIT_USAGE;
+    }
     job.dtype = a.dtype;
     job.data = a.data;
     job.n = a.n;
@@ -1187,7 +1223,7 @@ static int text_option(const char *cmd, const char *name, const char *val, text_
 
 #define TEXT_JOB_OPTSPECS                                                                          \
     {"chunk-bytes", "N", "text bytes per message (default 1M; at most 4M)"},                     \
-        {"backend", "NAME", "auto (default), inline, cpu, process_pool or cuda"},                  \
+        {"backend", "NAME", "auto (default), inline, cpu, process-pool or cuda"},                  \
         {"summary", NULL, "print the job summary on stderr"}
 
 #define WORD_ACF_OPTSPECS                                                                          \
@@ -1250,7 +1286,7 @@ static int cmd_wordcount(globals_t *g, int argc, char **argv)
     int rc = text_command_args(g, &it, wordcount_opts,
                                "Usage: lanes wordcount BOOK [--min-length N] [--top N] > BOOK.dat\n"
                                "Counts the words of a UTF-8 text as the word-count course does (. , ; : ? $ @ ^ < > #\n"
-                               "%% ` ! * - = ( ) [ ] { } / \" ' are spaces; Python's split() and lower()) and prints\n"
+                               "% ` ! * - = ( ) [ ] { } / \" ' are spaces; Python's split() and lower()) and prints\n"
                                "its .dat: 'word count percent' per line, most frequent first. BOOK '-' is stdin;\n"
                                "the text is streamed, never read whole.\n\nOptions:\n",
                                &book, &to, &jo, &done);
@@ -1309,7 +1345,7 @@ static int cmd_wordacf(globals_t *g, int argc, char **argv)
                                "Usage: lanes wordacf BOOK [--mode exact|course] [--nwords N] [--timesteps T] > acf.csv\n"
                                "The word autocorrelation of a UTF-8 text (the word-count course's): for each of the N\n"
                                "most frequent words, the share of its occurrences followed by itself t words later,\n"
-                               "averaged over the words. Prints CSV rows 'lag,value' (%%.18e). BOOK '-' is stdin.\n"
+                               "averaged over the words. Prints CSV rows 'lag,value' (%.18e). BOOK '-' is stdin.\n"
                                "\nOptions:\n",
                                &book, &to, &jo, &done);
     if (rc != EXIT_OK || done)

@@ -181,11 +181,144 @@ def test_map_int_and_float32_inputs(cli_path, daemon, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "yf.npy"), f64 * f64)
 
 
-def test_map_2d_npy_is_read_flat(cli_path, daemon, tmp_path, rng):
-    x = rng.standard_normal((30, 7))
+def test_map_keeps_the_shape(cli_path, daemon, tmp_path, rng):
+    # a (3, 4) array gives a (3, 4) result, as the Python client's map does (it used to come back (12,))
+    for shape in [(3, 4), (2, 3, 5), (30, 1), (1, 7)]:
+        x = rng.standard_normal(shape)
+        np.save(tmp_path / "x.npy", x)
+        ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+        y = np.load(tmp_path / "y.npy")
+        assert y.shape == shape
+        np.testing.assert_array_equal(y, x * x)
+    np.save(tmp_path / "s.npy", np.float64(3.0))  # a 0-d array stays 0-d
+    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "s.npy", "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == () and y == 9.0
+
+
+def test_map_fortran_order_input(cli_path, daemon, tmp_path, rng):
+    x = np.asfortranarray(rng.standard_normal((5, 3, 4)))
     np.save(tmp_path / "x.npy", x)
-    ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
-    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), (x * x).ravel())
+    assert np.load(tmp_path / "x.npy").flags.f_contiguous  # the file really is Fortran-ordered
+    ok(run(cli_path, daemon, "map", "x*x + i", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    # i is the element's index in C order, so the element order the daemon saw shows in the result
+    want = x * x + np.arange(x.size, dtype=np.float64).reshape(x.shape)
+    assert y.shape == x.shape
+    np.testing.assert_array_equal(y, want)
+
+
+def test_map_broadcasts_like_the_python_client(cli_path, daemon, tmp_path, rng):
+    import lanes
+    a = rng.standard_normal((4, 1, 3))
+    b = rng.standard_normal((5, 1))
+    c = rng.standard_normal((3,))
+    for name, v in (("a", a), ("b", b), ("c", c)):
+        np.save(tmp_path / f"{name}.npy", v)
+    ok(run(cli_path, daemon, "map", "a*b - c", "--in", f"a={tmp_path / 'a.npy'}", "--in", f"b={tmp_path / 'b.npy'}",
+           "--in", f"c={tmp_path / 'c.npy'}", "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    with lanes.Client(daemon.address) as client:
+        want = client.map("a*b - c", a=a, b=b, c=c)
+    assert y.shape == want.shape == (4, 5, 3)
+    np.testing.assert_array_equal(y, want)
+    np.testing.assert_array_equal(y, a * b - c)
+    # a text input is 1-D: it broadcasts against the last dimension
+    np.savetxt(tmp_path / "t.txt", c, fmt="%.17g")
+    np.save(tmp_path / "pa.npy", np.abs(a))
+    ok(run(cli_path, daemon, "map", "power", "--in", tmp_path / "pa.npy", "--in", tmp_path / "t.txt",
+           "--out", tmp_path / "p.npy"))
+    p = np.load(tmp_path / "p.npy")
+    assert p.shape == (4, 1, 3)
+    np.testing.assert_array_equal(p, libm_pow(*np.broadcast_arrays(np.abs(a), c)))
+
+
+def test_map_shapes_that_do_not_broadcast(cli_path, daemon, tmp_path):
+    np.save(tmp_path / "a.npy", np.ones((3, 4)))
+    np.save(tmp_path / "b.npy", np.ones((5,)))
+    p = run(cli_path, daemon, "map", "power", "--in", tmp_path / "a.npy", "--in", tmp_path / "b.npy")
+    assert p.returncode == 2, p.stderr
+    err = p.stderr.decode()
+    assert "cannot be broadcast together" in err and "(3, 4)" in err and "(5,)" in err, err
+
+
+def test_reduce_and_acf_read_fortran_order_as_numpy(cli_path, daemon, tmp_path):
+    x = np.asfortranarray(np.arange(12.0).reshape(3, 4) % 5)  # max 4.0 first at C index 4, F index 1
+    np.save(tmp_path / "x.npy", x)
+    assert reduce_out(cli_path, daemon, "argmax", "--in", tmp_path / "x.npy") == str(np.argmax(x)) == "4"
+    # acf takes one series: (1, n) and (n, 1) as the Python client does, a (3, 4) array is refused
+    s = np.sin(np.arange(50.0))[:, None]
+    np.save(tmp_path / "s.npy", s)
+    got = np.loadtxt(ok(run(cli_path, daemon, "acf", tmp_path / "s.npy", "--nlags", "3")).stdout.decode().splitlines())
+    import lanes
+    with lanes.Client(daemon.address) as client:
+        np.testing.assert_array_equal(got[:, 1], client.acf(s, nlags=3))
+    p = run(cli_path, daemon, "acf", tmp_path / "x.npy")
+    assert p.returncode == 2 and "shape (3, 4)" in p.stderr.decode(), p.stderr
+
+
+# Every dtype the Python client sends (lanes.wire_dtype), in both byte orders where that means something.
+NPY_DTYPES = ["<f8", "<f4", "<i8", "<i4", ">f8", ">f4", ">i8", ">i4", "<f2", ">f2", "|b1", "|i1", "|u1",
+              "<i2", ">i2", "<u2", ">u2", "<u4", ">u4", "<u8", ">u8"]
+if np.dtype(np.longdouble).itemsize == 16 and np.finfo(np.longdouble).nmant == 63:
+    NPY_DTYPES += [np.dtype(np.longdouble).newbyteorder("<").str, np.dtype(np.longdouble).newbyteorder(">").str]
+
+
+def dtype_sample(dt, rng):
+    dt = np.dtype(dt)
+    if dt.kind == "b":
+        v = rng.random(257) < 0.5
+    elif dt.kind == "f":
+        v = np.concatenate([rng.standard_normal(250) * 1e3, [0.0, -0.0, np.inf, -np.inf, 1e-7, 65504.0, 3.0]])
+    else:
+        info = np.iinfo(dt)
+        native = dt.newbyteorder("=")
+        v = np.concatenate([rng.integers(info.min, info.max, 250, dtype=native),
+                            np.array([info.min, info.max, 0, 1, info.max - 1], dtype=native)])
+    if dt.kind == "f" and dt.itemsize == 16:
+        v = v.astype(np.longdouble) / 3  # values a float64 cannot hold: the conversion must round as numpy's
+    return v.astype(dt).reshape(-1, 1)  # 2-D, so the shape travels too
+
+
+@pytest.mark.parametrize("descr", NPY_DTYPES)
+def test_npy_dtypes_convert_as_the_python_client(cli_path, daemon, tmp_path, rng, descr):
+    import lanes
+    x = dtype_sample(descr, rng)
+    np.save(tmp_path / "x.npy", x)
+    assert np.load(tmp_path / "x.npy").dtype.str == np.dtype(descr).str
+    ok(run(cli_path, daemon, "map", "x", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+    y = np.load(tmp_path / "y.npy")
+    wire = lanes.wire_dtype(x.dtype)
+    with lanes.Client(daemon.address) as client:
+        want = client.map("x", x)
+        want_sum = client.reduce("sum", x)
+        want_max = client.reduce("max", x)
+    assert y.shape == want.shape == x.shape
+    np.testing.assert_array_equal(y, want)
+    np.testing.assert_array_equal(y, x.astype(wire).astype(np.float64))  # numpy's own conversion
+    got_sum = reduce_out(cli_path, daemon, "sum", "--in", tmp_path / "x.npy")
+    got_max = reduce_out(cli_path, daemon, "max", "--in", tmp_path / "x.npy")
+    if wire.kind == "i":  # integers print as integers, exact
+        assert got_sum == str(int(want_sum)) and got_max == str(int(want_max))
+    else:
+        # the Python client gives numpy's scalar type (float32 for float32 input): compare in that type
+        same = type(want_sum)
+        assert same(float(got_sum)) == want_sum or (math.isnan(float(got_sum)) and np.isnan(want_sum))
+        assert type(want_max)(float(got_max)) == want_max
+
+
+@pytest.mark.parametrize("dtype, needle", [
+    ("<c16", "complex data ('<c16') is not supported"),
+    ("<c8", "complex data ('<c8') is not supported"),
+    ("<M8[s]", "dtype '<M8[s]' is not supported"),
+    ("<U3", "dtype '<U3' is not supported"),
+])
+def test_npy_dtypes_the_python_client_refuses(cli_path, daemon, tmp_path, dtype, needle):
+    np.save(tmp_path / "x.npy", np.zeros(3, dtype=dtype))
+    p = run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy")
+    assert p.returncode == 2, p.stderr
+    err = p.stderr.decode()
+    assert needle in err and "x.npy" in err, err
 
 
 def test_map_text_in_and_out(cli_path, daemon, tmp_path, rng):
@@ -397,10 +530,7 @@ def test_input_errors(cli_path, daemon, tmp_path):
     np.save(tmp_path / "a.npy", np.ones(3))
     np.save(tmp_path / "b.npy", np.ones(4))
     p = run(cli_path, daemon, "map", "power", "--in", tmp_path / "a.npy", "--in", tmp_path / "b.npy")
-    assert p.returncode == 2 and "differ in length" in p.stderr.decode()
-    np.save(tmp_path / "be.npy", np.ones(3, dtype=">f8"))
-    p = run(cli_path, daemon, "map", "square", "--in", tmp_path / "be.npy")
-    assert p.returncode == 2 and "big-endian" in p.stderr.decode()
+    assert p.returncode == 2 and "cannot be broadcast together" in p.stderr.decode()
     p = run(cli_path, daemon, "map", "square", "--in", "-", stdin=b"1 2 x\n")
     assert p.returncode == 2 and "'x'" in p.stderr.decode()
 
@@ -409,6 +539,70 @@ def test_help(cli_path, daemon):
     for args in (["--help"], ["map", "--help"], ["reduce", "--help"], ["info", "--help"], ["health", "--help"]):
         p = ok(run(cli_path, daemon, *args, server=False))
         assert "Usage: lanes" in p.stdout.decode()
+
+
+ALL_COMMANDS = ("info", "health", "map", "reduce", "acf", "wordcount", "wordacf", "corpus")
+
+
+def test_help_texts_are_printed_as_written(cli_path, daemon):
+    # help printed with fputs once showed printf escapes: "(%%.18e)" and "%% ` ! *"
+    helps = {cmd: ok(run(cli_path, daemon, cmd, "--help", server=False)).stdout.decode() for cmd in ALL_COMMANDS}
+    helps["lanes"] = ok(run(cli_path, daemon, "--help", server=False)).stdout.decode()
+    for cmd, text in helps.items():
+        assert "%%" not in text, (cmd, text)
+        assert "process_pool" not in text, (cmd, text)
+    assert "(%.18e)" in helps["wordacf"]
+    assert ". , ; : ? $ @ ^ < > #\n% ` ! *" in helps["wordcount"]
+    assert "with %.17g." in helps["reduce"]  # printed through printf: one %
+    for cmd in ("map", "reduce", "acf", "wordcount", "wordacf", "corpus"):
+        assert "auto (default), inline, cpu, process-pool or cuda" in helps[cmd], cmd
+
+
+def test_backend_is_spelled_process_pool(cli_path, daemon, tmp_path):
+    (tmp_path / "b.txt").write_text("one two two\n")
+    p = run(cli_path, daemon, "wordcount", tmp_path / "b.txt", "--backend", "pool")
+    assert p.returncode == 2 and "(auto, inline, cpu, process-pool, cuda)" in p.stderr.decode(), p.stderr
+    for spelling in ("process-pool", "process_pool"):  # the old spelling stays an alias
+        out = tmp_path / spelling
+        p = ok(run(cli_path, daemon, "corpus", tmp_path / "b.txt", "--out", out, "--backend", spelling,
+                   "--summary"))
+        assert "backend: process-pool" in p.stderr.decode(), p.stderr
+        assert (out / "b.dat").read_text() == "two 2 66.66666666666666\none 1 33.33333333333333\n"
+
+
+def summary_fields(stderr):
+    """The --summary lines as {name: text}: 'elements: 3  chunks: 1 ...' and 'seconds: queued 0.1 ...'."""
+    fields = {}
+    for line in stderr.splitlines():
+        if line.startswith("elements:"):
+            parts = line.replace("bytes in", "bytes_in").replace("bytes out", "bytes_out").split()
+            fields.update(zip([k.rstrip(":") for k in parts[0::2]], parts[1::2]))
+        elif line.startswith("seconds:"):
+            parts = line.split()[1:]
+            fields.update({f"{k}_seconds": v for k, v in zip(parts[0::2], parts[1::2])})
+    return fields
+
+
+def test_summary_counts_are_integers_and_times_floats(cli_path, daemon, tmp_path, rng):
+    x = rng.standard_normal(300_000)
+    np.save(tmp_path / "x.npy", x)
+    p = ok(run(cli_path, daemon, "map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy",
+               "--summary"))
+    f = summary_fields(p.stderr.decode())
+    counts = ("elements", "chunks", "bytes_in", "bytes_out", "threads")
+    assert sorted(f) == sorted(counts + ("queued_seconds", "compute_seconds", "stream_seconds")), f
+    for k in counts:
+        assert f[k].isdigit(), (k, f[k])
+    assert int(f["elements"]) == x.size and int(f["bytes_in"]) == x.nbytes and int(f["bytes_out"]) == x.nbytes
+    for k in ("queued_seconds", "compute_seconds", "stream_seconds"):
+        assert "." in f[k] and float(f[k]) >= 0, (k, f[k])
+    info = json.loads(ok(run(cli_path, daemon, "info", "--json")).stdout)
+    for k in ("cpu_threads", "cq_threads", "chunk_bytes", "max_message_bytes", "inline_threshold", "max_calls",
+              "pid", "online_cpus"):
+        assert type(info[k]) is int, (k, info[k])
+    assert type(info["uptime_seconds"]) is float
+    for d in info["devices"]:
+        assert type(d["memory_bytes"]) is int and type(d["index"]) is int
 
 
 def test_server_down_is_unavailable(cli_path, daemon, tmp_path):
@@ -692,3 +886,50 @@ def test_corpus_without_acf(cli_path, daemon, tmp_path):
     assert (out / "pg58.dat").read_bytes() == dat
     counts = [line.split(b" ")[1].decode() for line in dat.splitlines()[:3]]
     assert (out / "results.csv").read_text() == f"Book,word1,word2,word3\npg58,{','.join(counts)}\n"
+
+
+# ---- the install target ----
+
+def test_install_puts_a_working_lanes_and_lanesd_on_the_path(tmp_path, start_daemon):
+    """`cmake --install BUILD --prefix P` installs lanes and lanesd (not lanesd-test) into P/bin, and the
+    installed pair works end to end from the PATH alone, a corpus job included (the daemon's worker
+    processes are the installed lanesd re-executed)."""
+    import shutil
+    from conftest import BUILD
+    cmake = shutil.which("cmake")
+    assert cmake, "cmake is needed to build lanes, so it is on the PATH"
+    prefix = tmp_path / "prefix"
+    p = subprocess.run([cmake, "--install", str(BUILD), "--prefix", str(prefix)], capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    installed = sorted(f.name for f in (prefix / "bin").iterdir())
+    assert installed == ["lanes", "lanesd"], installed
+    assert [f.name for f in prefix.iterdir()] == ["bin"]
+    env = {"PATH": f"{prefix / 'bin'}:/usr/bin:/bin"}
+    assert subprocess.run(["sh", "-c", "command -v lanes; command -v lanesd"], env=env, capture_output=True).stdout.decode() \
+        == f"{prefix / 'bin' / 'lanes'}\n{prefix / 'bin' / 'lanesd'}\n"
+
+    d = start_daemon(binary=prefix / "bin" / "lanesd", env={"PATH": env["PATH"]})
+
+    def lanes_(*args, timeout=300):
+        full = dict(os.environ, **env)
+        return subprocess.run(["lanes", "--server", d.address, *map(str, args)], capture_output=True,
+                              timeout=timeout, env=full)
+
+    assert ok(lanes_("health")).stdout == b"SERVING\n"
+    x = np.arange(12.0).reshape(3, 4)
+    np.save(tmp_path / "x.npy", x)
+    ok(lanes_("map", "square", "--in", tmp_path / "x.npy", "--out", tmp_path / "y.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), x * x)
+    books = tmp_path / "books"
+    books.mkdir()
+    for n in ("pg99.txt", "pg58.txt"):
+        (books / n).write_bytes(book(n).read_bytes())
+    out = tmp_path / "out"
+    p = ok(lanes_("corpus", books, "--out", out, "--summary"))
+    err = p.stderr.decode()
+    assert "backend: process-pool" in err, err
+    assert sorted(f.name for f in out.iterdir()) == ["pg58.csv", "pg58.dat", "pg99.csv", "pg99.dat", "results.csv"]
+    # the pool's answer equals a single document's, computed in the daemon itself
+    assert (out / "pg99.dat").read_bytes() == ok(lanes_("wordcount", books / "pg99.txt")).stdout
+    assert (out / "pg99.dat").read_text().splitlines()[0] == "the 712 6.233038606320581"
+    assert d.stop() == 0, d.log()

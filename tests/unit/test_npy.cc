@@ -1,7 +1,7 @@
 // Unit tests of arrayio (clients/c/arrayio.h): .npy, raw and text arrays.
 //
 // Design: every test writes into its own temporary folder. .npy images that numpy would write (v1 and
-// v2 headers, 2-D shapes, Fortran order, big-endian and object dtypes) are built byte by byte here,
+// v2 headers, 2-D shapes, Fortran order, big-endian, converted and refused dtypes) are built byte by byte here,
 // so the tests need no Python; the round trips go through arrayio's own writer and reader.
 #include <gtest/gtest.h>
 
@@ -300,38 +300,118 @@ void ExpectNpyError(ArrayIo *t, const std::string &path, const std::string &need
     EXPECT_EQ(r.a.n, 0u);
 }
 
-TEST_F(ArrayIo, RejectsBigEndian)
+TEST_F(ArrayIo, ConvertsBigEndianAndOtherDtypesAsThePythonClient)
 {
-    std::string p = WriteFile("be.npy", NpyImage("{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }",
-                                                 std::string(8, '\0')));
-    ExpectNpyError(this, p, "big-endian data ('>f8') is not supported");
-}
-
-TEST_F(ArrayIo, RejectsFortranOrderWhenItMatters)
-{
-    std::string p = WriteFile("f.npy", NpyImage("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }",
-                                                std::string(48, '\0')));
-    ExpectNpyError(this, p, "Fortran-ordered arrays are not supported");
-    // A Fortran-ordered (1, 3) or (3,) array has the same bytes as a C-ordered one: accepted.
-    std::string q = WriteFile("f1.npy", NpyImage("{'descr': '<f8', 'fortran_order': True, 'shape': (1, 3), }",
-                                                 std::string(24, '\0')));
+    // lanes.wire_dtype(): big-endian swapped; bool, int8/16 and uint8/16 to int32; uint32 to int64;
+    // uint64 to float64; float16 to float32.
+    std::string be = WriteFile("be.npy", NpyImage("{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }",
+                                                  std::string("\x3f\xf8\0\0\0\0\0\0", 8)));
     Arr r;
     lanes_error_t err{};
-    EXPECT_EQ(arrayio_read_path(q.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_INVALID, &r.a, &err), 0) << err.msg;
-    EXPECT_EQ(r.a.n, 3u);
+    ASSERT_EQ(arrayio_read_path(be.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_INVALID, &r.a, &err), 0) << err.msg;
+    EXPECT_EQ(r.a.dtype, LANES_DTYPE_F64);
+    EXPECT_EQ(Values<double>(r.a), std::vector<double>{1.5});
+    EXPECT_STREQ(r.a.file_dtype, ">f8");
+
+    std::string u1 = WriteFile("u1.npy", NpyImage("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }",
+                                                  std::string("\x00\x7f\xff", 3)));
+    Arr r1;
+    ASSERT_EQ(arrayio_read_path(u1.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_INVALID, &r1.a, &err), 0) << err.msg;
+    EXPECT_EQ(r1.a.dtype, LANES_DTYPE_I32);
+    EXPECT_EQ(Values<int32_t>(r1.a), (std::vector<int32_t>{0, 127, 255}));
+
+    std::string u8 = WriteFile("u8.npy", NpyImage("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }",
+                                                  std::string(8, '\xff')));
+    Arr r8;
+    ASSERT_EQ(arrayio_read_path(u8.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_INVALID, &r8.a, &err), 0) << err.msg;
+    EXPECT_EQ(r8.a.dtype, LANES_DTYPE_F64);
+    EXPECT_EQ(Values<double>(r8.a), std::vector<double>{18446744073709551616.0});  // 2**64 - 1 rounded
+
+    // float16: 1.0, -2.0, the smallest subnormal 2**-24, inf
+    std::string f2 = WriteFile("f2.npy", NpyImage("{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }",
+                                                  std::string("\x00\x3c\x00\xc0\x01\x00\x00\x7c", 8)));
+    Arr r2;
+    ASSERT_EQ(arrayio_read_path(f2.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_INVALID, &r2.a, &err), 0) << err.msg;
+    EXPECT_EQ(r2.a.dtype, LANES_DTYPE_F32);
+    EXPECT_EQ(Values<float>(r2.a),
+              (std::vector<float>{1.0f, -2.0f, std::ldexp(1.0f, -24), std::numeric_limits<float>::infinity()}));
 }
 
-TEST_F(ArrayIo, RejectsObjectAndOtherDtypes)
+TEST_F(ArrayIo, ReordersFortranOrderToCOrder)
+{
+    // a (2, 3) array [[0, 1, 2], [3, 4, 5]] stored column by column
+    const std::vector<double> cols = {0, 3, 1, 4, 2, 5};
+    std::string p = WriteFile("f.npy", NpyImage("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }",
+                                                Bytes(cols)));
+    Arr r;
+    lanes_error_t err{};
+    ASSERT_EQ(arrayio_read_path(p.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_INVALID, &r.a, &err), 0) << err.msg;
+    EXPECT_EQ(Values<double>(r.a), (std::vector<double>{0, 1, 2, 3, 4, 5}));
+    ASSERT_EQ(r.a.ndim, 2u);
+    EXPECT_EQ(r.a.shape[0], 2u);
+    EXPECT_EQ(r.a.shape[1], 3u);
+}
+
+TEST_F(ArrayIo, RejectsObjectComplexAndOtherDtypes)
 {
     std::string p = WriteFile("o.npy", NpyImage("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
                                                 std::string(8, '\0')));
     ExpectNpyError(this, p, "object arrays ('|O') are not supported");
-    std::string q = WriteFile("u1.npy", NpyImage("{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }",
-                                                 std::string(1, '\0')));
-    ExpectNpyError(this, q, "dtype '|u1' is not supported (only <f8, <f4, <i8, <i4)");
+    std::string c = WriteFile("c.npy", NpyImage("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }",
+                                                std::string(16, '\0')));
+    ExpectNpyError(this, c, "complex data ('<c16') is not supported");
+    std::string q = WriteFile("u3.npy", NpyImage("{'descr': '<u3', 'fortran_order': False, 'shape': (1,), }",
+                                                 std::string(3, '\0')));
+    ExpectNpyError(this, q, "dtype '<u3' is not supported (only float16, float32");
     std::string s = WriteFile("st.npy", NpyImage("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }",
                                                  std::string(8, '\0')));
     ExpectNpyError(this, s, "structured dtypes are not supported");
+}
+
+TEST_F(ArrayIo, WritesTheShape)
+{
+    const std::vector<int32_t> v = {1, 2, 3, 4, 5, 6};
+    const size_t shape[] = {2, 1, 3};
+    std::string p = Path("nd.npy");
+    lanes_error_t err{};
+    ASSERT_EQ(arrayio_write_path_nd(p.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_I32, v.data(), shape, 3, &err), 0)
+        << err.msg;
+    EXPECT_EQ(ReadFile(p), NpyImage("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 1, 3), }", Bytes(v)));
+    Arr r;
+    ASSERT_EQ(arrayio_read_path(p.c_str(), ARRAYIO_FORMAT_NPY, LANES_DTYPE_INVALID, &r.a, &err), 0) << err.msg;
+    ASSERT_EQ(r.a.ndim, 3u);
+    EXPECT_EQ(r.a.shape[2], 3u);
+    EXPECT_EQ(Values<int32_t>(r.a), v);
+}
+
+TEST_F(ArrayIo, BroadcastsAsNumpy)
+{
+    Arr a, b;
+    const std::vector<double> av = {1, 2, 3}, bv = {10, 20};
+    a.a.dtype = b.a.dtype = LANES_DTYPE_F64;
+    a.a.ndim = 1, a.a.shape[0] = 3, a.a.n = 3, a.a.data = malloc(24);
+    b.a.ndim = 2, b.a.shape[0] = 2, b.a.shape[1] = 1, b.a.n = 2, b.a.data = malloc(16);
+    memcpy(a.a.data, av.data(), 24);
+    memcpy(b.a.data, bv.data(), 16);
+    const arrayio_array_t *arrays[] = {&a.a, &b.a};
+    const char *names[] = {"a", "b"};
+    size_t shape[ARRAYIO_MAX_DIMS], ndim = 0;
+    lanes_error_t err{};
+    ASSERT_EQ(arrayio_broadcast_shape(arrays, names, 2, shape, &ndim, &err), 0) << err.msg;
+    ASSERT_EQ(ndim, 2u);
+    EXPECT_EQ(shape[0], 2u);
+    EXPECT_EQ(shape[1], 3u);
+    ASSERT_EQ(arrayio_broadcast_to(&a.a, shape, ndim, "a", &err), 0) << err.msg;
+    ASSERT_EQ(arrayio_broadcast_to(&b.a, shape, ndim, "b", &err), 0) << err.msg;
+    EXPECT_EQ(Values<double>(a.a), (std::vector<double>{1, 2, 3, 1, 2, 3}));
+    EXPECT_EQ(Values<double>(b.a), (std::vector<double>{10, 10, 10, 20, 20, 20}));
+    Arr c;
+    c.a.dtype = LANES_DTYPE_F64;
+    c.a.ndim = 1, c.a.shape[0] = 4, c.a.n = 4, c.a.data = calloc(4, 8);
+    const arrayio_array_t *bad[] = {&a.a, &c.a};
+    const char *bad_names[] = {"a", "c"};
+    EXPECT_NE(arrayio_broadcast_shape(bad, bad_names, 2, shape, &ndim, &err), 0);
+    EXPECT_NE(std::string(err.msg).find("'a' has shape (2, 3), 'c' has shape (4,)"), std::string::npos) << err.msg;
 }
 
 TEST_F(ArrayIo, RejectsTruncatedFiles)
