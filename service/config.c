@@ -54,7 +54,7 @@ static const cfg_key_t g_keys[] = {
      "each worker process's memory for one document, in MiB (its mapping included; 0: no limit)"},
     {"worker_retries", CFG_INT, F(worker_retries), 0, 3, "1",
      "runs of a document again on a fresh worker after its worker crashed or was killed"},
-    {"max_doc_bytes", CFG_BYTES, F(max_doc_bytes), 1, 68719476736.0, "1GiB", "largest Corpus document accepted"},
+    {"max_doc_bytes", CFG_BYTES, F(max_doc_bytes), 1, 68719476736.0, "1GiB", "largest document accepted (a Corpus document, a WordCount or WordAcf text)"},
     {"calibration_file", CFG_STRING, F(calibration_file), 0, 0, "",
      "the router's cost constants, written by lanesd --calibrate (a bad file is fatal at start)"},
     {"calibrate_at_start", CFG_INT, F(calibrate_at_start), 0, 1, "0",

@@ -21,6 +21,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "lanes/registry.h"
 #include "log.h"
+#include "wire.h"
 #include "rpc.h"
 
 typedef struct watcher {
@@ -68,9 +69,13 @@ static int pack_status(int status, uint8_t **buf, size_t *len)
     return rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, sizeof msg) == LANES_STATUS_OK ? 0 : -1;
 }
 
-/* Decodes a HealthCheckRequest's service name into out. Returns 0 or -1 (malformed). */
-static int read_service(const uint8_t *data, size_t len, char *out, size_t cap)
+/* Decodes a HealthCheckRequest's service name into out. Returns 0, or -1 with err set (malformed, or a
+ * NUL byte in the name). */
+static int read_service(const uint8_t *data, size_t len, char *out, size_t cap, char *err, size_t err_cap)
 {
+    snprintf(err, err_cap, "malformed HealthCheckRequest");
+    if (lanes_wire_check_strings(data, len, &grpc__health__v1__health_check_request__descriptor, err, err_cap) != 0)
+        return -1; /* "lanes.v1.Lanes\0junk" must not read as lanes.v1.Lanes */
     Grpc__Health__V1__HealthCheckRequest *req = grpc__health__v1__health_check_request__unpack(NULL, len, data);
     if (!req)
         return -1;
@@ -87,10 +92,11 @@ static void check_on_message(void *ctx, uint8_t *data, size_t len)
 {
     lanes_call_t *call = ctx;
     char service[256];
-    int rc = read_service(data, len, service, sizeof service);
+    char why[256];
+    int rc = read_service(data, len, service, sizeof service, why, sizeof why);
     free(data);
     if (rc != 0) {
-        lanes_call_finish(call, LANES_STATUS_INVALID_ARGUMENT, "malformed HealthCheckRequest", NULL, 0);
+        lanes_call_finish(call, LANES_STATUS_INVALID_ARGUMENT, why, NULL, 0);
         return;
     }
     if (!service_known(service)) {
@@ -174,7 +180,8 @@ static void watch_on_message(void *ctx, uint8_t *data, size_t len)
 {
     watcher_t *w = ctx;
     char service[256];
-    int rc = read_service(data, len, service, sizeof service);
+    char why[256];
+    int rc = read_service(data, len, service, sizeof service, why, sizeof why);
     free(data);
     pthread_mutex_lock(&g_mu);
     int serving = g_serving;
@@ -182,7 +189,7 @@ static void watch_on_message(void *ctx, uint8_t *data, size_t len)
     pthread_mutex_lock(&w->mu);
     if (rc != 0) {
         w->finished = 1;
-        lanes_call_finish(w->call, LANES_STATUS_INVALID_ARGUMENT, "malformed HealthCheckRequest", NULL, 0);
+        lanes_call_finish(w->call, LANES_STATUS_INVALID_ARGUMENT, why, NULL, 0);
     } else {
         w->have_request = 1;
         w->known = service_known(service);

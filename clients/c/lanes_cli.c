@@ -366,8 +366,16 @@ static void info_print_json(FILE *f, const Lanes__V1__InfoResponse *r)
     json_strings(f, r->map_functions, r->n_map_functions);
     fputs(", \"reduce_ops\": ", f);
     json_strings(f, r->reduce_ops, r->n_reduce_ops);
-    fprintf(f, ", \"max_calls\": %u, \"pid\": %u, \"uptime_seconds\": %.3f, \"online_cpus\": %u}\n",
-            r->max_calls, r->pid, r->uptime_seconds, r->online_cpus);
+    fprintf(f, ", \"max_calls\": %u, \"pid\": %u, \"uptime_seconds\": %.3f, \"online_cpus\": %u", r->max_calls,
+            r->pid, r->uptime_seconds, r->online_cpus);
+    fprintf(f,
+            ", \"active_calls\": %u, \"active_control_calls\": %u, \"open_connections\": %u, "
+            "\"max_connections\": %u, \"refused_connections\": %" PRIu64 ", \"idle_timeout_seconds\": %.3f, "
+            "\"rss_bytes\": %" PRIu64 ", \"spool_bytes\": %" PRIu64 ", \"spools\": %u, \"memory_bytes\": %" PRIu64
+            ", \"max_doc_bytes\": %" PRIu64 "}\n",
+            r->active_calls, r->active_control_calls, r->open_connections, r->max_connections,
+            r->refused_connections, r->idle_timeout_seconds, r->rss_bytes, r->spool_bytes, r->spools,
+            r->memory_bytes, r->max_doc_bytes);
 }
 
 static void print_words(FILE *f, const char *label, char **v, size_t n)
@@ -403,6 +411,14 @@ static void info_print_text(FILE *f, const Lanes__V1__InfoResponse *r)
             "limits: chunk %" PRIu64 " bytes, max message %" PRIu64 " bytes, inline below %" PRIu64
             " elements, %u concurrent calls\n",
             r->chunk_bytes, r->max_message_bytes, r->inline_threshold, r->max_calls);
+    fprintf(f,
+            "now: %u job call(s) and %u Health/Info call(s) in progress, %u of at most %u connection(s) open, "
+            "%" PRIu64 " refused since start; idle streams end after %g s\n",
+            r->active_calls, r->active_control_calls, r->open_connections, r->max_connections,
+            r->refused_connections, r->idle_timeout_seconds);
+    fprintf(f, "memory: %.1f MiB (resident %.1f MiB, %u document spool(s) %.1f MiB); documents up to %.1f MiB\n",
+            (double)r->memory_bytes / 1048576.0, (double)r->rss_bytes / 1048576.0, r->spools,
+            (double)r->spool_bytes / 1048576.0, (double)r->max_doc_bytes / 1048576.0);
     print_words(f, "map functions", r->map_functions, r->n_map_functions);
     print_words(f, "reduce ops", r->reduce_ops, r->n_reduce_ops);
 }

@@ -317,3 +317,27 @@ def test_every_ended_call_leaves_a_debug_line(start_daemon):
                                r"INVALID_ARGUMENT: ", d.log()), "the refused call's log line")
     ch.close()
     assert d.stop() == 0
+
+
+def test_a_health_service_name_with_a_nul_byte_is_refused(daemon):
+    with grpc.insecure_channel(daemon.address) as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service="lanes.v1.Lanes\0junk"),
+                                                timeout=60)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "HealthCheckRequest.service" in e.value.details() and "NUL" in e.value.details()
+
+
+def test_cli_info_shows_the_edge_and_memory(daemon, cli_path):
+    out = subprocess.run([str(cli_path), "--server", daemon.address, "info"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    r = info(daemon.address)
+    assert f"of at most {r.max_connections} connection(s) open" in out.stdout, out.stdout
+    assert "memory: " in out.stdout and "document spool(s)" in out.stdout
+    js = subprocess.run([str(cli_path), "--server", daemon.address, "info", "--json"], capture_output=True,
+                        text=True, timeout=60)
+    import json
+    doc = json.loads(js.stdout)
+    assert doc["max_connections"] == r.max_connections and isinstance(doc["refused_connections"], int)
+    assert doc["rss_bytes"] > 0 and doc["idle_timeout_seconds"] == r.idle_timeout_seconds
