@@ -5,9 +5,32 @@
  * backend is the same kernel with cpu_threads OpenMP threads plus the latency of waking a thread
  * blocked on a condition variable (what lanes_pool_submit costs a task before it starts), measured
  * here with a ping-pong between two threads. Text runs on one pool thread, so its cpu constants are
- * the inline ones plus that latency. Fit: least squares of time on bytes, weighted by 1/time^2 (the
- * relative error, so small pieces count for the overhead); a negative intercept (noise) is clamped to
- * 0 and the slope refitted through the origin.
+ * the inline ones plus that latency.
+ *
+ * Fit (lanes_calibrate_fit): t = a + b * s, a = overhead_ns, s = 1 / bytes_per_ns, to the points (x_i
+ * bytes, y_i ns). The router needs both ends right: the overhead decides whether a small piece is
+ * worth handing to a pool thread or a device at all, the throughput where the backends cross. Plain
+ * least squares gets neither reliably, because the real curve is no straight line: small pieces run
+ * from cache and large ones from memory, so the cost per byte grows with the size, and on a loaded
+ * machine the long runs are the ones most often preempted. A line through points that bend upwards
+ * meets the time axis below zero; the old fit clamped that to 0 and refitted through the origin, a
+ * model in which a tiny piece is free (for cuda, whose overhead is a round trip to the GPU worker,
+ * wrong by tens of microseconds), and it happened whenever load bent the curve. So:
+ *  - the error is relative ((y_i - t(x_i)) / y_i, weights 1/y_i^2): the sizes span three decades, and
+ *    absolute errors would let the largest piece decide the overhead alone;
+ *  - the overhead is at most y0, the smallest piece's time (time does not fall as bytes grow, so a
+ *    piece of no bytes costs no more than the smallest one measured);
+ *  - the overhead is at least L = y0 - x0 * ym / xm (x0, y0 the smallest piece, xm, ym the largest):
+ *    ym / xm, the largest piece's time per byte, includes its share of the overhead, so it is at least
+ *    the cost per byte, and x0 * ym / xm at least what the smallest piece's bytes cost: the rest of y0
+ *    is overhead. Where the cost per byte grows with the size L can be <= 0 and the points do not
+ *    resolve the overhead; then it is at least y0 / LANES_CALIBRATE_MIN_OVERHEAD_DIV (1/16): never
+ *    free, and raising the overhead to it moves the smallest piece's prediction by at most 6 % of its
+ *    time (about the spread of a fastest-of-n timing on a busy machine) before the slope is refitted;
+ *  - s >= a tiny positive bound, so the predicted time increases with the bytes.
+ * The error is a convex quadratic in (a, s) on that strip, so its minimum is exact without iterating:
+ * the unconstrained least squares if it lies inside, else the best of the three edges' minima (a = the
+ * lower bound, a = y0, s = the bound), each a one-variable least squares clamped to its edge.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "calibrate.h"
@@ -28,7 +51,7 @@
 #include "lanes/kernels.h"
 #include "lanes/text.h"
 
-#define MAX_SIZES 6
+#define MAX_SIZES LANES_CALIBRATE_MAX_SIZES
 
 static double now_ns(void)
 {
@@ -168,13 +191,59 @@ static int time_piece(bench_t *b, size_t n, int threads, int reps, double *ns)
     return 0;
 }
 
-/* Least squares of y (ns) on x (bytes), y = a + x / bw, on relative errors (weights 1/y^2): sizes
- * span three decades, and plain least squares would let the largest decide the overhead alone. */
-static lanes_cost_t fit(const double *x, const double *y, int k)
+/* The relative squared error of t = a + x * slope over the points (calibrate.c's fit). */
+static double fit_error(const double *x, const double *y, int k, double a, double slope)
 {
-    double sw = 0, swx = 0, swy = 0, swxx = 0, swxy = 0;
+    double e = 0;
     for (int i = 0; i < k; i++) {
-        double w = y[i] > 0 ? 1.0 / (y[i] * y[i]) : 0;
+        double r = (y[i] - a - x[i] * slope) / y[i];
+        e += r * r;
+    }
+    return e;
+}
+
+/* The slope minimising fit_error with the overhead fixed at a, at least smin. */
+static double fit_slope_given(const double *x, const double *y, int k, double a, double smin)
+{
+    double num = 0, den = 0;
+    for (int i = 0; i < k; i++) {
+        double w = 1.0 / (y[i] * y[i]);
+        num += w * x[i] * (y[i] - a);
+        den += w * x[i] * x[i];
+    }
+    double s = den > 0 ? num / den : smin;
+    return s > smin ? s : smin;
+}
+
+int lanes_calibrate_fit(const double *bytes, const double *ns, int k, lanes_cost_t *out)
+{
+    double x[LANES_CALIBRATE_MAX_SIZES], y[LANES_CALIBRATE_MAX_SIZES];
+    int n = 0, lo_i = -1, hi_i = -1;
+    for (int i = 0; i < k && n < LANES_CALIBRATE_MAX_SIZES; i++) {
+        if (!(isfinite(bytes[i]) && bytes[i] > 0 && isfinite(ns[i]) && ns[i] > 0))
+            continue;
+        x[n] = bytes[i];
+        y[n] = ns[i];
+        /* the smallest and largest pieces; of equal sizes the faster (timings only err upwards) */
+        if (lo_i < 0 || x[n] < x[lo_i] || (x[n] == x[lo_i] && y[n] < y[lo_i]))
+            lo_i = n;
+        if (hi_i < 0 || x[n] > x[hi_i] || (x[n] == x[hi_i] && y[n] < y[hi_i]))
+            hi_i = n;
+        n++;
+    }
+    if (n < 2 || x[lo_i] == x[hi_i])
+        return -1;
+    const double x0 = x[lo_i], y0 = y[lo_i], xm = x[hi_i], ym = y[hi_i];
+    double a_lo = y0 - x0 * ym / xm;
+    if (a_lo < y0 / LANES_CALIBRATE_MIN_OVERHEAD_DIV)
+        a_lo = y0 / LANES_CALIBRATE_MIN_OVERHEAD_DIV;
+    const double a_hi = y0;
+    const double smin = 1e-9 * ym / xm; /* a billionth of the largest piece's time per byte */
+
+    /* Unconstrained weighted least squares (weights 1/y^2). */
+    double sw = 0, swx = 0, swy = 0, swxx = 0, swxy = 0;
+    for (int i = 0; i < n; i++) {
+        double w = 1.0 / (y[i] * y[i]);
         sw += w;
         swx += w * x[i];
         swy += w * y[i];
@@ -182,14 +251,60 @@ static lanes_cost_t fit(const double *x, const double *y, int k)
         swxy += w * x[i] * y[i];
     }
     double det = sw * swxx - swx * swx;
-    double slope = det > 0 ? (sw * swxy - swx * swy) / det : 0;
-    double a = sw > 0 ? (swy - slope * swx) / sw : 0;
-    if (a < 0 || slope <= 0) { /* through the origin */
-        a = 0;
-        slope = swxx > 0 ? swxy / swxx : 0;
+    double a = 0, s = 0;
+    int inside = 0;
+    if (det > 0) {
+        s = (sw * swxy - swx * swy) / det;
+        a = (swy - s * swx) / sw;
+        inside = a >= a_lo && a <= a_hi && s >= smin;
     }
-    lanes_cost_t c = {.overhead_ns = a, .bytes_per_ns = slope > 0 ? 1.0 / slope : 0};
-    return c;
+    if (!inside) { /* the minimum lies on an edge of the strip: the best of the three edges' minima */
+        double best = INFINITY;
+        const double edges[2] = {a_lo, a_hi};
+        for (int e = 0; e < 2; e++) {
+            double se = fit_slope_given(x, y, n, edges[e], smin), err = fit_error(x, y, n, edges[e], se);
+            if (err < best) {
+                best = err;
+                a = edges[e];
+                s = se;
+            }
+        }
+        double ae = (swy - smin * swx) / sw; /* s = smin: the overhead's least squares, clamped */
+        ae = ae < a_lo ? a_lo : ae > a_hi ? a_hi : ae;
+        if (fit_error(x, y, n, ae, smin) < best) {
+            a = ae;
+            s = smin;
+        }
+    }
+    out->overhead_ns = a;
+    out->bytes_per_ns = 1.0 / s;
+    return 0;
+}
+
+void lanes_calibrate_format_measured(const lanes_calibrate_measured_t *m, char *out, size_t cap)
+{
+    static const char *const fams[LANES_FAMILY_N] = {"map", "reduce", "acf", "text"}; /* as router.c names them */
+    size_t len = 0;
+    if (cap > 0)
+        out[0] = 0;
+    for (int w = 0; w < LANES_WHERE_N; w++)
+        for (int fam = 0; fam < LANES_FAMILY_N; fam++) {
+            const lanes_calibrate_series_t *sr = &m->s[w][fam];
+            if (sr->n <= 0)
+                continue;
+            int r = snprintf(out + len, cap - len, "measured %s.%s =", fams[fam], lanes_where_name((lanes_where_t)w));
+            for (int i = 0; r >= 0 && (size_t)r < cap - len && i < sr->n; i++) {
+                len += (size_t)r;
+                r = snprintf(out + len, cap - len, " %.17g:%.17g", sr->bytes[i], sr->ns[i]);
+            }
+            if (r < 0 || (size_t)r >= cap - len)
+                return;
+            len += (size_t)r;
+            r = snprintf(out + len, cap - len, "\n");
+            if (r < 0 || (size_t)r >= cap - len)
+                return;
+            len += (size_t)r;
+        }
 }
 
 /* ---- the latency of handing a task to a waiting thread ---- */
@@ -260,6 +375,28 @@ static double handoff_ns(int rounds)
 
 /* ---- the calibration ---- */
 
+static const char *family_name(lanes_family_t fam)
+{
+    static const char *const names[LANES_FAMILY_N] = {"map", "reduce", "acf", "text"};
+    return fam >= 0 && fam < LANES_FAMILY_N ? names[fam] : "?";
+}
+
+/* Fits one backend's series of one family into out->c (and keeps it in o->measured if asked). */
+static int fit_series(const lanes_calibrate_opts_t *o, lanes_where_t w, lanes_family_t fam, const double *x,
+                      const double *y, int n, lanes_cost_model_t *out, char *err, size_t cap)
+{
+    if (o->measured) {
+        lanes_calibrate_series_t *sr = &o->measured->s[w][fam];
+        sr->n = n;
+        memcpy(sr->bytes, x, (size_t)n * sizeof *x);
+        memcpy(sr->ns, y, (size_t)n * sizeof *y);
+    }
+    if (lanes_calibrate_fit(x, y, n, &out->c[w][fam]) != 0)
+        return lanes_errf(err, cap, "calibration: %s on %s: the timings cannot be fitted (fewer than two pieces "
+                          "of different sizes with a time > 0)", family_name(fam), lanes_where_name(w));
+    return 0;
+}
+
 int lanes_calibrate(const lanes_calibrate_opts_t *o, lanes_cost_model_t *out, char *err, size_t cap)
 {
     int threads = o->cpu_threads;
@@ -296,14 +433,14 @@ int lanes_calibrate(const lanes_calibrate_opts_t *o, lanes_cost_model_t *out, ch
             if (rc != 0) {
                 bench_free(&b);
                 return lanes_errf(err, cap, "calibration: the %s kernel failed on a piece of %zu elements",
-                            fam == LANES_FAMILY_TEXT ? "text" : fam == LANES_FAMILY_MAP ? "map"
-                                                            : fam == LANES_FAMILY_REDUCE ? "reduce" : "acf", n);
+                                  family_name((lanes_family_t)fam), n);
             }
             yc[s] += handoff;
         }
         bench_free(&b);
-        out->c[LANES_WHERE_INLINE][fam] = fit(x, yi, n_sizes);
-        out->c[LANES_WHERE_CPU][fam] = fit(x, yc, n_sizes);
+        if (fit_series(o, LANES_WHERE_INLINE, (lanes_family_t)fam, x, yi, n_sizes, out, err, cap) != 0 ||
+            fit_series(o, LANES_WHERE_CPU, (lanes_family_t)fam, x, yc, n_sizes, out, err, cap) != 0)
+            return -1;
         if (out->c[LANES_WHERE_CPU][fam].overhead_ns < handoff)
             out->c[LANES_WHERE_CPU][fam].overhead_ns = handoff; /* a pool task never starts sooner */
     }
@@ -320,7 +457,8 @@ int lanes_calibrate(const lanes_calibrate_opts_t *o, lanes_cost_model_t *out, ch
                 ok = o->measure_gpu(o->gpu_ctx, (lanes_family_t)fam, (size_t)x[s], &y[s]) == 0 && y[s] > 0;
             }
             if (ok) {
-                out->c[LANES_WHERE_CUDA][fam] = fit(x, y, n_sizes);
+                if (fit_series(o, LANES_WHERE_CUDA, (lanes_family_t)fam, x, y, n_sizes, out, err, cap) != 0)
+                    return -1;
                 gpu_measured++;
             }
         }
@@ -419,7 +557,8 @@ int lanes_calibrate_main(int argc, char **argv)
     if (!file)
         file = cfg.calibration_file[0] ? cfg.calibration_file : "lanes-calibration.txt";
     lanes_cost_model_t m;
-    lanes_calibrate_opts_t o = {.cpu_threads = cfg.threads, .quick = 0};
+    static lanes_calibrate_measured_t measured;
+    lanes_calibrate_opts_t o = {.cpu_threads = cfg.threads, .quick = 0, .measured = &measured};
     double t0 = now_ns();
     /* CUDA: the daemon's own GPU workers, so the constants include what a real piece pays (the arena
      * copies and the command), not just the kernel. */
@@ -444,6 +583,9 @@ int lanes_calibrate_main(int argc, char **argv)
         return 1;
     }
     lanes_calibrate_format_table(&m, text, sizeof text);
+    fputs(text, stdout);
+    /* What the constants were fitted to (bytes:ns, the fastest run of each size), for people and tests. */
+    lanes_calibrate_format_measured(&measured, text, sizeof text);
     fputs(text, stdout);
     if (lanes_router_write_model(file, &m, err, sizeof err) != 0) {
         fprintf(stderr, "lanesd: %s\n", err);

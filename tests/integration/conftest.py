@@ -3,6 +3,11 @@
 Design: each fixture starts `lanesd --listen 127.0.0.1:0 --port-file F` and reads the bound port from
 F, so tests never race for a fixed port. LANES_BUILD_DIR picks the build (a sanitizer build reuses the
 same tests). The daemon is stopped with SIGTERM and must exit 0; its log is kept for the failure report.
+
+Timing: nothing here or in the tests may depend on how fast the machine is (CI is a busy 2-core machine,
+and the sanitizer build is several times slower). Tests wait for a condition the daemon shows (its port
+file, Info, Health, a log line) with wait_for(), whose deadline, HANG_GUARD_S, is only a guard against a
+hang, never a measurement; no test sleeps to let something happen or compares a duration with a bound.
 """
 import os
 import signal
@@ -22,6 +27,23 @@ LANESD = BUILD / "service" / "lanesd"
 LANESD_TEST = BUILD / "service" / "lanesd-test"
 LANES_CLI = BUILD / "clients" / "c" / "lanes"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# How long a test waits for something that must happen before it calls it a hang: generous for a
+# sanitizer build on a 2-core machine with stress-ng --cpu 2 beside it.
+HANG_GUARD_S = 120
+
+
+def wait_for(condition, what, timeout=HANG_GUARD_S, poll=0.02):
+    """Polls condition() until it returns something true, and returns that; after timeout seconds (a
+    hang guard, not a measurement) fails naming what was awaited. what: a string, or a callable giving
+    one (for the state seen last)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what() if callable(what) else what}")
+        time.sleep(poll)
 
 
 class Daemon:
@@ -39,7 +61,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [str(binary or LANESD), "--listen", "127.0.0.1:0", "--port-file", str(self.port_file), *args],
             stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + HANG_GUARD_S
         while time.monotonic() < deadline:
             if self.port_file.exists() and self.port_file.read_text().strip():
                 break
@@ -48,7 +70,7 @@ class Daemon:
             time.sleep(0.02)
         else:
             self.proc.kill()
-            raise RuntimeError(f"lanesd did not start in 30 s:\n{self.log()}")
+            raise RuntimeError(f"lanesd did not start in {HANG_GUARD_S} s:\n{self.log()}")
         self.port = int(self.port_file.read_text().strip())
         self.address = f"127.0.0.1:{self.port}"
 
@@ -57,7 +79,12 @@ class Daemon:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def stop(self, timeout=30) -> int:
+    def wait_log(self, text, timeout=HANG_GUARD_S):
+        """Waits until the daemon's log contains text (a hang guard of timeout seconds)."""
+        wait_for(lambda: text in self.log(), lambda: f"{text!r} in the log of lanesd:\n{self.log()[-3000:]}",
+                 timeout)
+
+    def stop(self, timeout=HANG_GUARD_S) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

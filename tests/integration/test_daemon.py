@@ -11,10 +11,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import lanes
-from conftest import LANESD
+from conftest import HANG_GUARD_S, LANESD, wait_for
 
 
-def run_lanesd(*args, env=None, timeout=20):
+def run_lanesd(*args, env=None, timeout=HANG_GUARD_S):
     full = dict(os.environ)
     full.update(env or {})
     return subprocess.run([str(LANESD), *args], capture_output=True, text=True, timeout=timeout, env=full)
@@ -68,7 +68,7 @@ def test_bad_config_file_names_the_line(tmp_path, lanesd_path):
 
 def test_calibrate_writes_the_file_the_daemon_starts_with(tmp_path, start_daemon):
     cal = tmp_path / "cal.txt"
-    r = run_lanesd("--calibrate", str(cal), "--threads", "2", timeout=60)
+    r = run_lanesd("--calibrate", str(cal), "--threads", "2", timeout=300)
     assert r.returncode == 0, r.stderr
     assert "map     inline" in r.stdout and "text    cuda" in r.stdout and f"wrote {cal}" in r.stdout
     text = cal.read_text()
@@ -128,55 +128,65 @@ def test_log_lines_carry_time_level_and_pid(start_daemon):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_drains_in_flight_calls_then_exits_0(start_daemon, sig):
-    d = start_daemon("--grace-seconds", "20")
+    d = start_daemon("--grace-seconds", "60")
     x = np.ones(200_000)
     result = {}
+    first_reply = threading.Event()
 
     def slow_stream():
         def chunks():
-            for i in range(40):
-                time.sleep(0.05)  # about 2 s in all: still running when the signal comes
+            yield x
+            first_reply.wait(HANG_GUARD_S)  # the call is in flight: a reply came back
+            d.wait_log("draining 1 call(s)")  # the daemon saw the signal while the call was running
+            for i in range(39):
                 yield x
         try:
             with lanes.Client(d.address) as c:
-                result["n"] = sum(part.size for part in c.map_iter("square", chunks()))
+                n = 0
+                for part in c.map_iter("square", chunks()):
+                    n += part.size
+                    first_reply.set()
+                result["n"] = n
         except Exception as e:  # noqa: BLE001
             result["error"] = e
+        first_reply.set()
 
     t = threading.Thread(target=slow_stream)
     t.start()
-    time.sleep(0.5)
+    assert first_reply.wait(HANG_GUARD_S) and "error" not in result, result
     d.proc.send_signal(sig)
-    t.join(60)
-    assert d.proc.wait(60) == 0
+    t.join(HANG_GUARD_S)
+    assert d.proc.wait(HANG_GUARD_S) == 0
     assert result.get("n") == 40 * x.size, result
     assert "draining 1 call(s)" in d.log() and "stopped" in d.log()
 
 
 def test_calls_past_the_grace_period_are_cancelled(start_daemon):
+    # The stream never ends, so the daemon can exit (at all) only by cancelling it after the grace
+    # period; the log says when it did. The time it took is not measured: a busy machine would decide.
     d = start_daemon("--grace-seconds", "0.5")
     outcome = {}
+    replied = threading.Event()
 
     def endless():
         def chunks():
             while True:
-                time.sleep(0.02)
+                time.sleep(0.02)  # paces the endless stream; nothing waits on it
                 yield np.ones(1000)
         try:
             with lanes.Client(d.address) as c:
                 for _ in c.map_iter("square", chunks()):
-                    pass
+                    replied.set()
         except lanes.Error as e:
             outcome["code"] = e.code
+        replied.set()
 
     t = threading.Thread(target=endless)
     t.start()
-    time.sleep(0.5)
-    t0 = time.monotonic()
+    assert replied.wait(HANG_GUARD_S) and not outcome, outcome  # the call is in flight
     d.proc.send_signal(signal.SIGTERM)
-    assert d.proc.wait(30) == 0
-    assert time.monotonic() - t0 < 10
-    t.join(30)
+    assert d.proc.wait(HANG_GUARD_S) == 0
+    t.join(HANG_GUARD_S)
     assert outcome.get("code") in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE), outcome
     assert "grace period over: cancelling" in d.log()
 
@@ -207,7 +217,9 @@ def test_health_watch_sees_not_serving_at_shutdown(start_daemon):
 def test_calls_cancelled_as_they_arrive_never_linger(start_daemon):
     """Clients whose deadline expires while the call is being set up (a race between gRPC's cancel
     notice and the handler's start): every such call must still end, so shutdown finds none."""
-    d = start_daemon("--grace-seconds", "3")
+    # A call that lingers would hold the daemon for the whole grace period and then be cancelled:
+    # the log says so. The grace period is long enough for calls that do end to end on a busy machine.
+    d = start_daemon("--grace-seconds", "20")
     x = np.ones(300_000)
     with lanes.Client(d.address) as c:
         for k in range(300):
@@ -217,9 +229,6 @@ def test_calls_cancelled_as_they_arrive_never_linger(start_daemon):
             except lanes.Error:
                 pass  # DEADLINE_EXCEEDED, or it finished in time
         assert c.reduce("sum", np.ones(4)) == 4.0
-    time.sleep(0.5)  # the server sees the last cancellations
-    t0 = time.monotonic()
     assert d.stop() == 0
     log = d.log()
     assert "grace period over" not in log and "live call" not in log, log[-2000:]
-    assert time.monotonic() - t0 < 3

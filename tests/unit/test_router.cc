@@ -3,7 +3,6 @@
 // backends, GPU-down fallback, the words of the reason, and the calibration file and measurement.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -599,19 +598,23 @@ TEST(Calibrate, QuickCalibrationMeasuresEveryFamily)
     lanes_cost_model_t m, d;
     lanes_router_default_model(&d);
     int calls = 0;
-    lanes_calibrate_opts_t o = {.cpu_threads = 2, .quick = 1, .measure_gpu = fake_gpu, .gpu_ctx = &calls};
+    static lanes_calibrate_measured_t rec;
+    lanes_calibrate_opts_t o = {.cpu_threads = 2, .quick = 1, .measure_gpu = fake_gpu, .gpu_ctx = &calls,
+                                .measured = &rec};
     char err[512] = "";
-    auto t0 = std::chrono::steady_clock::now();
     ASSERT_EQ(lanes_calibrate(&o, &m, err, sizeof err), 0) << err;
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-#ifndef LANES_SANITIZE
-    EXPECT_LT(secs, 1.0) << "calibrate_at_start must stay under a second";
-#endif
+    // calibrate_at_start must stay well under a second: not timed here (a busy machine would decide),
+    // but bounded by the work it does, three small sizes per family and backend.
+    for (int w : {LANES_WHERE_INLINE, LANES_WHERE_CPU})
+        for (int f = 0; f < LANES_FAMILY_N; f++) {
+            EXPECT_EQ(rec.s[w][f].n, 3) << w << " " << f;
+            EXPECT_LE(rec.s[w][f].bytes[rec.s[w][f].n - 1], 131072.0 * 16) << w << " " << f;
+        }
     EXPECT_EQ(m.cpu_threads, 2);
     for (int f = 0; f < LANES_FAMILY_N; f++) {
         for (int w : {LANES_WHERE_INLINE, LANES_WHERE_CPU}) {
             EXPECT_GT(m.c[w][f].bytes_per_ns, 0) << w << " " << f;
-            EXPECT_GE(m.c[w][f].overhead_ns, 0) << w << " " << f;
+            EXPECT_GT(m.c[w][f].overhead_ns, 0) << w << " " << f << ": a piece is never free";
         }
     }
     EXPECT_GT(m.c[LANES_WHERE_CPU][LANES_FAMILY_MAP].overhead_ns, 0) << "a pool task's hand-off costs something";
