@@ -638,7 +638,7 @@ TEST(Calibrate, WithoutAGpuCallbackCudaKeepsItsDefaults)
 {
     lanes_cost_model_t m, d;
     lanes_router_default_model(&d);
-    lanes_calibrate_opts_t o = {.cpu_threads = 1, .quick = 1, .measure_gpu = nullptr, .gpu_ctx = nullptr};
+    lanes_calibrate_opts_t o = {.cpu_threads = 1, .quick = 1, .measure_gpu = nullptr, .gpu_ctx = nullptr, .measured = nullptr};
     char err[512] = "";
     ASSERT_EQ(lanes_calibrate(&o, &m, err, sizeof err), 0) << err;
     for (int f = 0; f < LANES_FAMILY_N; f++) {
