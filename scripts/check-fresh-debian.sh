@@ -10,9 +10,9 @@
 # Design: everything happens in a throwaway root under LANES_FRESH_ROOT, made anew on each run. The
 # Debian mirror is the host's, read from /etc/apt/sources.list* at run time. Nothing of the host is
 # copied into the root but the working tree (tracked and untracked-but-not-ignored files, as a
-# clean clone plus local changes) and resolv.conf; the CUDA toolkit and the host's CA bundle (pip and
-# apt may need it for the host's package proxy) are read-only bind mounts, so they never land in the
-# root or the repository. One EXIT trap ends the processes left in the root, unmounts everything
+# clean clone plus local changes) and resolv.conf; the CUDA toolkit, shared/ (the tests' data, beside
+# the repository as in CI) and the host's CA bundle (pip and apt may need it for the host's package
+# proxy) are read-only bind mounts, so they never land in the root or the repository. One EXIT trap ends the processes left in the root, unmounts everything
 # under it (and checks that nothing is left mounted) before anything is deleted, then removes the
 # root (rm --one-file-system) unless --keep. Needs root; installs debootstrap on the host if missing.
 # Slow (about half an hour on 2 cores): not part of the CI test command.
@@ -141,6 +141,12 @@ mount --make-rslave "$ROOTFS/dev"
 mkdir -p "$ROOTFS/usr/local/cuda"
 mount --bind "$CUDA_SRC" "$ROOTFS/usr/local/cuda"
 mount -o remount,bind,ro "$ROOTFS/usr/local/cuda"
+# The tests read their data from shared/ beside the repository, as in CI: read-only there too.
+if [ -d "$REPO/../shared" ]; then
+  mkdir -p "$ROOTFS/src/shared"
+  mount --bind "$(readlink -f "$REPO/../shared")" "$ROOTFS/src/shared"
+  mount -o remount,bind,ro "$ROOTFS/src/shared"
+fi
 CA_IN=""
 if [ -n "$HOST_CA" ]; then
   CA_IN=/run/lanes-host-ca.pem
@@ -195,7 +201,9 @@ grep -E '^-- lanes:|warning:' /tmp/build.log || true
 tail -n 2 /tmp/build.log
 grep -q '^LANES_WITH_CUDA:BOOL=ON' build/CMakeCache.txt
 ls -l build/service/lanesd build/clients/c/lanes
-ldd build/service/lanesd | grep -E 'nvrtc|cufft'
+# Found through lanesd's run path: the toolkit's folder is not in this root's ld.so.conf.
+ldd build/service/lanesd | grep -E 'nvrtc|cufft|not found'
+if ldd build/service/lanesd | grep -q 'not found'; then echo "lanesd cannot find a library"; exit 1; fi
 
 step "unit tests (the CUDA device tests skip: no GPU)"
 rc=0; ctest --test-dir build -L unit --output-on-failure -j "$(nproc)" > /tmp/ctest.log 2>&1 || rc=$?
