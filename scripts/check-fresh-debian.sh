@@ -15,7 +15,7 @@
 # proxy) are read-only bind mounts, so they never land in the root or the repository. One EXIT trap ends the processes left in the root, unmounts everything
 # under it (and checks that nothing is left mounted) before anything is deleted, then removes the
 # root (rm --one-file-system) unless --keep. Needs root; installs debootstrap on the host if missing.
-# Slow (about half an hour on 2 cores): not part of the CI test command.
+# Slow (5 to 15 minutes on 2 cores, with the download): not part of the CI test command.
 #
 # Usage: scripts/check-fresh-debian.sh [--keep]
 # Environment: LANES_FRESH_ROOT (default /var/tmp/lanes-fresh-debian), CUDA_HOME (default
