@@ -39,7 +39,7 @@ log "fuzz_expr for ${SECONDS_BUDGET} s (${JOBS} job(s)); corpus $BUILD/corpus_ex
 args=(
   -max_total_time="$SECONDS_BUDGET"
   -max_len=4200
-  -timeout=10
+  -timeout=60
   -rss_limit_mb=2048
   -dict=tests/fuzz/expr.dict
   -artifact_prefix="$BUILD/artifacts/"

@@ -33,7 +33,7 @@
 
 extern char **environ;
 
-#define HELLO_TIMEOUT_NS (10ull * 1000000000u)
+#define HELLO_TIMEOUT_NS (60ull * 1000000000u) /* a sanitizer build on a loaded machine starts slowly */
 #define QUICK_DEATH_NS (1000ull * 1000000u)      /* a worker that lived less died "at once" */
 #define BACKOFF_MIN_NS (100ull * 1000000u)
 #define BACKOFF_MAX_NS (5000ull * 1000000u)
@@ -478,7 +478,7 @@ static void hello_timeouts(uint64_t now)
 {
     for (int i = 0; i < P.n; i++)
         if (P.s[i].state == SLOT_STARTING && now - P.s[i].spawned_ns > HELLO_TIMEOUT_NS)
-            slot_died(i, "did not say hello within 10 s");
+            slot_died(i, "did not say hello within 60 s");
 }
 
 /* Milliseconds until the next respawn or hello deadline, -1 if none. */
@@ -643,7 +643,7 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
             break;
         uint64_t now = now_ns();
         if (now >= deadline) {
-            snprintf(err, cap, "process pool: %d worker(s) did not say hello within 10 s", starting);
+            snprintf(err, cap, "process pool: %d worker(s) did not say hello within 60 s", starting);
             rc = -1;
             break;
         }

@@ -68,7 +68,7 @@ typedef struct lanes_proc_pool_stats {
     unsigned memory_mb;
 } lanes_proc_pool_stats_t;
 
-/* Starts cfg->workers workers and waits (at most 10 s) until each has said hello, then the manager
+/* Starts cfg->workers workers and waits (at most 60 s) until each has said hello, then the manager
  * thread. Returns 0, or -1 with a message in err (cap bytes) and nothing left running (a bad
  * configuration, posix_spawn() failed, a worker died at start: the binary does not know --worker).
  * Not thread-safe: one thread calls start() and stop(). */
