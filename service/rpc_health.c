@@ -5,7 +5,8 @@
  * one device is up (the registry's cuda entry is available), NOT_SERVING while none is (no device, or
  * every device's GPU worker failed and is being restarted); rpc_health_refresh() pushes its changes
  * to watchers. Jobs still run while it is NOT_SERVING: they go to the CPU. Check answers at once (NOT_FOUND for an unknown service, as the
- * health protocol says). Watch sends the current status, then a new message whenever it changes
+ * health protocol says). Watch sends the current status, then a new message for every change, even
+ * one undone before the previous message was out (each watcher queues them)
  * (SERVICE_UNKNOWN for an unknown service, which may appear later per the protocol; here it never
  * does); at shutdown every Watch stream gets NOT_SERVING and then ends with UNAVAILABLE.
  *
@@ -24,12 +25,18 @@
 #include "wire.h"
 #include "rpc.h"
 
+/* Changes a watcher keeps while a send is in flight, so a device that goes down and comes back
+ * before the first message is out is still seen going down (a longer run keeps its first and last). */
+#define WATCH_QUEUE 8
+
 typedef struct watcher {
     pthread_mutex_t mu;
     lanes_call_t *call;
     int have_request;
     int known;         /* the service name is one we serve */
-    int last_sent;     /* status last sent, -1 before the first */
+    int last_queued;   /* status last queued (or sent), -1 before the first */
+    int queue[WATCH_QUEUE]; /* changes not sent yet: a send was in flight when they happened */
+    int qn;
     int sending;
     int finished;
     struct watcher *next;
@@ -131,20 +138,30 @@ const lanes_method_t rpc_health_check_method = {
 
 /* ---- Watch ---- */
 
-/* With w->mu held: sends the status if it changed and no send is in flight. Returns 1 when the stream
- * should end now (shutdown, and the last status is out): the caller marks it and finishes it. */
+/* With w->mu held: queues the status if it changed since the last one queued, and sends the oldest
+ * queued status if no send is in flight. Returns 1 when the stream should end now (shutdown, and the
+ * last status is out): the caller marks it and finishes it. */
 static int watcher_update_locked(watcher_t *w, int serving)
 {
-    if (w->finished || !w->have_request || w->sending)
+    if (w->finished || !w->have_request)
         return 0;
     int status = current_status(w->known, serving);
-    if (status != w->last_sent) {
+    if (status != w->last_queued) {
+        if (w->qn == WATCH_QUEUE)
+            w->qn--; /* a long run of flips: the latest replaces the one before it */
+        w->queue[w->qn++] = status;
+        w->last_queued = status;
+    }
+    if (w->sending)
+        return 0;
+    if (w->qn > 0) {
         uint8_t *buf;
         size_t len;
-        if (pack_status(status, &buf, &len) != 0)
+        if (pack_status(w->queue[0], &buf, &len) != 0)
             return 0;
+        memmove(w->queue, w->queue + 1, sizeof w->queue[0] * (size_t)(w->qn - 1));
+        w->qn--;
         w->sending = 1;
-        w->last_sent = status;
         if (lanes_call_send(w->call, buf, len) != 0)
             w->sending = 0; /* the call broke: on_cancel follows */
         return 0;
@@ -168,7 +185,7 @@ static void *watch_start(lanes_call_t *call, void *arg)
         return NULL;
     pthread_mutex_init(&w->mu, NULL);
     w->call = call;
-    w->last_sent = -1;
+    w->last_queued = -1;
     pthread_mutex_lock(&g_mu);
     w->next = g_watchers;
     g_watchers = w;
@@ -274,7 +291,7 @@ void rpc_health_refresh(void)
     int serving = g_serving;
     for (watcher_t *w = g_watchers; serving && w; w = w->next) {
         pthread_mutex_lock(&w->mu);
-        watcher_update_locked(w, serving); /* never ends a stream while serving */
+        watcher_update_locked(w, serving); /* queues a change; never ends a stream while serving */
         pthread_mutex_unlock(&w->mu);
     }
     pthread_mutex_unlock(&g_mu);
