@@ -6,12 +6,15 @@
  * loop. Its fault marks it poisoned, as a sticky CUDA error marks a real context, so the worker takes
  * the same exit path. Linked only into lanesd-test and the unit tests.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "test_hooks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int lanes_test_hooks_enabled(void) { return 1; }
@@ -183,4 +186,21 @@ int lanes_test_hooks_gpu_fault_due(int device)
     (void)device;
     const char *path = getenv("LANES_TEST_GPU_FAULT_FILE");
     return path && *path && unlink(path) == 0;
+}
+
+void lanes_test_hooks_worker_pause(void)
+{
+    const char *path = getenv("LANES_TEST_WORKER_PAUSE_FILE");
+    if (!path || !*path || access(path, F_OK) != 0)
+        return;
+    char busy[4096];
+    snprintf(busy, sizeof busy, "%s.busy", path);
+    int fd = open(busy, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        close(fd);
+    /* The test removes PATH (or kills this worker); 120 s is only a hang guard. */
+    for (int i = 0; i < 12000 && access(path, F_OK) == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }

@@ -10,6 +10,9 @@
  *   LANES_TEST_GPU_FAULT_FILE=PATH while PATH exists, the next command of a GPU worker first provokes a
  *                                  device fault (the real sticky CUDA error on a real device); the
  *                                  worker removes PATH, so one file is one fault
+ *   LANES_TEST_WORKER_PAUSE_FILE=PATH while PATH exists, a process-pool worker that got a document
+ *                                  creates PATH.busy and waits (at most 120 s) before computing it,
+ *                                  so a test can kill a worker that is certainly mid-document
  * All functions are thread-safe.
  */
 #ifndef LANES_TEST_HOOKS_H
@@ -30,6 +33,9 @@ const lanes_gpu_device_ops_t *lanes_test_hooks_gpu_ops(int *n_devices);
 
 /* 1 if a fault is requested now for 'device' (consumes the request). */
 int lanes_test_hooks_gpu_fault_due(int device);
+
+/* In a process-pool worker, before computing a document: the pause of LANES_TEST_WORKER_PAUSE_FILE. */
+void lanes_test_hooks_worker_pause(void);
 
 #ifdef __cplusplus
 }

@@ -14,3 +14,5 @@ int lanes_test_hooks_gpu_fault_due(int device)
     (void)device;
     return 0;
 }
+
+void lanes_test_hooks_worker_pause(void) {}

@@ -8,6 +8,7 @@
  * until the machine's OOM killer picks something.
  */
 #define _GNU_SOURCE
+#include "test_hooks.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -164,6 +165,7 @@ static void run_kernels(const lanes_worker_task_t *t, const char *doc, size_t le
     lanes_word_acf_t *acf = NULL;
     lanes_doc_result_t out;
     memset(&out, 0, sizeof out);
+    lanes_test_hooks_worker_pause(); /* lanesd-test only: tests kill a worker that is surely busy */
     uint64_t t0 = now_ns();
     int rc = 0;
     if (t->do_acf) {

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import lanes
-from conftest import wait_for
+from conftest import LANESD_TEST, wait_for
 from lanes.v1 import lanes_pb2, lanes_pb2_grpc
 
 GUTENBERG = Path(__file__).resolve().parents[3] / "shared" / "data" / "gutenberg"
@@ -97,18 +97,23 @@ def pool_detail(stub):
     return next(b for b in info.backends if b.name == "process-pool")
 
 
-def kill_workers_while_busy(stub, daemon, stop, kills):
-    """Kills every worker process each time the pool says one is busy, until stop is set."""
-    while not stop.is_set():
-        if " 1 busy" in pool_detail(stub).detail or " 2 busy" in pool_detail(stub).detail:
-            for p in worker_pids(daemon):
-                try:
-                    os.kill(p, signal.SIGKILL)
-                    kills.append(p)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.2)
-        time.sleep(0.005)
+class PausedWorkers:
+    """lanesd-test's LANES_TEST_WORKER_PAUSE_FILE: while the file exists, a worker that got a document
+    says so (PATH.busy) and waits, so a test kills a worker that is certainly mid-document."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "pause"
+        self.busy = tmp_path / "pause.busy"
+        self.path.write_text("")
+        self.env = {"LANES_TEST_WORKER_PAUSE_FILE": str(self.path)}
+
+    def wait_busy(self):
+        wait_for(self.busy.exists, "a worker paused on its document")
+        self.busy.unlink()
+
+    def release(self):
+        if self.path.exists():
+            self.path.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -123,29 +128,26 @@ def expected_counts(stub, data, k):
 
 
 @pytest.mark.parametrize("retries", [1, 0])
-def test_a_worker_killed_mid_document(start_daemon, big, retries):
+def test_a_worker_killed_mid_document(start_daemon, big, retries, tmp_path):
     # one worker: the kill hits the document's worker, and the retry runs on its replacement
-    d = start_daemon("--proc-workers", "1", "--worker-retries", str(retries))
+    pause = PausedWorkers(tmp_path)
+    d = start_daemon("--proc-workers", "1", "--worker-retries", str(retries), env=pause.env, binary=LANESD_TEST)
     with grpc.insecure_channel(d.address) as ch:
         stub = lanes_pb2_grpc.LanesStub(ch)
         pids_before = set(worker_pids(d))
-        stop, kills = threading.Event(), []
-        killer = threading.Thread(target=kill_workers_while_busy, args=(stub, d, stop, kills))
-        killer.start()
+        out = {}
+        runner = threading.Thread(target=lambda: out.update(r=run_corpus(stub, [("big.txt", big)])))
+        runner.start()
         try:
-            # one kill only: stop the killer once it has fired
-            def stop_after_first_kill():
-                while not kills and not stop.is_set():
-                    time.sleep(0.002)
-                stop.set()
-            watcher = threading.Thread(target=stop_after_first_kill)
-            watcher.start()
-            results, done = run_corpus(stub, [("big.txt", big)])
+            pause.wait_busy()
+            victims = worker_pids(d)
+            assert len(victims) == 1
+            os.kill(victims[0], signal.SIGKILL)  # paused on its document: certainly mid-document
+            pause.release()  # the replacement (with a retry) computes at once
         finally:
-            stop.set()
-            killer.join()
-            watcher.join()
-        assert kills, "the worker finished before it could be killed"
+            pause.release()
+            runner.join(120)
+        results, done = out["r"]
         r = results["big.txt"]
         if retries:
             assert r["status"] == 0, r["error"]
@@ -165,42 +167,44 @@ def test_a_worker_killed_mid_document(start_daemon, big, retries):
         assert results["pg99.txt"]["status"] == 0 and results["pg99.txt"]["counts"][:3] == [712, 416, 366]
 
 
-def test_other_documents_and_calls_carry_on_while_workers_die(start_daemon, big):
-    d = start_daemon("--proc-workers", "2", "--worker-retries", "0")
+def test_other_documents_and_calls_carry_on_while_workers_die(start_daemon, big, tmp_path):
+    # Two workers, each paused on its document, one killed: its document fails with a clear status,
+    # the other document, the maps running meanwhile and later corpora are exact.
+    pause = PausedWorkers(tmp_path)
+    d = start_daemon("--proc-workers", "2", "--worker-retries", "0", env=pause.env, binary=LANESD_TEST)
     with grpc.insecure_channel(d.address) as ch, lanes.Client(d.address) as client:
         stub = lanes_pb2_grpc.LanesStub(ch)
-        stop, kills = threading.Event(), []
-        killer = threading.Thread(target=kill_workers_while_busy, args=(stub, d, stop, kills))
+        out = {}
+        runner = threading.Thread(
+            target=lambda: out.update(r=run_corpus(stub, [("big1.txt", big), ("big2.txt", big)])))
+        runner.start()
         map_ok = []
-
-        def maps():
-            x = np.arange(100_000.0)
-            while not stop.is_set():
-                map_ok.append(np.array_equal(client.map("square", x), x * x))
-        mapper = threading.Thread(target=maps)
-        killer.start()
-        mapper.start()
         try:
-            results, done = run_corpus(stub, [("big1.txt", big), ("big2.txt", big)])
+            wait_for(lambda: " 2 busy" in pool_detail(stub).detail, lambda: f"two busy: {pool_detail(stub).detail}")
+            x = np.arange(100_000.0)
+            for _ in range(5):
+                map_ok.append(np.array_equal(client.map("square", x), x * x))
+            victim = worker_pids(d)[0]
+            os.kill(victim, signal.SIGKILL)
+            wait_for(lambda: victim not in worker_pids(d), "the killed worker to be reaped")
+            for _ in range(5):
+                map_ok.append(np.array_equal(client.map("square", x), x * x))
+            pause.release()
         finally:
-            stop.set()
-            killer.join()
-            mapper.join()
-        assert kills
-        # each document either died with its worker (a clear status) or, if it finished before the
-        # killer saw it busy, is exact
+            pause.release()
+            runner.join(120)
+        results, done = out["r"]
         words, counts = expected_counts(stub, book_bytes("pg87.txt"), 20)
-        statuses = []
+        statuses = sorted(results[n]["status"] for n in ("big1.txt", "big2.txt"))
+        assert statuses == [0, grpc.StatusCode.INTERNAL.value[0]], statuses
         for name in ("big1.txt", "big2.txt"):
             r = results[name]
-            statuses.append(r["status"])
             if r["status"] == 0:
                 assert r["words"] == words and r["counts"] == counts
             else:
-                assert r["status"] == grpc.StatusCode.INTERNAL.value[0], r
                 assert f"while running document '{name}'" in r["error"]
-        assert grpc.StatusCode.INTERNAL.value[0] in statuses
-        assert done.failed == statuses.count(grpc.StatusCode.INTERNAL.value[0])
+                assert "was killed by signal 9 (SIGKILL)" in r["error"]
+        assert done.failed == 1
         assert map_ok and all(map_ok)
         # afterwards, small documents all succeed
         books = [(n, book_bytes(n)) for n in ("pg99.txt", "pg58.txt", "pg42.txt")]

@@ -1,8 +1,8 @@
 // Unit tests of the process pool (service/proc_pool.c), its workers (service/worker.c), the result
 // layout's checks (service/doc_job.c) and document spools (service/spool.c). The workers are the real
-// lanesd binary of this build (LANESD_PATH); results are compared with the text kernels called here on
-// the same bytes. Faults are made deterministic: a worker is killed only once the pool's stats say it
-// is busy with a document that takes far longer than that takes.
+// lanesd-test binary of this build (LANESD_PATH); results are compared with the text kernels called
+// here on the same bytes. Faults are made deterministic: a worker to be killed first pauses on its
+// document (lanesd-test's LANES_TEST_WORKER_PAUSE_FILE), so it is certainly mid-document.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -256,27 +256,62 @@ protected:
         cfg.retries = retries;
         cfg.memory_mb = memory_mb;
         cfg.exe = LANESD_PATH;
+        char dir[] = "/tmp/lanes-pause-XXXXXX";
+        ASSERT_NE(mkdtemp(dir), nullptr);
+        pause_ = std::string(dir) + "/pause";
+        setenv("LANES_TEST_WORKER_PAUSE_FILE", pause_.c_str(), 1); /* the workers inherit it */
         char err[1024] = "";
         ASSERT_EQ(lanes_proc_pool_start(&cfg, err, sizeof err), 0) << err;
         lanes_proc_pool_stats_t st = Stats();
         ASSERT_EQ(st.running, 1);
         ASSERT_EQ(st.ready, workers);
     }
-    void TearDown() override { lanes_proc_pool_stop(); }
+    void TearDown() override
+    {
+        Resume();
+        lanes_proc_pool_stop();
+        unsetenv("LANES_TEST_WORKER_PAUSE_FILE");
+        if (!pause_.empty())
+            rmdir(pause_.substr(0, pause_.rfind('/')).c_str());
+    }
 
-    // Waits for a busy worker and kill -9s it. Returns its slot and pid.
+    // From now on a worker that gets a document waits before computing it (lanesd-test's hook), so
+    // it is certainly mid-document when a test kills it or stops the pool.
+    void PauseWorkers()
+    {
+        FILE *f = fopen(pause_.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        fclose(f);
+    }
+    void Resume() { unlink(pause_.c_str()); }
+    // Waits until a worker has paused on its document (its marker file), then takes the marker.
+    void WaitPaused()
+    {
+        std::string busy = pause_ + ".busy";
+        auto deadline = std::chrono::steady_clock::now() + kHangGuard;
+        while (access(busy.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ASSERT_EQ(unlink(busy.c_str()), 0) << "no worker paused on its document";
+    }
+
+    // Pauses the next document's worker (call before submitting), waits until it is paused, kill -9s
+    // it and lets the rest run. Returns its slot and pid.
     std::pair<int, int> KillBusyWorker()
     {
+        WaitPaused();
         lanes_proc_pool_stats_t st = WaitStats([](const lanes_proc_pool_stats_t &s) { return s.busy > 0; });
         for (int i = 0; i < st.workers; i++) {
             if (st.slot_busy[i]) {
                 EXPECT_EQ(kill(st.pid[i], SIGKILL), 0);
+                Resume();
                 return {i, st.pid[i]};
             }
         }
         ADD_FAILURE() << "no worker became busy";
         return {-1, 0};
     }
+
+    std::string pause_;
 
     // Waits until slot i runs a ready worker other than old_pid.
     void ExpectRespawned(int slot, int old_pid)
@@ -337,6 +372,7 @@ TEST_F(ProcPool, KilledWorkerIsRetriedAndRespawned)
     Collector c;
     std::string book = ReadBook("pg87.txt");
     std::string big = Repeated(book, kCopies);
+    PauseWorkers();
     ASSERT_EQ(c.Submit("big.txt", big, CountParams()), 0);
     auto [slot, pid] = KillBusyWorker();
     ASSERT_GE(slot, 0);
@@ -362,6 +398,7 @@ TEST_F(ProcPool, KilledWorkerWithoutRetriesFailsItsDocumentOnly)
     Start(2, 0);
     Collector c;
     std::string big = Repeated(ReadBook("pg87.txt"), kCopies);
+    PauseWorkers();
     ASSERT_EQ(c.Submit("big.txt", big, CountParams()), 0);
     auto [slot, pid] = KillBusyWorker();
     ASSERT_GE(slot, 0);
@@ -521,9 +558,11 @@ TEST_F(ProcPool, StopCompletesQueuedAndRunningDocuments)
 {
     Start(1, 1);
     Collector c;
+    PauseWorkers(); /* the worker is certainly still on big.txt when the pool stops */
     ASSERT_EQ(c.Submit("big.txt", Repeated(ReadBook("pg87.txt"), kCopies), CountParams()), 0);
     for (int i = 0; i < 5; i++)
         ASSERT_EQ(c.Submit("small" + std::to_string(i), "a few words", CountParams()), 0);
+    WaitPaused();
     lanes_proc_pool_stats_t st = WaitStats([](const lanes_proc_pool_stats_t &s) { return s.busy == 1; });
     ASSERT_EQ(st.busy, 1);
     EXPECT_EQ(st.queued, 5u);
