@@ -20,6 +20,11 @@ PY="$ROOT/.venv/bin/python"
 step "unit tests (build/)"
 ctest --test-dir build -L unit --output-on-failure -j "$JOBS"
 
+if [ -x "$(readlink -f "${CUDA_HOME:-/usr/local/cuda}")/bin/nvcc" ]; then
+  step "the CUDA build configures with Debian 12's stock CMake (scripts/check-stock-cmake.sh)"
+  scripts/check-stock-cmake.sh
+fi
+
 step "integration tests (build/)"
 LANES_BUILD_DIR=build "$PY" -m pytest -q tests/integration
 
