@@ -28,22 +28,22 @@ CMAKE="$TMP/root/usr/bin/cmake"
 echo "stock $("$CMAKE" --version | head -n 1) from $(cd "$TMP" && ls ./*.deb | tr '\n' ' ')"
 
 fail=0
-if out=$(PATH="$CUDA_BIN:$PATH" "$CMAKE" -S "$REPO" -B "$TMP/build-cuda" -G Ninja -DLANES_WITH_CUDA=ON 2>&1) &&
-   grep -q '^-- lanes: CUDA backend ON' <<<"$out"; then
-  grep '^-- lanes:' <<<"$out"
-else
-  printf '%s\n' "$out" | grep -v '^-- ' >&2
-  echo "check-stock-cmake: FAILED: the CUDA build does not configure with Debian's stock CMake" >&2
-  fail=1
-fi
+# configure BUILD_DIR EXPECTED_LINE WHAT PATH [cmake args...]: one configure with the stock CMake.
+configure() {
+  local dir=$1 want=$2 what=$3 path=$4 out
+  shift 4
+  if out=$(env PATH="$path" "$CMAKE" -S "$REPO" -B "$TMP/$dir" -G Ninja "$@" 2>&1) && grep -q "^$want" <<<"$out"; then
+    grep '^-- lanes:' <<<"$out"
+  else
+    printf '%s\n' "$out" | grep -v '^-- ' >&2
+    echo "check-stock-cmake: FAILED: $what" >&2
+    fail=1
+  fi
+}
+configure build-cuda '-- lanes: CUDA backend ON' "the CUDA build does not configure with Debian's stock CMake" \
+  "$CUDA_BIN:$PATH" -DLANES_WITH_CUDA=ON
 # Without nvcc on the PATH (only the system folders): CPU-only, and said so.
-if out=$(env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$CMAKE" -S "$REPO" -B "$TMP/build-cpu" -G Ninja 2>&1) &&
-   grep -q '^-- lanes: CUDA backend OFF: this is a CPU-only build' <<<"$out"; then
-  grep '^-- lanes:' <<<"$out"
-else
-  printf '%s\n' "$out" | grep -v '^-- ' >&2
-  echo "check-stock-cmake: FAILED: the CPU-only configure with Debian's stock CMake" >&2
-  fail=1
-fi
+configure build-cpu '-- lanes: CUDA backend OFF: this is a CPU-only build' \
+  "the CPU-only configure with Debian's stock CMake" /usr/sbin:/usr/bin:/sbin:/bin
 [ $fail -eq 0 ] && echo "check-stock-cmake: passed"
 exit $fail
