@@ -23,11 +23,14 @@
 #define MAX_LISTENERS 8
 #define PEER_CAP 64
 
+/* A kept connection, in a table indexed by its descriptor number (small and dense). */
 typedef struct conn {
-    int fd;         /* -1: free slot */
+    int used;
     ino_t ino;      /* the socket's inode: tells our connection from a reused descriptor number */
     char peer[PEER_CAP];
 } conn_t;
+
+#define PRUNE_EVERY 256 /* accepts between full scans (a scan also runs before any refusal) */
 
 static struct {
     int fds[MAX_LISTENERS];
@@ -42,9 +45,11 @@ static struct {
     long nofile;            /* RLIMIT_NOFILE soft limit */
     int fd_reserve;         /* descriptors kept free for everything else */
     int limit;              /* effective max connections */
-    pthread_mutex_t mu;     /* guards conns, n_open, refused */
-    conn_t *conns;
+    pthread_mutex_t mu;     /* guards conns, n_conns, n_open, refused, accepts */
+    conn_t *conns;          /* indexed by fd; n_conns entries */
+    int n_conns;
     int n_open;
+    unsigned accepts;
     unsigned long long refused;
     unsigned long long refused_in_burst;
     int in_burst;           /* a refusal was logged and no connection has been kept since */
@@ -87,16 +92,33 @@ static int count_open_fds(void)
 /* With L.mu held: forgets connections whose descriptor gRPC has closed. */
 static void prune_locked(void)
 {
-    for (int i = 0; i < L.limit; i++) {
-        conn_t *c = &L.conns[i];
-        if (c->fd < 0)
+    for (int fd = 0; fd < L.n_conns; fd++) {
+        conn_t *c = &L.conns[fd];
+        if (!c->used)
             continue;
         struct stat st;
-        if (fstat(c->fd, &st) != 0 || st.st_ino != c->ino || !S_ISSOCK(st.st_mode)) {
-            c->fd = -1;
+        if (fstat(fd, &st) != 0 || st.st_ino != c->ino || !S_ISSOCK(st.st_mode)) {
+            c->used = 0;
             L.n_open--;
         }
     }
+}
+
+/* With L.mu held: makes room for descriptor fd in the table. Returns 0 or -1 (out of memory). */
+static int grow_locked(int fd)
+{
+    if (fd < L.n_conns)
+        return 0;
+    int n = L.n_conns ? L.n_conns : 64;
+    while (n <= fd)
+        n *= 2;
+    conn_t *t = realloc(L.conns, sizeof *t * (size_t)n);
+    if (!t)
+        return -1;
+    memset(t + L.n_conns, 0, sizeof *t * (size_t)(n - L.n_conns));
+    L.conns = t;
+    L.n_conns = n;
+    return 0;
 }
 
 static void format_peer(const struct sockaddr_storage *ss, char *buf, size_t cap)
@@ -122,8 +144,15 @@ static void take_connection(int fd, const struct sockaddr_storage *ss)
         return;
     }
     pthread_mutex_lock(&L.mu);
-    prune_locked();
-    int open_fds = count_open_fds();
+    /* A descriptor number we still list belongs to a connection gRPC has closed. */
+    if (fd < L.n_conns && L.conns[fd].used) {
+        L.conns[fd].used = 0;
+        L.n_open--;
+    }
+    if (L.n_open >= L.limit || ++L.accepts % PRUNE_EVERY == 0)
+        prune_locked();
+    /* Descriptors are counted (a walk of /proc/self/fd) only once connections hold half the budget. */
+    int open_fds = L.n_open * 2 >= L.limit ? count_open_fds() : -1;
     const char *why = NULL;
     char whybuf[200];
     if (L.n_open >= L.limit) {
@@ -147,12 +176,15 @@ static void take_connection(int fd, const struct sockaddr_storage *ss)
             lanes_log(LANES_LOG_WARN, 0, "refusing new connections (the first from %s): %s", peer, why);
         return;
     }
-    int slot = 0;
-    while (L.conns[slot].fd >= 0)
-        slot++;
-    L.conns[slot].fd = fd;
-    L.conns[slot].ino = st.st_ino;
-    snprintf(L.conns[slot].peer, sizeof L.conns[slot].peer, "%s", peer);
+    if (grow_locked(fd) != 0) {
+        pthread_mutex_unlock(&L.mu);
+        close(fd);
+        lanes_log(LANES_LOG_ERR, 0, "out of memory for the connection table: closed a connection from %s", peer);
+        return;
+    }
+    L.conns[fd].used = 1;
+    L.conns[fd].ino = st.st_ino;
+    snprintf(L.conns[fd].peer, sizeof L.conns[fd].peer, "%s", peer);
     L.n_open++;
     unsigned long long burst = L.in_burst ? L.refused_in_burst : 0;
     L.in_burst = 0;
@@ -344,16 +376,11 @@ int lanes_listener_open(const char *address, int max_connections, int *port, cha
     if (by_fds < 1)
         by_fds = 1;
     L.limit = max_connections > 0 && max_connections < by_fds ? max_connections : (int)by_fds;
-    L.conns = malloc(sizeof *L.conns * (size_t)L.limit);
-    if (!L.conns || pipe2(L.wake, O_CLOEXEC) != 0) {
-        snprintf(err, err_cap, "cannot listen on %s: out of memory or descriptors", address);
+    if (pipe2(L.wake, O_CLOEXEC) != 0) {
+        snprintf(err, err_cap, "cannot listen on %s: pipe2() failed: %s", address, strerror(errno));
         close_listeners();
-        free(L.conns);
-        L.conns = NULL;
         return -1;
     }
-    for (int i = 0; i < L.limit; i++)
-        L.conns[i].fd = -1;
     L.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     *port = the_port;
     return 0;
@@ -394,23 +421,19 @@ void lanes_listener_stop(void)
 void lanes_listener_peer(const char *grpc_peer, char *buf, size_t cap)
 {
     buf[0] = 0;
-    if (!grpc_peer || strncmp(grpc_peer, "fd:", 3) != 0 || !L.conns)
+    if (!grpc_peer || strncmp(grpc_peer, "fd:", 3) != 0)
         return;
     int fd = atoi(grpc_peer + 3);
     pthread_mutex_lock(&L.mu);
-    for (int i = 0; i < L.limit; i++)
-        if (L.conns[i].fd == fd) {
-            snprintf(buf, cap, "%s", L.conns[i].peer);
-            break;
-        }
+    if (fd >= 0 && fd < L.n_conns && L.conns[fd].used)
+        snprintf(buf, cap, "%s", L.conns[fd].peer);
     pthread_mutex_unlock(&L.mu);
 }
 
 void lanes_listener_connections(int *open, int *limit, unsigned long long *refused)
 {
     pthread_mutex_lock(&L.mu);
-    if (L.conns)
-        prune_locked();
+    prune_locked();
     *open = L.n_open;
     *limit = L.limit;
     *refused = L.refused;

@@ -8,9 +8,10 @@
  * and accepts; every connection it keeps goes to the server through a callback (server.c passes it
  * to grpc_server_add_channel_from_fd).
  *
- * Design: the budget is counted, not guessed. Each kept connection is recorded with its socket's
- * inode; a connection that gRPC has closed is noticed at the next accept (its descriptor is gone or
- * names another inode), so the count is exact without any hook into gRPC. A new connection is kept
+ * Design: the budget is counted, not guessed. Each kept connection is recorded, in a table indexed
+ * by its descriptor number, with its socket's inode; a connection that gRPC has closed is noticed by
+ * a scan (its descriptor is gone or names another inode), which runs before any refusal, every 256
+ * accepts and for Info, so the count that decides is exact without any hook into gRPC. A new connection is kept
  * only while fewer than max_connections are open AND the process has at least a reserve of free
  * descriptors below RLIMIT_NOFILE (for the pools' memfds, pipes and worker sockets); otherwise it
  * is closed at once and the refusal is logged (once per burst, with the count at the end of it).
