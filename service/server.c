@@ -794,13 +794,18 @@ static void *housekeeper_main(void *arg)
         pthread_cond_timedwait(&S.cv, &S.mu, &ts);
         if (S.hk_stop || S.idle_timeout_s <= 0)
             continue;
-        uint64_t now = lanes_now_ns(), limit = (uint64_t)(S.idle_timeout_s * 1e9);
+        uint64_t limit = (uint64_t)(S.idle_timeout_s * 1e9);
         lanes_call_t *ended[END_BATCH];
         size_t n_ended = 0;
         for (lanes_call_t *c = S.calls; c; c = c->next) {
             pthread_mutex_lock(&c->mu);
-            int idle_recv = c->recv_pending && c->recv_since_ns && now - c->recv_since_ns >= limit;
-            int idle_send = c->send_pending && c->send_since_ns && now - c->send_since_ns >= limit;
+            /* The clock is read under the call's lock: a read or send started on another thread
+             * after an earlier reading would make "now - since" wrap around. */
+            uint64_t now = lanes_now_ns();
+            int idle_recv = c->recv_pending && c->recv_since_ns && c->recv_since_ns <= now &&
+                            now - c->recv_since_ns >= limit;
+            int idle_send = c->send_pending && c->send_since_ns && c->send_since_ns <= now &&
+                            now - c->send_since_ns >= limit;
             int skip = c->finished || c->ended_by_server || !c->m;
             pthread_mutex_unlock(&c->mu);
             if (skip || !(idle_recv || idle_send))
@@ -976,9 +981,11 @@ int lanes_server_stop(double grace_seconds)
     int n = atomic_load(&S.active_jobs);
     if (n > 0)
         lanes_log(LANES_LOG_INFO, 0, "draining %d call(s) for up to %.1f s", n, grace_seconds);
-    int idle = wait_zero_locked(&S.active_jobs, lanes_now_ns() + (uint64_t)(grace_seconds * 1e9));
+    /* Every call gets the grace period, Health Watch streams included: health has turned NOT_SERVING
+     * and each Watch ends by itself once its client has been told. */
+    int idle = wait_zero_locked(&S.active, lanes_now_ns() + (uint64_t)(grace_seconds * 1e9));
     if (!idle) {
-        lanes_log(LANES_LOG_WARN, 0, "grace period over: cancelling %d call(s)", atomic_load(&S.active_jobs));
+        lanes_log(LANES_LOG_WARN, 0, "grace period over: cancelling %d call(s)", atomic_load(&S.active));
         log_live_calls_locked();
     }
     /* Every call left (jobs past the grace period, Health Watch streams, control calls) ends now,

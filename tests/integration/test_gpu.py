@@ -343,5 +343,10 @@ def test_calibrate_measures_cuda_through_the_gpu_worker(tmp_path):
             continue
         overhead, bw = consts[name]
         ref_o, ref_bw = reference_fit(pts)
-        assert overhead == pytest.approx(ref_o, rel=1e-4, abs=1e-3) and bw == pytest.approx(ref_bw, rel=1e-4), \
+        # Compared in ns per byte: where the timings give no slope at all (a stalled smallest piece),
+        # the reference's is 0 (bytes/ns infinite) and calibrate.c's its floor, a billionth of the
+        # largest piece's ns per byte.
+        (_, _), (xm, ym) = pts[0], pts[-1]
+        assert overhead == pytest.approx(ref_o, rel=1e-4, abs=1e-3), (name, (overhead, bw), (ref_o, ref_bw), pts)
+        assert 1 / bw == pytest.approx(1 / ref_bw, rel=1e-4, abs=2e-9 * ym / xm), \
             (name, (overhead, bw), (ref_o, ref_bw), pts)
