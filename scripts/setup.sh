@@ -50,7 +50,7 @@ fi
 PY=/usr/bin/python3
 REQ="$ROOT/scripts/requirements.txt"
 stamp="$ROOT/.venv/.lanes-requirements"
-want=$(cat "$REQ" clients/python/pyproject.toml clients/python/setup.py proto/lanes/v1/lanes.proto 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(cat "$REQ" clients/python/pyproject.toml clients/python/setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "creating the Python virtual environment in .venv"
   rm -rf .venv
