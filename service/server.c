@@ -142,8 +142,6 @@ uint64_t lanes_now_ns(void)
 
 const char *lanes_server_grpc_version(void) { return grpc_version_string(); }
 
-int lanes_server_active_calls(void) { return atomic_load(&S.active); }
-
 void lanes_server_stats(lanes_server_stats_t *st)
 {
     st->active_jobs = atomic_load(&S.active_jobs);

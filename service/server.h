@@ -102,9 +102,6 @@ int lanes_server_start(const lanes_config_t *cfg, const lanes_method_t *methods,
  * Main thread, once, after lanes_server_start succeeded. */
 int lanes_server_stop(double grace_seconds);
 
-/* Calls in progress now. Thread-safe. */
-int lanes_server_active_calls(void);
-
 /* The edge's counters now: job and control calls in progress, connections open, the connection
  * limit, connections refused since start. Thread-safe. */
 typedef struct lanes_server_stats {
