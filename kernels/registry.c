@@ -2,7 +2,7 @@
  *
  * Design: a static table filled by lanes_registry_init() and guarded by one mutex; readers copy
  * entries out. The CUDA entry is "compiled" from cuda_api.h's lanes_cuda_compiled() (cuda_stub.c
- * in a CPU-only build) and starts unavailable: the daemon's GPU pool (service/gpu_pool.c) probes the
+ * in a CPU-only build) and starts unavailable: the daemon's GPU pool (service/exec/gpu_pool.c) probes the
  * devices in its worker processes, so CUDA never starts in the daemon, and marks the backend up or
  * down as its workers come and go. The process pool lives in the daemon too and is marked at start.
  */

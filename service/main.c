@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "calibrate.h"
 #include "config.h"
 #include "gpu_pool.h"

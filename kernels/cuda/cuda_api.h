@@ -1,7 +1,7 @@
 /* extern "C" entry points of the CUDA backend (kernels/cuda/ (.cu files)), with the same names in
  * cuda_stub.c for builds without CUDA (each then fails with LANES_ENODEV and says so).
  *
- * Who calls these: the GPU worker process (service/gpu_worker.c, `lanesd --gpu-worker`), the CUDA
+ * Who calls these: the GPU worker process (service/worker/gpu_worker.c, `lanesd --gpu-worker`), the CUDA
  * tests and benchmarks. The daemon process itself never calls them, so no CUDA context ever exists in
  * the process that forks or serves RPCs, and a sticky CUDA error kills only a respawnable worker.
  *

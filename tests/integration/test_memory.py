@@ -9,7 +9,7 @@ Acf holds O(nlags + block) values whatever the series' length: 1 GiB (134M value
 A CUDA build idles higher, at about 51 MiB (about 27 MiB of it libnvrtc's resident pages), and on a
 loaded machine the map test peaked at 75-113 MiB: gRPC's BDP probe widens the HTTP/2 receive window as
 the round trip grows, so more inbound bytes wait in gRPC (with GRPC_ARG_HTTP2_BDP_PROBE = 0 the same
-runs peaked at 65-68 MiB). The daemon therefore turns the probe off (service/server.c): the bound is
+runs peaked at 65-68 MiB). The daemon therefore turns the probe off (service/edge/server.c): the bound is
 the daemon's to keep, not this test's.
 """
 import time

@@ -1,4 +1,4 @@
-// Unit tests for service/calibrate.c's fit (lanes_calibrate_fit): synthetic timings, exact, noisy,
+// Unit tests for service/route/calibrate.c's fit (lanes_calibrate_fit): synthetic timings, exact, noisy,
 // bent upwards as cache and load bend them (the case whose unconstrained intercept is negative and
 // which the old fit clamped to a zero overhead), and bent downwards; every result is checked against
 // the bounds the fit promises and against an independent brute-force minimum of the same error; and

@@ -1,5 +1,5 @@
-// Unit tests of the process pool (service/proc_pool.c), its workers (service/worker.c), the result
-// layout's checks (service/doc_job.c) and document spools (service/spool.c). The workers are the real
+// Unit tests of the process pool (service/exec/proc_pool.c), its workers (service/worker/worker.c), the result
+// layout's checks (service/exec/doc_job.c) and document spools (service/exec/spool.c). The workers are the real
 // lanesd-test binary of this build (LANESD_PATH); results are compared with the text kernels called
 // here on the same bytes. Faults are made deterministic: a worker to be killed first pauses on its
 // document (lanesd-test's LANES_TEST_WORKER_PAUSE_FILE), so it is certainly mid-document.

@@ -1,4 +1,4 @@
-// Unit tests for service/router.c and service/calibrate.c: the cost model's choices and predicted
+// Unit tests for service/route/router.c and service/route/calibrate.c: the cost model's choices and predicted
 // times with injected constants, load accounting, the device table, pinned thresholds, forced
 // backends, GPU-down fallback, the words of the reason, and the calibration file and measurement.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Unit tests for service/wire.c, checked against protobuf-c's own encoding of the same messages.
+// Unit tests for service/edge/wire.c, checked against protobuf-c's own encoding of the same messages.
 #include <gtest/gtest.h>
 
 #include <cstring>

@@ -2,7 +2,7 @@
  *
  * Design: the registry (registry.c) is the only place that knows the list of backends; everything
  * else, the daemon's router and Info included, asks it. The registry never initialises CUDA itself:
- * in the daemon the GPU worker processes probe the devices (service/gpu_pool.c) and report them with
+ * in the daemon the GPU worker processes probe the devices (service/exec/gpu_pool.c) and report them with
  * lanes_registry_set_devices() and lanes_registry_set_available(), which may change at any time (a
  * device goes down and comes back).
  * Every function is thread-safe after init (a mutex guards the table; readers copy entries out).

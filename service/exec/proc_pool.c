@@ -9,6 +9,7 @@
  * completing a task never needs memory.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "proc_pool.h"
 #include "helper_spawn.h"
 
@@ -81,13 +82,6 @@ static struct {
     uint64_t completed, failed, retried, deaths, respawns;
     int limit_enforced;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void wake(void)
 {
@@ -164,7 +158,7 @@ static int slot_spawn(int i, char *err, size_t cap)
     w->fd = fd;
     w->state = SLOT_STARTING;
     w->task = NULL;
-    w->spawned_ns = now_ns();
+    w->spawned_ns = lanes_now_ns();
     pthread_mutex_unlock(&P.mu);
     return 0;
 }
@@ -191,7 +185,7 @@ static task_t *slot_lose(int i, const char *why, char *how, size_t cap)
     else
         lanes_describe_exit(status, known, how, cap);
     close(w->fd);
-    uint64_t now = now_ns();
+    uint64_t now = lanes_now_ns();
     pthread_mutex_lock(&P.mu);
     task_t *t = w->task;
     if (now - w->spawned_ns < QUICK_DEATH_NS) {
@@ -220,7 +214,7 @@ static void slot_died(int i, const char *why)
     task_t *t = slot_lose(i, why, how, sizeof how);
     if (!t) {
         char next[64] = "";
-        uint64_t now = now_ns();
+        uint64_t now = lanes_now_ns();
         if (P.running && P.s[i].respawn_ns > now)
             snprintf(next, sizeof next, "; starting another in %llu ms",
                      (unsigned long long)((P.s[i].respawn_ns - now) / 1000000));
@@ -267,7 +261,7 @@ static void workers_stop(void)
         else if (P.s[i].state != SLOT_EMPTY)
             kill(P.s[i].pid, SIGKILL);
     }
-    uint64_t deadline = now_ns() + STOP_GRACE_NS;
+    uint64_t deadline = lanes_now_ns() + STOP_GRACE_NS;
     for (int i = 0; i < P.n; i++) {
         slot_t *w = &P.s[i];
         if (w->state == SLOT_EMPTY)
@@ -278,7 +272,7 @@ static void workers_stop(void)
             pid_t r = waitpid(pid, &status, WNOHANG);
             if (r == pid || (r < 0 && errno != EINTR))
                 break;
-            if (now_ns() > deadline) {
+            if (lanes_now_ns() > deadline) {
                 kill(pid, SIGKILL);
                 while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
                 }
@@ -552,11 +546,11 @@ static void *manager(void *unused)
         }
         if (stopping)
             break;
-        uint64_t now = now_ns();
+        uint64_t now = lanes_now_ns();
         hello_timeouts(now);
         respawn_due(now);
         dispatch();
-        poll_once(next_timeout_ms(now_ns()));
+        poll_once(next_timeout_ms(lanes_now_ns()));
     }
 
     /* Stopping: no submit() gets in any more; fail what waits (and what cancel() dropped meanwhile),
@@ -630,7 +624,7 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
     for (int i = 0; i < P.n && rc == 0; i++)
         rc = slot_spawn(i, err, cap);
     /* Wait for every hello; a worker that dies now is a configuration problem, not a fault to ride out. */
-    uint64_t deadline = now_ns() + HELLO_TIMEOUT_NS;
+    uint64_t deadline = lanes_now_ns() + HELLO_TIMEOUT_NS;
     for (;;) {
         int starting = 0, lost = -1;
         for (int i = 0; i < P.n; i++) {
@@ -641,7 +635,7 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
         }
         if (rc != 0 || lost >= 0 || starting == 0)
             break;
-        uint64_t now = now_ns();
+        uint64_t now = lanes_now_ns();
         if (now >= deadline) {
             snprintf(err, cap, "process pool: %d worker(s) did not say hello within 60 s", starting);
             rc = -1;

@@ -28,6 +28,7 @@
  * debug level with its status, message, peer and duration.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "clock.h"
 #include "server.h"
 
 #include <errno.h>
@@ -132,13 +133,6 @@ static struct {
     int hk_started, hk_stop; /* under mu */
     struct lanes_call *calls; /* every live call, for diagnostics at shutdown */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-uint64_t lanes_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 const char *lanes_server_grpc_version(void) { return grpc_version_string(); }
 

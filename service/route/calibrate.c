@@ -33,6 +33,7 @@
  * lower bound, a = y0, s = the bound), each a one-variable least squares clamped to its edge.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "clock.h"
 #include "calibrate.h"
 
 #include "gpu_pool.h"
@@ -53,12 +54,7 @@
 
 #define MAX_SIZES LANES_CALIBRATE_MAX_SIZES
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+static double now_ns(void) { return (double)lanes_now_ns(); }
 
 /* ---- the kernels, one piece at a time ---- */
 

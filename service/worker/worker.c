@@ -8,6 +8,7 @@
  * until the machine's OOM killer picks something.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "test_hooks.h"
 #include "worker.h"
 
@@ -104,13 +105,6 @@ ssize_t lanes_worker_recv(int sock, void *buf, size_t cap, int *fd)
     return n;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Bytes of address space mapped now (VmSize), 0 if unknown. */
 static uint64_t mapped_bytes(void)
 {
@@ -166,7 +160,7 @@ static void run_kernels(const lanes_worker_task_t *t, const char *doc, size_t le
     lanes_doc_result_t out;
     memset(&out, 0, sizeof out);
     lanes_test_hooks_worker_pause(); /* lanesd-test only: tests kill a worker that is surely busy */
-    uint64_t t0 = now_ns();
+    uint64_t t0 = lanes_now_ns();
     int rc = 0;
     if (t->do_acf) {
         /* The ACF's first pass counts every word: with do_count its table is the word count, so the
@@ -194,7 +188,7 @@ static void run_kernels(const lanes_worker_task_t *t, const char *doc, size_t le
             rc = lanes_word_counter_finish(wc, &out.entries, &out.n_entries, &out.total_words, &e);
     }
     out.has_count = t->do_count != 0;
-    rep->compute_ns = now_ns() - t0;
+    rep->compute_ns = lanes_now_ns() - t0;
     if (rc == 0) {
         int fd = memfd_create("lanes-result", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)

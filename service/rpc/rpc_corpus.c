@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "log.h"
 #include "proc_pool.h"

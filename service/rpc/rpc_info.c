@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gpu_pool.h"
 #include "lanes/expr.h"
 #include "lanes/registry.h"

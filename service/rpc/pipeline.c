@@ -19,6 +19,7 @@
  * run on_done on this very thread.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "clock.h"
 #include "pipeline.h"
 
 #include <malloc.h>

@@ -1,5 +1,6 @@
 /* The GPU pool (see gpu_pool.h): workers per device, the shared arenas, commands, faults, respawns. */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "gpu_pool.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include "gpu_proto.h"
 #include "helper_spawn.h"
 #include "log.h"
-#include "server.h"
 #include "router.h"
 #include "worker.h"
 

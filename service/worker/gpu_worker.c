@@ -10,6 +10,7 @@
  * again, and a fresh process gets a fresh one.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "gpu_worker.h"
 
 #include <errno.h>
@@ -25,7 +26,6 @@
 
 #include "cuda/cuda_api.h"
 #include "log.h"
-#include "server.h"
 #include "test_hooks.h"
 #include "worker.h"
 

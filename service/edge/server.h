@@ -114,9 +114,6 @@ void lanes_server_stats(lanes_server_stats_t *st);
 /* The gRPC core's version string. */
 const char *lanes_server_grpc_version(void);
 
-/* Monotonic clock in nanoseconds. Thread-safe. */
-uint64_t lanes_now_ns(void);
-
 #ifdef __cplusplus
 }
 #endif
