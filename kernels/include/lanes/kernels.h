@@ -6,9 +6,8 @@
  * how the stream was chunked or on the thread count (reductions follow one fixed blocked-pairwise
  * order), so a job can be split over inline and pooled execution freely.
  *
- * Errors: functions return 0 or a negative LANES_E* code from one table (lanes_strerror()); functions
- * that can fail for a reason worth telling a user also fill a lanes_error_t with a message that names
- * the problem ("function 'sine' is unknown").
+ * Errors: functions return 0 or a negative LANES_E* code (lanes/error.h); functions that can fail
+ * for a reason worth telling a user also fill a lanes_error_t with a message that names the problem.
  *
  * Threads: 'threads' arguments say how many OpenMP threads one call may use; 1 runs inline on the
  * calling thread without touching the OpenMP runtime. Distinct objects may be used from distinct
@@ -20,43 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lanes/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- errors ---- */
-
-#define LANES_ERRNO_MAP(XX)                                   \
-    XX(EINVAL, -1, "invalid argument")                        \
-    XX(ENOMEM, -2, "out of memory")                           \
-    XX(ENODEV, -3, "backend not available")                   \
-    XX(ENOTSUP, -4, "operation not supported by the backend") \
-    XX(EEMPTY, -5, "empty input")                             \
-    XX(EDEVICE, -6, "device error")
-
-enum {
-    LANES_OK = 0,
-#define LANES_XX_ENUM(name, code, text) LANES_##name = (code),
-    LANES_ERRNO_MAP(LANES_XX_ENUM)
-#undef LANES_XX_ENUM
-};
-
-/* Static text for a LANES_E* code ("unknown error" for others). Thread-safe. */
-const char *lanes_strerror(int err);
-
-/* A failure's code and a message for a person. Filled by the functions that take one. */
-typedef struct lanes_error {
-    int code;        /* LANES_E*, 0 if no error */
-    char msg[512];   /* names the problem; "" if no error (expression errors add a caret line) */
-    int column;      /* 1-based column of the problem in an expression's source; 0 if none */
-} lanes_error_t;
-
-/* Sets err (if not NULL) to code and a printf-formatted message; returns code. Thread-safe. */
-int lanes_error_set(lanes_error_t *err, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 
 /* ---- element types (numbers match lanes.v1.DType) ---- */
 
