@@ -49,6 +49,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "status.h"
 
 #define REQUESTS_PER_METHOD 4
 #define MAX_METHODS 16
@@ -211,24 +212,6 @@ static uint8_t *take_message(grpc_byte_buffer *bb, size_t *len, int *ok)
     return out;
 }
 
-static const char *status_name(lanes_status_t code)
-{
-    switch (code) {
-    case LANES_STATUS_OK: return "OK";
-    case LANES_STATUS_CANCELLED: return "CANCELLED";
-    case LANES_STATUS_UNKNOWN: return "UNKNOWN";
-    case LANES_STATUS_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case LANES_STATUS_DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case LANES_STATUS_NOT_FOUND: return "NOT_FOUND";
-    case LANES_STATUS_RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case LANES_STATUS_FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case LANES_STATUS_UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case LANES_STATUS_INTERNAL: return "INTERNAL";
-    case LANES_STATUS_UNAVAILABLE: return "UNAVAILABLE";
-    }
-    return "?";
-}
-
 /* The debug line every ended call leaves: what the client was told, or that it went away. */
 static void call_log_end(const lanes_call_t *c)
 {
@@ -244,7 +227,7 @@ static void call_log_end(const lanes_call_t *c)
                   c->path, peer, ms, c->m ? "" : " before it was started");
     else
         lanes_log(LANES_LOG_DEBUG, 0, "call %s from %s ended after %.3f ms: %s%s%s", c->path, peer, ms,
-                  status_name(c->fin_code), c->fin_msg && c->fin_msg[0] ? ": " : "", c->fin_msg ? c->fin_msg : "");
+                  lanes_status_name(c->fin_code), c->fin_msg && c->fin_msg[0] ? ": " : "", c->fin_msg ? c->fin_msg : "");
 }
 
 static void call_free(lanes_call_t *c)
@@ -394,7 +377,7 @@ int lanes_call_send(lanes_call_t *c, void *buf, size_t len)
     return 0;
 }
 
-void lanes_call_finish(lanes_call_t *c, lanes_status_t code, const char *message, void *buf, size_t len)
+void lanes_call_finish(lanes_call_t *c, int code, const char *message, void *buf, size_t len)
 {
     pthread_mutex_lock(&c->mu);
     if (c->finished) {
@@ -410,7 +393,7 @@ void lanes_call_finish(lanes_call_t *c, lanes_status_t code, const char *message
         buf = NULL;
         len = 0;
     } else {
-        c->fin_code = code;
+        c->fin_code = lanes_status_from_error(code);
         free(c->fin_msg);
         c->fin_msg = strdup(message ? message : "");
     }
@@ -618,28 +601,28 @@ static void server_on_request(request_t *r, int ok)
     }
 
     const char *reject = NULL;
-    lanes_status_t reject_code = LANES_STATUS_OK;
+    int reject_code = 0;
     char reject_msg[400];
     if (!r->method) {
         snprintf(reject_msg, sizeof reject_msg, "unknown method %s", unknown_method);
         reject = reject_msg;
-        reject_code = LANES_STATUS_UNIMPLEMENTED;
+        reject_code = LANES_ENOSYS;
     } else if (stopping || (draining && !c->control)) {
         reject = "lanesd is shutting down: it takes no new calls";
-        reject_code = LANES_STATUS_UNAVAILABLE;
+        reject_code = LANES_EUNAVAIL;
     } else if (in_flight > S.max_calls) {
         snprintf(reject_msg, sizeof reject_msg, "too many concurrent %s (max_calls is %d)",
                  c->control ? "Health and Info calls" : "calls", S.max_calls);
         reject = reject_msg;
-        reject_code = LANES_STATUS_RESOURCE_EXHAUSTED;
+        reject_code = LANES_ELIMIT;
     } else if (r->method->unary_request && !payload) {
         reject = "the request message is missing";
-        reject_code = LANES_STATUS_INVALID_ARGUMENT;
+        reject_code = LANES_EINVAL;
     } else {
         void *ctx = r->method->start(c, r->method->arg);
         if (!ctx) {
             reject = "the server could not take the call (out of memory)";
-            reject_code = LANES_STATUS_RESOURCE_EXHAUSTED;
+            reject_code = LANES_ENOMEM;
         } else {
             /* Under the lock: RECV_CLOSE_ON_SERVER may complete on another thread at any time, and
              * a cancellation seen before the handler was attached must still reach it (below). */
@@ -739,13 +722,13 @@ static void *cq_thread(void *arg)
  * must then deliver on_cancel with call_end_deliver (outside S.mu). The handler finishes as on any
  * cancellation, and lanes_call_finish sends this status instead of the handler's. A call whose reply
  * the client does not take (a send pending) cannot get a status in order: gRPC cancels it instead. */
-static int call_end_by_server_locked(lanes_call_t *c, lanes_status_t code, const char *msg)
+static int call_end_by_server_locked(lanes_call_t *c, int code, const char *msg)
 {
     pthread_mutex_lock(&c->mu);
     int deliver = 0, cancel_now = 0;
     if (!c->done && !c->ended_by_server && !c->finished && c->m) {
         c->ended_by_server = 1;
-        c->fin_code = code;
+        c->fin_code = lanes_status_from_error(code);
         free(c->fin_msg);
         c->fin_msg = strdup(msg);
         if (c->send_pending)
@@ -806,7 +789,7 @@ static void *housekeeper_main(void *arg)
             snprintf(msg, sizeof msg, "lanesd ended the call: the client %s for %g s (idle_timeout_seconds)",
                      idle_recv ? "sent nothing" : "took no reply", S.idle_timeout_s);
             lanes_log(LANES_LOG_INFO, 0, "call %s from %s: %s", c->path, c->peer[0] ? c->peer : "unknown peer", msg);
-            if (call_end_by_server_locked(c, LANES_STATUS_DEADLINE_EXCEEDED, msg))
+            if (call_end_by_server_locked(c, LANES_ETIMEDOUT, msg))
                 ended[n_ended++] = c;
             if (n_ended == END_BATCH)
                 break; /* the rest at the next pass */
@@ -992,7 +975,7 @@ int lanes_server_stop(double grace_seconds)
         lanes_call_t *ended[END_BATCH];
         size_t n_ended = 0;
         for (lanes_call_t *c = S.calls; c && n_ended < END_BATCH; c = c->next)
-            if (call_end_by_server_locked(c, LANES_STATUS_UNAVAILABLE, msg))
+            if (call_end_by_server_locked(c, LANES_EUNAVAIL, msg))
                 ended[n_ended++] = c;
         if (!n_ended)
             break;

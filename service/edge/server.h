@@ -13,6 +13,9 @@
  * state. The lanes_call_* functions may be called from any thread (compute threads send their own
  * results). Callbacks must stay short; long compute goes to the CPU pool.
  *
+ * Errors: a handler ends a call with a LANES_E* code and a message (lanes/error.h), the daemon's one
+ * currency; only the edge knows gRPC's statuses (status.h).
+ *
  * Lifetime: the handler must call lanes_call_finish() exactly once (also after on_cancel); after that
  * it makes no more lanes_call_* calls and receives no more events but on_done, which comes once every
  * operation of the call is over; the handler then frees its context. The lanes_call_t is valid until
@@ -25,25 +28,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "lanes/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Status codes, numerically equal to gRPC's. */
-typedef enum lanes_status {
-    LANES_STATUS_OK = 0,
-    LANES_STATUS_CANCELLED = 1,
-    LANES_STATUS_UNKNOWN = 2,
-    LANES_STATUS_INVALID_ARGUMENT = 3,
-    LANES_STATUS_DEADLINE_EXCEEDED = 4,
-    LANES_STATUS_NOT_FOUND = 5,
-    LANES_STATUS_RESOURCE_EXHAUSTED = 8,
-    LANES_STATUS_FAILED_PRECONDITION = 9,
-    LANES_STATUS_UNIMPLEMENTED = 12,
-    LANES_STATUS_INTERNAL = 13,
-    LANES_STATUS_UNAVAILABLE = 14,
-} lanes_status_t;
 
 typedef struct lanes_call lanes_call_t;
 
@@ -78,10 +67,10 @@ int lanes_call_request_message(lanes_call_t *call);
  * also on failure). Returns 0, or -1 if a send is in flight or the call is over. */
 int lanes_call_send(lanes_call_t *call, void *buf, size_t len);
 
-/* Ends the call with a status and message (copied), after an optional last message (ownership of buf
- * as in lanes_call_send; NULL for none). If a send is in flight the status follows when it completes.
- * Call exactly once. */
-void lanes_call_finish(lanes_call_t *call, lanes_status_t code, const char *message, void *buf, size_t len);
+/* Ends the call with code (0 or LANES_E*: the edge turns it into the client's gRPC status, status.h)
+ * and message (copied), after an optional last message (ownership of buf as in lanes_call_send; NULL
+ * for none). If a send is in flight the status follows when it completes. Call exactly once. */
+void lanes_call_finish(lanes_call_t *call, int code, const char *message, void *buf, size_t len);
 
 /* Monotonic nanoseconds at which the call arrived. */
 uint64_t lanes_call_arrival_ns(const lanes_call_t *call);

@@ -1,11 +1,15 @@
-/* Protobuf framing for bulk chunks (see wire.h): varints and length-delimited fields only; and the
- * check of a message's string fields for U+0000, which walks the wire bytes with the message's
- * protobuf-c descriptor (field numbers to names and types). */
+/* Protobuf framing for bulk chunks (see wire.h): varints and length-delimited fields only; packing of
+ * the small messages through protobuf-c, and of word tables by hand; and the check of a message's
+ * string fields for U+0000, which walks the wire bytes with the message's protobuf-c descriptor
+ * (field numbers to names and types). */
 #include "wire.h"
 
 #include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "lanes/text.h"
 
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
@@ -112,6 +116,40 @@ uint8_t *lanes_wire_put_bytes(uint8_t *p, uint32_t field, const void *data, size
     if (len)
         memcpy(p, data, len);
     return p + len;
+}
+
+int lanes_wire_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len, lanes_error_t *err)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    *buf = malloc(n ? n : 1);
+    if (!*buf)
+        return lanes_error_set(err, LANES_ENOMEM, "out of memory packing a %zu-byte reply", n);
+    *len = protobuf_c_message_pack(m, *buf);
+    return 0;
+}
+
+size_t lanes_wire_word_counts_size(const lanes_word_entry_t *e, size_t from, size_t to)
+{
+    size_t words = 0, counts = 0;
+    for (size_t i = from; i < to; i++) {
+        words += 1 + lanes_wire_varint_size(e[i].len) + e[i].len;
+        counts += lanes_wire_varint_size(e[i].count);
+    }
+    return words + 1 + lanes_wire_varint_size(counts) + counts;
+}
+
+uint8_t *lanes_wire_word_counts_put(uint8_t *p, const lanes_word_entry_t *e, size_t from, size_t to)
+{
+    size_t counts = 0;
+    for (size_t i = from; i < to; i++)
+        counts += lanes_wire_varint_size(e[i].count);
+    for (size_t i = from; i < to; i++)
+        p = lanes_wire_put_bytes(p, 1, e[i].word, e[i].len);
+    p = lanes_wire_put_varint(p, 2u << 3 | 2);
+    p = lanes_wire_put_varint(p, counts);
+    for (size_t i = from; i < to; i++)
+        p = lanes_wire_put_varint(p, e[i].count);
+    return p;
 }
 
 /* Nested messages deeper than this are not walked (lanes.proto nests three levels at most). */

@@ -4,13 +4,17 @@
  * and Chunk is `repeated bytes arrays = 1`. The daemon reads chunk arrays in place (pointers into the
  * received message) and writes result chunks as a few header bytes followed by the array, which the
  * kernels compute straight into the message buffer. Specs and summaries are small and go through
- * protobuf-c. Every parser checks bounds and reports a malformed message instead of reading past it.
+ * protobuf-c (lanes_wire_pack). A WordCounts table is hand-packed too: its words are bytes that may
+ * hold U+0000, which protobuf-c's string fields cannot. Every parser checks bounds and reports a
+ * malformed message instead of reading past it.
  */
 #ifndef LANES_WIRE_H
 #define LANES_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "lanes/error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +49,17 @@ size_t lanes_wire_chunk_header_size(uint32_t outer_field, size_t payload_len);
 size_t lanes_wire_varint_size(uint64_t v);
 uint8_t *lanes_wire_put_varint(uint8_t *p, uint64_t v);
 uint8_t *lanes_wire_put_bytes(uint8_t *p, uint32_t field, const void *data, size_t len);
+
+/* Packs a protobuf-c message into a new malloc'ed buffer (*buf, *len; the caller frees it). Returns 0,
+ * or LANES_ENOMEM with err set. Thread-safe. */
+struct ProtobufCMessage;
+int lanes_wire_pack(const struct ProtobufCMessage *m, uint8_t **buf, size_t *len, lanes_error_t *err);
+
+/* A lanes.v1.WordCounts body (words as length-delimited bytes: a word may hold U+0000; counts packed)
+ * of entries [from, to): its size, and writing it at p (returns the end). Thread-safe. */
+struct lanes_word_entry;
+size_t lanes_wire_word_counts_size(const struct lanes_word_entry *e, size_t from, size_t to);
+uint8_t *lanes_wire_word_counts_put(uint8_t *p, const struct lanes_word_entry *e, size_t from, size_t to);
 
 /* Checks every string field of a message of type d (a protobuf-c descriptor), in nested messages and
  * map entries too, for U+0000: protobuf-c decodes a string into a NUL-terminated C string, so a name

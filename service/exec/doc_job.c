@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,29 +38,27 @@ typedef struct doc_word {
     uint64_t word_off, word_len, count;
 } doc_word_t;
 
-int lanes_doc_params_check(lanes_doc_params_t *p, char *err, size_t cap)
+int lanes_doc_params_check(lanes_doc_params_t *p, lanes_error_t *err)
 {
     if (!p->do_count && !p->do_acf) {
-        snprintf(err, cap, "nothing to compute: ask for the word count, the word ACF or both");
-        return LANES_EINVAL;
+        return lanes_error_set(err, LANES_EINVAL, "nothing to compute: ask for the word count, the word ACF or both");
     }
     if (!p->do_acf)
         return 0;
     if (p->acf_mode != LANES_WORD_ACF_EXACT && p->acf_mode != LANES_WORD_ACF_COURSE) {
-        snprintf(err, cap, "unknown word ACF mode %d", p->acf_mode);
-        return LANES_EINVAL;
+        return lanes_error_set(err, LANES_EINVAL, "unknown word ACF mode %d", p->acf_mode);
     }
     if (p->nwords == 0)
         p->nwords = LANES_DOC_ACF_NWORDS;
     if (p->timesteps == 0)
         p->timesteps = LANES_DOC_ACF_TIMESTEPS;
     if (p->nwords > LANES_DOC_ACF_MAX_NWORDS) {
-        snprintf(err, cap, "nwords %zu is above the maximum %d", p->nwords, LANES_DOC_ACF_MAX_NWORDS);
-        return LANES_EINVAL;
+        return lanes_error_set(err, LANES_EINVAL, "nwords %zu is above the maximum %d", p->nwords,
+                               LANES_DOC_ACF_MAX_NWORDS);
     }
     if (p->timesteps > LANES_DOC_ACF_MAX_TIMESTEPS) {
-        snprintf(err, cap, "timesteps %zu is above the maximum %d", p->timesteps, LANES_DOC_ACF_MAX_TIMESTEPS);
-        return LANES_EINVAL;
+        return lanes_error_set(err, LANES_EINVAL, "timesteps %zu is above the maximum %d", p->timesteps,
+                               LANES_DOC_ACF_MAX_TIMESTEPS);
     }
     return 0;
 }
@@ -72,15 +69,6 @@ lanes_doc_result_t *lanes_doc_result_new(void)
     if (r)
         r->worker = -1;
     return r;
-}
-
-void lanes_doc_result_fail(lanes_doc_result_t *res, lanes_status_t status, const char *fmt, ...)
-{
-    res->status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(res->msg, sizeof res->msg, fmt, ap);
-    va_end(ap);
 }
 
 /* Drops the mapped parts; keeps status, message and the worker fields. */
@@ -208,21 +196,6 @@ int lanes_doc_result_write(int fd, const lanes_doc_result_t *res, lanes_error_t 
 
 /* ---- reader (parent) ---- */
 
-static int bad(char *err, size_t cap, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int bad(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* A section of n elements of 'elem' bytes at off fits in a file of 'size' bytes, 8-byte aligned. */
 static int section_fits(uint64_t off, uint64_t n, size_t elem, uint64_t size)
 {
@@ -231,14 +204,15 @@ static int section_fits(uint64_t off, uint64_t n, size_t elem, uint64_t size)
 
 /* Checks the words of one section and points 'out' at their strings. */
 static int words_check(const doc_word_t *w, size_t n, const char *strings, uint64_t strings_len,
-                       lanes_word_entry_t *out, const char *what, char *err, size_t cap)
+                       lanes_word_entry_t *out, const char *what, lanes_error_t *err)
 {
     for (size_t i = 0; i < n; i++) {
         doc_word_t x;
         memcpy(&x, &w[i], sizeof x);
         if (x.word_off >= strings_len || x.word_len >= strings_len - x.word_off ||
             strings[x.word_off + x.word_len] != 0)
-            return bad(err, cap, "%s %zu: word outside the strings section or not terminated", what, i);
+            return lanes_error_set(err, LANES_EINVAL, "%s %zu: word outside the strings section or not terminated",
+                                   what, i);
         out[i].word = strings + x.word_off;
         out[i].len = (size_t)x.word_len;
         out[i].count = x.count;
@@ -255,28 +229,31 @@ static uint64_t result_max_bytes(const lanes_doc_params_t *p, uint64_t doc_len)
     return (1u << 20) + 40 * n + (p->do_acf ? 64 * (uint64_t)p->nwords + 8 * (uint64_t)p->timesteps : 0);
 }
 
-int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, lanes_doc_result_t *res, char *err,
-                         size_t cap)
+int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, lanes_doc_result_t *res,
+                         lanes_error_t *err)
 {
     result_unmap(res);
     int seals = fcntl(fd, F_GET_SEALS);
     if (seals < 0)
-        return bad(err, cap, "the result is not a memfd (fcntl(F_GET_SEALS) failed: %s)", strerror(errno));
+        return lanes_error_set(err, LANES_EINVAL, "the result is not a memfd (fcntl(F_GET_SEALS) failed: %s)",
+                               strerror(errno));
     if ((seals & DOC_SEALS) != DOC_SEALS)
-        return bad(err, cap, "the result memfd is not sealed (seals 0x%x)", (unsigned)seals);
+        return lanes_error_set(err, LANES_EINVAL, "the result memfd is not sealed (seals 0x%x)", (unsigned)seals);
     struct stat st;
     if (fstat(fd, &st) != 0)
-        return bad(err, cap, "fstat() of the result failed: %s", strerror(errno));
+        return lanes_error_set(err, LANES_EINVAL, "fstat() of the result failed: %s", strerror(errno));
     if (st.st_size < (off_t)sizeof(doc_header_t))
-        return bad(err, cap, "the result has %lld bytes, less than its header", (long long)st.st_size);
+        return lanes_error_set(err, LANES_EINVAL, "the result has %lld bytes, less than its header",
+                               (long long)st.st_size);
     uint64_t size = (uint64_t)st.st_size;
     if (size > result_max_bytes(p, doc_len) || size > SIZE_MAX)
-        return bad(err, cap, "the result has %llu bytes, more than any result of a document of %llu bytes",
-                   (unsigned long long)size, (unsigned long long)doc_len);
+        return lanes_error_set(err, LANES_EINVAL,
+                               "the result has %llu bytes, more than any result of a document of %llu bytes",
+                               (unsigned long long)size, (unsigned long long)doc_len);
     void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED)
-        return bad(err, cap, "mmap() of the result (%llu bytes) failed: %s", (unsigned long long)size,
-                   strerror(errno));
+        return lanes_error_set(err, LANES_ENOMEM, "mmap() of the result (%llu bytes) failed: %s",
+                               (unsigned long long)size, strerror(errno));
     res->map_ = map;
     res->map_len_ = (size_t)size;
 
@@ -285,21 +262,22 @@ int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, 
     unsigned want = (p->do_count ? DOC_HAS_COUNT : 0) | (p->do_acf ? DOC_HAS_ACF : 0);
     int rc = 0;
     if (h.magic != DOC_MAGIC || h.version != DOC_VERSION)
-        rc = bad(err, cap, "bad magic or version (0x%08x, %u)", h.magic, h.version);
+        rc = lanes_error_set(err, LANES_EINVAL, "bad magic or version (0x%08x, %u)", h.magic, h.version);
     else if (h.flags != want)
-        rc = bad(err, cap, "the result has parts 0x%x, asked for 0x%x", h.flags, want);
+        rc = lanes_error_set(err, LANES_EINVAL, "the result has parts 0x%x, asked for 0x%x", h.flags, want);
     else if (!section_fits(h.entries_off, h.n_entries, sizeof(doc_word_t), size) ||
              !section_fits(h.top_off, h.n_top, sizeof(doc_word_t), size) ||
              !section_fits(h.acf_off, h.acf_n, sizeof(double), size) ||
              !section_fits(h.strings_off, h.strings_len, 1, size))
-        rc = bad(err, cap, "a section lies outside the result's %llu bytes", (unsigned long long)size);
+        rc = lanes_error_set(err, LANES_EINVAL, "a section lies outside the result's %llu bytes",
+                             (unsigned long long)size);
     else if (!(want & DOC_HAS_COUNT) && h.n_entries != 0)
-        rc = bad(err, cap, "a word table that was not asked for");
+        rc = lanes_error_set(err, LANES_EINVAL, "a word table that was not asked for");
     else if (want & DOC_HAS_ACF && (h.acf_n != p->timesteps || h.n_top == 0 || h.n_top > p->nwords))
-        rc = bad(err, cap, "an ACF of %llu values and %llu words, asked for %zu and at most %zu",
-                 (unsigned long long)h.acf_n, (unsigned long long)h.n_top, p->timesteps, p->nwords);
+        rc = lanes_error_set(err, LANES_EINVAL, "an ACF of %llu values and %llu words, asked for %zu and at most %zu",
+                             (unsigned long long)h.acf_n, (unsigned long long)h.n_top, p->timesteps, p->nwords);
     else if (!(want & DOC_HAS_ACF) && (h.acf_n != 0 || h.n_top != 0))
-        rc = bad(err, cap, "an ACF that was not asked for");
+        rc = lanes_error_set(err, LANES_EINVAL, "an ACF that was not asked for");
     if (rc != 0) {
         result_unmap(res);
         return rc;
@@ -310,16 +288,16 @@ int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, 
     res->alloc_ = malloc((n_words ? n_words : 1) * sizeof *res->alloc_);
     if (!res->alloc_) {
         result_unmap(res);
-        return bad(err, cap, "out of memory for %zu result words", n_words);
+        return lanes_error_set(err, LANES_ENOMEM, "out of memory for %zu result words", n_words);
     }
     const char *base = map;
     const char *strings = base + h.strings_off;
     if (words_check((const doc_word_t *)(base + h.entries_off), (size_t)h.n_entries, strings, h.strings_len,
-                    res->alloc_, "word table entry", err, cap) != 0 ||
+                    res->alloc_, "word table entry", err) != 0 ||
         words_check((const doc_word_t *)(base + h.top_off), (size_t)h.n_top, strings, h.strings_len,
-                    res->alloc_ + h.n_entries, "top word", err, cap) != 0) {
+                    res->alloc_ + h.n_entries, "top word", err) != 0) {
         result_unmap(res);
-        return -1;
+        return err->code;
     }
     res->has_count = p->do_count != 0;
     res->has_acf = p->do_acf != 0;

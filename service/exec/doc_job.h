@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lanes/error.h"
 #include "lanes/text.h"
-#include "server.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,8 +52,8 @@ typedef struct lanes_doc_params {
 /* One document's result, handed to the pool's done() callback. The receiver owns it and frees it
  * with lanes_doc_result_free(); the pointers below stay valid until then. */
 typedef struct lanes_doc_result {
-    lanes_status_t status;             /* LANES_STATUS_OK, or why this document failed */
-    char msg[512];                     /* "" on success, else names the document and the problem */
+    lanes_error_t err;                 /* code 0, or why this document failed (LANES_E*: the client sees
+                                        * its status, edge/status.c) with a message naming the document */
     int has_count, has_acf;            /* which parts are filled (as asked, when status is OK) */
     uint64_t total_words;              /* words counted (after min_length) */
     size_t n_entries;                  /* word table (has_count) */
@@ -73,19 +73,12 @@ typedef struct lanes_doc_result {
 } lanes_doc_result_t;
 
 /* Fills in the defaults (nwords, timesteps) and checks the parameters. Returns 0, or LANES_EINVAL
- * with a message in err (cap bytes). Thread-safe. */
-int lanes_doc_params_check(lanes_doc_params_t *p, char *err, size_t cap);
+ * with err set. Thread-safe. */
+int lanes_doc_params_check(lanes_doc_params_t *p, lanes_error_t *err);
 
-/* A new empty result (status OK, worker -1): the caller owns it (lanes_doc_result_free()). Returns
+/* A new empty result (no error, worker -1): the caller owns it (lanes_doc_result_free()). Returns
  * NULL when out of memory. Thread-safe. */
 lanes_doc_result_t *lanes_doc_result_new(void);
-
-/* Sets status and a printf-formatted message. Thread-safe on distinct results. */
-void lanes_doc_result_fail(lanes_doc_result_t *res, lanes_status_t status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 
 /* Frees a result and unmaps its memory; NULL is allowed. Thread-safe on distinct results. */
 void lanes_doc_result_free(lanes_doc_result_t *res);
@@ -99,10 +92,11 @@ int lanes_doc_result_write(int fd, const lanes_doc_result_t *res, lanes_error_t 
 /* Parent side: maps the sealed memfd fd (borrowed; the mapping outlives it) and fills res's counts
  * and pointers after checking every bound, that the parts p asked for are there, and that the file is
  * no larger than any result of a doc_len-byte document can be (so a hostile worker cannot make the
- * daemon allocate more than a real result would). On failure res is left empty (nothing mapped) and
- * err (cap bytes) says what is wrong. Returns 0 or -1. Thread-safe on distinct results. */
-int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, lanes_doc_result_t *res, char *err,
-                         size_t cap);
+ * daemon allocate more than a real result would). Returns 0, or LANES_EINVAL (a malformed result) /
+ * LANES_ENOMEM with err saying what is wrong and res left empty (nothing mapped). Thread-safe on
+ * distinct results. */
+int lanes_doc_result_map(int fd, const lanes_doc_params_t *p, uint64_t doc_len, lanes_doc_result_t *res,
+                         lanes_error_t *err);
 
 #ifdef __cplusplus
 }

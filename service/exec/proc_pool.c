@@ -106,7 +106,7 @@ static void task_complete(task_t *t)
     res->attempts = t->attempts;
     t->res = NULL;
     pthread_mutex_lock(&P.mu);
-    if (res->status == LANES_STATUS_OK)
+    if (res->err.code == 0)
         P.completed++;
     else
         P.failed++;
@@ -117,16 +117,16 @@ static void task_complete(task_t *t)
     done(arg, res);
 }
 
-static void task_fail(task_t *t, lanes_status_t status, const char *fmt, ...)
+static void task_fail(task_t *t, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void task_fail(task_t *t, lanes_status_t status, const char *fmt, ...)
+static void task_fail(task_t *t, int code, const char *fmt, ...)
 {
     lanes_doc_result_t *res = t->res;
-    res->status = status;
+    res->err.code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(res->msg, sizeof res->msg, fmt, ap);
+    vsnprintf(res->err.msg, sizeof res->err.msg, fmt, ap);
     va_end(ap);
     task_complete(t);
 }
@@ -244,10 +244,10 @@ static void slot_died(int i, const char *why)
     lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s while running document '%s'", i, (int)pid,
               how, t->name);
     if (t->attempts > 1)
-        task_fail(t, LANES_STATUS_INTERNAL, "worker pid %d %s while running document '%s' (attempt %u of %u)",
+        task_fail(t, LANES_EINTERNAL, "worker pid %d %s while running document '%s' (attempt %u of %u)",
                   (int)pid, how, t->name, t->attempts, P.retries + 1);
     else
-        task_fail(t, LANES_STATUS_INTERNAL, "worker pid %d %s while running document '%s'", (int)pid, how, t->name);
+        task_fail(t, LANES_EINTERNAL, "worker pid %d %s while running document '%s'", (int)pid, how, t->name);
 }
 
 /* Stops every worker: idle ones get EOF and exit by themselves (a sanitizer build then checks them
@@ -297,7 +297,7 @@ static void workers_stop(void)
         if (t) {
             t->res->worker = i;
             t->res->pid = (int)pid;
-            task_fail(t, LANES_STATUS_UNAVAILABLE,
+            task_fail(t, LANES_EUNAVAIL,
                       "the process pool stopped while worker pid %d was running document '%s'", (int)pid, t->name);
         }
     }
@@ -328,15 +328,16 @@ static void on_hello(int i)
     pthread_mutex_unlock(&P.mu);
 }
 
-static lanes_status_t reply_status(int32_t s)
+/* The kinds of failure a worker may report (worker.h); anything else is INTERNAL. */
+static int reply_code(int32_t code)
 {
-    switch (s) {
-    case LANES_STATUS_INVALID_ARGUMENT:
-    case LANES_STATUS_FAILED_PRECONDITION:
-    case LANES_STATUS_RESOURCE_EXHAUSTED:
-        return (lanes_status_t)s;
+    switch (code) {
+    case LANES_EINVAL:
+    case LANES_EPRECOND:
+    case LANES_ENOMEM:
+        return code;
     default:
-        return LANES_STATUS_INTERNAL;
+        return LANES_EINTERNAL;
     }
 }
 
@@ -363,7 +364,7 @@ static void on_reply(int i)
         if (lost) {
             lost->res->worker = i;
             lost->res->pid = (int)pid;
-            task_fail(lost, LANES_STATUS_INTERNAL, "worker pid %d %s for document '%s'", (int)pid, why, lost->name);
+            task_fail(lost, LANES_EINTERNAL, "worker pid %d %s for document '%s'", (int)pid, why, lost->name);
         }
         return;
     }
@@ -372,29 +373,29 @@ static void on_reply(int i)
     res->pid = (int)w->pid;
     res->compute_ns = r.compute_ns;
     r.msg[sizeof r.msg - 1] = 0;
-    char bad[256] = "";
-    if (r.status == LANES_STATUS_OK) {
+    lanes_error_t bad = {0};
+    if (r.code == 0) {
         if (fd < 0)
-            snprintf(bad, sizeof bad, "a reply without its result");
-        else if (lanes_doc_result_map(fd, &t->p, t->doc_len, res, bad, sizeof bad) != 0 && !bad[0])
-            snprintf(bad, sizeof bad, "a malformed result");
-    } else {
-        lanes_status_t st = reply_status(r.status);
-        if (st == LANES_STATUS_RESOURCE_EXHAUSTED && P.limit_enforced && P.memory_mb)
-            lanes_doc_result_fail(res, st, "document '%s': worker over its memory limit of %u MiB (%s)", t->name,
-                                  P.memory_mb, r.msg);
+            lanes_error_set(&bad, LANES_EINTERNAL, "a reply without its result");
         else
-            lanes_doc_result_fail(res, st, "document '%s': %s", t->name, r.msg);
+            lanes_doc_result_map(fd, &t->p, t->doc_len, res, &bad);
+    } else {
+        int code = reply_code(r.code);
+        if (code == LANES_ENOMEM && P.limit_enforced && P.memory_mb)
+            lanes_error_set(&res->err, code, "document '%s': worker over its memory limit of %u MiB (%s)", t->name,
+                            P.memory_mb, r.msg);
+        else
+            lanes_error_set(&res->err, code, "document '%s': %s", t->name, r.msg);
     }
     if (fd >= 0)
         close(fd);
-    if (bad[0]) {
+    if (bad.code) {
         pid_t pid = w->pid;
         char why[300];
-        snprintf(why, sizeof why, "sent a malformed result: %s", bad);
+        snprintf(why, sizeof why, "sent a malformed result: %.250s", bad.msg);
         slot_lose(i, why, why, sizeof why);
         lanes_log(LANES_LOG_ERR, 0, "process pool: worker %d (pid %d) %s; killed it", i, (int)pid, why);
-        task_fail(t, LANES_STATUS_INTERNAL, "worker pid %d %s for document '%s'", (int)pid, why, t->name);
+        task_fail(t, LANES_EINTERNAL, "worker pid %d %s for document '%s'", (int)pid, why, t->name);
         return;
     }
     slot_set(i, SLOT_IDLE, NULL);
@@ -542,7 +543,7 @@ static void *manager(void *unused)
         while (cancelled) {
             task_t *t = cancelled;
             cancelled = t->next;
-            task_fail(t, LANES_STATUS_CANCELLED, "document '%s' was cancelled before it ran", t->name);
+            task_fail(t, LANES_ECANCELED, "document '%s' was cancelled before it ran", t->name);
         }
         if (stopping)
             break;
@@ -563,12 +564,12 @@ static void *manager(void *unused)
     while (cancelled) {
         task_t *t = cancelled;
         cancelled = t->next;
-        task_fail(t, LANES_STATUS_CANCELLED, "document '%s' was cancelled before it ran", t->name);
+        task_fail(t, LANES_ECANCELED, "document '%s' was cancelled before it ran", t->name);
     }
     while (queue) {
         task_t *t = queue;
         queue = t->next;
-        task_fail(t, LANES_STATUS_UNAVAILABLE, "document '%s' was not run: the process pool stopped", t->name);
+        task_fail(t, LANES_EUNAVAIL, "document '%s' was not run: the process pool stopped", t->name);
     }
     workers_stop();
     return NULL;
@@ -684,8 +685,8 @@ int lanes_proc_pool_submit(int doc_fd, size_t doc_len, const char *name, const l
     if (doc_fd < 0 || !p || !done)
         return LANES_EINVAL;
     lanes_doc_params_t params = *p;
-    char why[128];
-    if (lanes_doc_params_check(&params, why, sizeof why) != 0)
+    lanes_error_t why;
+    if (lanes_doc_params_check(&params, &why) != 0)
         return LANES_EINVAL;
     task_t *t = calloc(1, sizeof *t);
     if (!t)

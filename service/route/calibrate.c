@@ -40,6 +40,8 @@
 #include "lanes/registry.h"
 #include "test_hooks.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -371,12 +373,6 @@ static double handoff_ns(int rounds)
 
 /* ---- the calibration ---- */
 
-static const char *family_name(lanes_family_t fam)
-{
-    static const char *const names[LANES_FAMILY_N] = {"map", "reduce", "acf", "text"};
-    return fam >= 0 && fam < LANES_FAMILY_N ? names[fam] : "?";
-}
-
 /* Fits one backend's series of one family into out->c (and keeps it in o->measured if asked). */
 static int fit_series(const lanes_calibrate_opts_t *o, lanes_where_t w, lanes_family_t fam, const double *x,
                       const double *y, int n, lanes_cost_model_t *out, char *err, size_t cap)
@@ -389,7 +385,7 @@ static int fit_series(const lanes_calibrate_opts_t *o, lanes_where_t w, lanes_fa
     }
     if (lanes_calibrate_fit(x, y, n, &out->c[w][fam]) != 0)
         return lanes_errf(err, cap, "calibration: %s on %s: the timings cannot be fitted (fewer than two pieces "
-                          "of different sizes with a time > 0)", family_name(fam), lanes_where_name(w));
+                          "of different sizes with a time > 0)", lanes_router_family_name(fam), lanes_where_name(w));
     return 0;
 }
 
@@ -429,7 +425,7 @@ int lanes_calibrate(const lanes_calibrate_opts_t *o, lanes_cost_model_t *out, ch
             if (rc != 0) {
                 bench_free(&b);
                 return lanes_errf(err, cap, "calibration: the %s kernel failed on a piece of %zu elements",
-                                  family_name((lanes_family_t)fam), n);
+                                  lanes_router_family_name((lanes_family_t)fam), n);
             }
             yc[s] += handoff;
         }
@@ -501,10 +497,160 @@ void lanes_calibrate_format_table(const lanes_cost_model_t *m, char *out, size_t
     }
 }
 
+/* ---- the calibration file ---- */
+
+/* The index i < n whose name(i) is s[0 .. len), or -1. */
+static int index_of(const char *(*name)(int), int n, const char *s, size_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (strlen(name(i)) == len && strncmp(name(i), s, len) == 0)
+            return i;
+    return -1;
+}
+
+static const char *family_at(int i) { return lanes_router_family_name((lanes_family_t)i); }
+static const char *where_at(int i) { return lanes_where_name((lanes_where_t)i); }
+
+/* Parses "overhead_ns bytes_per_ns": two finite numbers >= 0. */
+static int parse_cost(const char *s, lanes_cost_t *c)
+{
+    char *end;
+    errno = 0;
+    double o = strtod(s, &end);
+    if (end == s || errno || !isfinite(o) || o < 0)
+        return -1;
+    const char *p = end;
+    errno = 0;
+    double b = strtod(p, &end);
+    if (end == p || errno || !isfinite(b) || b < 0)
+        return -1;
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end)
+        return -1;
+    c->overhead_ns = o;
+    c->bytes_per_ns = b;
+    return 0;
+}
+
+int lanes_calibrate_read_model(const char *path, lanes_cost_model_t *out, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return lanes_errf(err, cap, "calibration file %s: cannot open: %s", path, strerror(errno));
+    lanes_router_default_model(out);
+    char measured[128] = "";
+    char line[1024];
+    int lineno = 0, rc = 0, entries = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t ll = strlen(line);
+        if (ll == sizeof line - 1 && line[ll - 1] != '\n' && !feof(f)) {
+            rc = lanes_errf(err, cap, "calibration file %s line %d: the line is longer than %zu characters", path, lineno,
+                      sizeof line - 2);
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *s = lanes_trim(line);
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = lanes_errf(err, cap, "calibration file %s line %d: expected 'family.backend = overhead_ns bytes_per_ns', "
+                      "'cpu_threads = N' or 'measured = text', got '%.80s'", path, lineno, s);
+            break;
+        }
+        *eq = 0;
+        char *key = lanes_trim(s), *value = lanes_trim(eq + 1);
+        if (strcmp(key, "measured") == 0) {
+            snprintf(measured, sizeof measured, "%s", value);
+            continue;
+        }
+        if (strcmp(key, "cpu_threads") == 0) {
+            char *end;
+            errno = 0;
+            long t = strtol(value, &end, 10);
+            if (end == value || *end || errno || t < 1 || t > 4096) {
+                rc = lanes_errf(err, cap, "calibration file %s line %d: cpu_threads: '%.40s' is not a thread count "
+                          "(1 to 4096)", path, lineno, value);
+                break;
+            }
+            out->cpu_threads = (int)t;
+            continue;
+        }
+        const char *dot = strchr(key, '.');
+        int fam = dot ? index_of(family_at, LANES_FAMILY_N, key, (size_t)(dot - key)) : -1;
+        int where = dot ? index_of(where_at, LANES_WHERE_N, dot + 1, strlen(dot + 1)) : -1;
+        if (fam < 0 || where < 0) {
+            rc = lanes_errf(err, cap, "calibration file %s line %d: unknown key '%.60s' (families map, reduce, acf, "
+                      "text; backends inline, cpu, cuda: 'map.cpu')", path, lineno, key);
+            break;
+        }
+        if (parse_cost(value, &out->c[where][fam]) != 0) {
+            rc = lanes_errf(err, cap, "calibration file %s line %d: %s: '%.60s' is not 'overhead_ns bytes_per_ns' "
+                      "(two numbers >= 0)", path, lineno, key, value);
+            break;
+        }
+        entries++;
+    }
+    if (rc == 0 && ferror(f))
+        rc = lanes_errf(err, cap, "calibration file %s: read error: %s", path, strerror(errno));
+    fclose(f);
+    if (rc == 0 && entries == 0)
+        rc = lanes_errf(err, cap, "calibration file %s line %d: no 'family.backend = overhead_ns bytes_per_ns' entry", path,
+                  lineno);
+    if (rc != 0)
+        return rc;
+    /* The path comes first and whole (a very long one keeps its tail); "measured" gets what is left. */
+    size_t pl = strlen(path), keep = 110;
+    int n = pl > keep ? snprintf(out->source, sizeof out->source, "calibration file ...%s", path + pl - keep)
+                      : snprintf(out->source, sizeof out->source, "calibration file %s", path);
+    size_t used = n > 0 ? (size_t)n : 0;
+    if (measured[0] && used + 8 < sizeof out->source) {
+        size_t room = sizeof out->source - used - 4; /* " (" + ")" + NUL */
+        snprintf(out->source + used, sizeof out->source - used, " (%.*s)", (int)room, measured);
+    }
+    return 0;
+}
+
+int lanes_calibrate_write_model(const char *path, const lanes_cost_model_t *m, char *err, size_t cap)
+{
+    char tmp[1100];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return lanes_errf(err, cap, "calibration file %s: the name is too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return lanes_errf(err, cap, "calibration file %s: cannot create %s: %s", path, tmp, strerror(errno));
+    fprintf(f, "# lanes router calibration (lanesd --calibrate; read at start with calibration_file = this file).\n"
+               "# The predicted time of a piece on a backend is overhead_ns + bytes / bytes_per_ns, bytes being\n"
+               "# the piece's input + output bytes; bytes_per_ns 0 means the backend does not run that family.\n"
+               "# cpu constants hold for cpu_threads OpenMP threads through a CPU-pool thread.\n");
+    fprintf(f, "measured = %s\n", m->source);
+    fprintf(f, "cpu_threads = %d\n", m->cpu_threads);
+    for (int fam = 0; fam < LANES_FAMILY_N; fam++)
+        for (int w = 0; w < LANES_WHERE_N; w++)
+            fprintf(f, "%s.%s = %.6g %.6g\n", family_at(fam), where_at(w), m->c[w][fam].overhead_ns,
+                    m->c[w][fam].bytes_per_ns);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        unlink(tmp);
+        return lanes_errf(err, cap, "calibration file %s: writing %s failed", path, tmp);
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return lanes_errf(err, cap, "calibration file %s: rename from %s failed: %s", path, tmp, strerror(e));
+    }
+    return 0;
+}
+
 int lanes_calibrate_startup_model(const lanes_config_t *cfg, lanes_cost_model_t *out, char *err, size_t cap)
 {
     if (cfg->calibration_file[0])
-        return lanes_router_read_model(cfg->calibration_file, out, err, cap);
+        return lanes_calibrate_read_model(cfg->calibration_file, out, err, cap);
     if (cfg->calibrate_at_start) {
         lanes_calibrate_opts_t o = {.cpu_threads = cfg->threads, .quick = 1};
         return lanes_calibrate(&o, out, err, cap);
@@ -583,7 +729,7 @@ int lanes_calibrate_main(int argc, char **argv)
     /* What the constants were fitted to (bytes:ns, the fastest run of each size), for people and tests. */
     lanes_calibrate_format_measured(&measured, text, sizeof text);
     fputs(text, stdout);
-    if (lanes_router_write_model(file, &m, err, sizeof err) != 0) {
+    if (lanes_calibrate_write_model(file, &m, err, sizeof err) != 0) {
         fprintf(stderr, "lanesd: %s\n", err);
         return 1;
     }

@@ -75,6 +75,13 @@ int lanes_calibrate(const lanes_calibrate_opts_t *o, lanes_cost_model_t *out, ch
  * a 1 MiB piece) into out, truncated to cap. Thread-safe. */
 void lanes_calibrate_format_table(const lanes_cost_model_t *m, char *out, size_t cap);
 
+/* Reads a calibration file written by lanes_calibrate_write_model (or lanesd --calibrate). Returns 0, or
+ * -1 with a message naming the file and line. */
+int lanes_calibrate_read_model(const char *path, lanes_cost_model_t *out, char *err, size_t cap);
+/* Writes the model as a calibration file ("family.backend = overhead_ns bytes_per_ns" lines, with
+ * comments). Returns 0 or -1 with a message. */
+int lanes_calibrate_write_model(const char *path, const lanes_cost_model_t *m, char *err, size_t cap);
+
 /* The model the daemon starts with: the calibration_file if set (a bad file is an error naming the
  * file and line), else a quick calibration if calibrate_at_start, else the built-in defaults.
  * Returns 0 or -1 with a message. Start-up only. */

@@ -125,150 +125,6 @@ static void get_row(lanes_family_t fam, model_row_t *row)
     pthread_mutex_unlock(&g_model_mu);
 }
 
-static int index_of(const char *const *names, int n, const char *s, size_t len)
-{
-    for (int i = 0; i < n; i++)
-        if (strlen(names[i]) == len && strncmp(names[i], s, len) == 0)
-            return i;
-    return -1;
-}
-
-/* Parses "overhead_ns bytes_per_ns": two finite numbers >= 0. */
-static int parse_cost(const char *s, lanes_cost_t *c)
-{
-    char *end;
-    errno = 0;
-    double o = strtod(s, &end);
-    if (end == s || errno || !isfinite(o) || o < 0)
-        return -1;
-    const char *p = end;
-    errno = 0;
-    double b = strtod(p, &end);
-    if (end == p || errno || !isfinite(b) || b < 0)
-        return -1;
-    while (isspace((unsigned char)*end))
-        end++;
-    if (*end)
-        return -1;
-    c->overhead_ns = o;
-    c->bytes_per_ns = b;
-    return 0;
-}
-
-int lanes_router_read_model(const char *path, lanes_cost_model_t *out, char *err, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return lanes_errf(err, cap, "calibration file %s: cannot open: %s", path, strerror(errno));
-    lanes_router_default_model(out);
-    char measured[128] = "";
-    char line[1024];
-    int lineno = 0, rc = 0, entries = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t ll = strlen(line);
-        if (ll == sizeof line - 1 && line[ll - 1] != '\n' && !feof(f)) {
-            rc = lanes_errf(err, cap, "calibration file %s line %d: the line is longer than %zu characters", path, lineno,
-                      sizeof line - 2);
-            break;
-        }
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        char *s = lanes_trim(line);
-        if (!*s)
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            rc = lanes_errf(err, cap, "calibration file %s line %d: expected 'family.backend = overhead_ns bytes_per_ns', "
-                      "'cpu_threads = N' or 'measured = text', got '%.80s'", path, lineno, s);
-            break;
-        }
-        *eq = 0;
-        char *key = lanes_trim(s), *value = lanes_trim(eq + 1);
-        if (strcmp(key, "measured") == 0) {
-            snprintf(measured, sizeof measured, "%s", value);
-            continue;
-        }
-        if (strcmp(key, "cpu_threads") == 0) {
-            char *end;
-            errno = 0;
-            long t = strtol(value, &end, 10);
-            if (end == value || *end || errno || t < 1 || t > 4096) {
-                rc = lanes_errf(err, cap, "calibration file %s line %d: cpu_threads: '%.40s' is not a thread count "
-                          "(1 to 4096)", path, lineno, value);
-                break;
-            }
-            out->cpu_threads = (int)t;
-            continue;
-        }
-        const char *dot = strchr(key, '.');
-        int fam = dot ? index_of(g_family_names, LANES_FAMILY_N, key, (size_t)(dot - key)) : -1;
-        int where = dot ? index_of(g_where_names, LANES_WHERE_N, dot + 1, strlen(dot + 1)) : -1;
-        if (fam < 0 || where < 0) {
-            rc = lanes_errf(err, cap, "calibration file %s line %d: unknown key '%.60s' (families map, reduce, acf, "
-                      "text; backends inline, cpu, cuda: 'map.cpu')", path, lineno, key);
-            break;
-        }
-        if (parse_cost(value, &out->c[where][fam]) != 0) {
-            rc = lanes_errf(err, cap, "calibration file %s line %d: %s: '%.60s' is not 'overhead_ns bytes_per_ns' "
-                      "(two numbers >= 0)", path, lineno, key, value);
-            break;
-        }
-        entries++;
-    }
-    if (rc == 0 && ferror(f))
-        rc = lanes_errf(err, cap, "calibration file %s: read error: %s", path, strerror(errno));
-    fclose(f);
-    if (rc == 0 && entries == 0)
-        rc = lanes_errf(err, cap, "calibration file %s line %d: no 'family.backend = overhead_ns bytes_per_ns' entry", path,
-                  lineno);
-    if (rc != 0)
-        return rc;
-    /* The path comes first and whole (a very long one keeps its tail); "measured" gets what is left. */
-    size_t pl = strlen(path), keep = 110;
-    int n = pl > keep ? snprintf(out->source, sizeof out->source, "calibration file ...%s", path + pl - keep)
-                      : snprintf(out->source, sizeof out->source, "calibration file %s", path);
-    size_t used = n > 0 ? (size_t)n : 0;
-    if (measured[0] && used + 8 < sizeof out->source) {
-        size_t room = sizeof out->source - used - 4; /* " (" + ")" + NUL */
-        snprintf(out->source + used, sizeof out->source - used, " (%.*s)", (int)room, measured);
-    }
-    return 0;
-}
-
-int lanes_router_write_model(const char *path, const lanes_cost_model_t *m, char *err, size_t cap)
-{
-    char tmp[1100];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return lanes_errf(err, cap, "calibration file %s: the name is too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return lanes_errf(err, cap, "calibration file %s: cannot create %s: %s", path, tmp, strerror(errno));
-    fprintf(f, "# lanes router calibration (lanesd --calibrate; read at start with calibration_file = this file).\n"
-               "# The predicted time of a piece on a backend is overhead_ns + bytes / bytes_per_ns, bytes being\n"
-               "# the piece's input + output bytes; bytes_per_ns 0 means the backend does not run that family.\n"
-               "# cpu constants hold for cpu_threads OpenMP threads through a CPU-pool thread.\n");
-    fprintf(f, "measured = %s\n", m->source);
-    fprintf(f, "cpu_threads = %d\n", m->cpu_threads);
-    for (int fam = 0; fam < LANES_FAMILY_N; fam++)
-        for (int w = 0; w < LANES_WHERE_N; w++)
-            fprintf(f, "%s.%s = %.6g %.6g\n", g_family_names[fam], g_where_names[w], m->c[w][fam].overhead_ns,
-                    m->c[w][fam].bytes_per_ns);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        unlink(tmp);
-        return lanes_errf(err, cap, "calibration file %s: writing %s failed", path, tmp);
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return lanes_errf(err, cap, "calibration file %s: rename from %s failed: %s", path, tmp, strerror(e));
-    }
-    return 0;
-}
-
 /* Three significant digits with a unit: "1.90 ms", "14.2 ms", "512 us" (micro sign), "25.0 ns". */
 static void format_ns(double ns, char *buf, size_t cap)
 {
@@ -397,8 +253,8 @@ static lanes_family_t family_of(lanes_job_kind_t kind)
     return LANES_FAMILY_MAP;
 }
 
-lanes_status_t lanes_router_init(lanes_router_t *r, const lanes_config_t *cfg, int requested, lanes_job_kind_t kind,
-                                 size_t bytes_per_elem, char *msg, size_t cap)
+int lanes_router_init(lanes_router_t *r, const lanes_config_t *cfg, int requested, lanes_job_kind_t kind,
+                      size_t bytes_per_elem, lanes_error_t *err)
 {
     memset(r, 0, sizeof *r);
     r->kind = kind;
@@ -416,49 +272,41 @@ lanes_status_t lanes_router_init(lanes_router_t *r, const lanes_config_t *cfg, i
     r->last = (lanes_placement_t){.where = LANES_WHERE_INLINE, .threads = 1, .device = -1,
                                   .predicted_ns = {-1, -1, -1}};
     if (requested == 0)
-        return LANES_STATUS_OK;
+        return 0;
     lanes_backend_info_t b;
-    if (requested == LANES_BACKEND_PROCESS_POOL && kind != LANES_JOB_CORPUS) {
-        snprintf(msg, cap, "backend 'process-pool' runs batches of documents (the Corpus call), not %s jobs",
-                 lanes_router_kind_name(kind));
-        return LANES_STATUS_FAILED_PRECONDITION;
-    }
-    if (kind == LANES_JOB_CORPUS && requested != LANES_BACKEND_PROCESS_POOL) {
-        snprintf(msg, cap, "a corpus runs on the process pool only (backend 3), not on backend %d", requested);
-        return requested > 0 && requested <= LANES_BACKEND_CUDA ? LANES_STATUS_FAILED_PRECONDITION
-                                                                : LANES_STATUS_INVALID_ARGUMENT;
-    }
-    if (kind == LANES_JOB_TEXT && requested == LANES_BACKEND_CUDA) {
-        snprintf(msg, cap, "backend 'cuda' does not run text jobs (inline, cpu, or process-pool via Corpus)");
-        return LANES_STATUS_FAILED_PRECONDITION;
-    }
-    if (lanes_registry_find((lanes_backend_id_t)requested, &b) != 0) {
-        snprintf(msg, cap, "unknown backend %d (0 auto, 1 inline, 2 cpu, 3 process-pool, 4 cuda)", requested);
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
-    if (!b.available) {
-        snprintf(msg, cap, "backend '%s' is not available: %s", b.name, b.detail);
-        return LANES_STATUS_FAILED_PRECONDITION;
-    }
+    if (requested == LANES_BACKEND_PROCESS_POOL && kind != LANES_JOB_CORPUS)
+        return lanes_error_set(err, LANES_EPRECOND,
+                               "backend 'process-pool' runs batches of documents (the Corpus call), not %s jobs",
+                               lanes_router_kind_name(kind));
+    if (kind == LANES_JOB_CORPUS && requested != LANES_BACKEND_PROCESS_POOL)
+        return lanes_error_set(err, requested > 0 && requested <= LANES_BACKEND_CUDA ? LANES_EPRECOND : LANES_EINVAL,
+                               "a corpus runs on the process pool only (backend 3), not on backend %d", requested);
+    if (kind == LANES_JOB_TEXT && requested == LANES_BACKEND_CUDA)
+        return lanes_error_set(err, LANES_EPRECOND,
+                               "backend 'cuda' does not run text jobs (inline, cpu, or process-pool via Corpus)");
+    if (lanes_registry_find((lanes_backend_id_t)requested, &b) != 0)
+        return lanes_error_set(err, LANES_EINVAL,
+                               "unknown backend %d (0 auto, 1 inline, 2 cpu, 3 process-pool, 4 cuda)", requested);
+    if (!b.available)
+        return lanes_error_set(err, LANES_EPRECOND, "backend '%s' is not available: %s", b.name, b.detail);
     if (requested == LANES_BACKEND_CUDA) {
         model_row_t row;
         get_row(r->family, &row);
-        if (row.c[LANES_WHERE_CUDA].bytes_per_ns <= 0) {
-            snprintf(msg, cap, "backend 'cuda' does not run %s jobs (the router's cost model has no cuda entry "
-                     "for them)", lanes_router_kind_name(kind));
-            return LANES_STATUS_FAILED_PRECONDITION;
-        }
+        if (row.c[LANES_WHERE_CUDA].bytes_per_ns <= 0)
+            return lanes_error_set(err, LANES_EPRECOND,
+                                   "backend 'cuda' does not run %s jobs (the router's cost model has no cuda entry "
+                                   "for them)", lanes_router_kind_name(kind));
         int q, n = atomic_load(&g_ndev);
         if (least_loaded_device(&q) < 0) {
             if (n == 0)
-                snprintf(msg, cap, "backend 'cuda' is not available: no CUDA device is up (no GPU worker has "
-                         "registered a device with the router)");
-            else
-                snprintf(msg, cap, "backend 'cuda' is not available: all %d CUDA device(s) are down", n);
-            return LANES_STATUS_FAILED_PRECONDITION;
+                return lanes_error_set(err, LANES_EPRECOND,
+                                       "backend 'cuda' is not available: no CUDA device is up (no GPU worker has "
+                                       "registered a device with the router)");
+            return lanes_error_set(err, LANES_EPRECOND,
+                                   "backend 'cuda' is not available: all %d CUDA device(s) are down", n);
         }
     }
-    return LANES_STATUS_OK;
+    return 0;
 }
 
 const char *lanes_router_kind_name(lanes_job_kind_t kind)
@@ -473,6 +321,11 @@ const char *lanes_router_kind_name(lanes_job_kind_t kind)
     return "?";
 }
 
+const char *lanes_router_family_name(lanes_family_t fam)
+{
+    return fam >= 0 && fam < LANES_FAMILY_N ? g_family_names[fam] : "?";
+}
+
 const char *lanes_where_name(lanes_where_t w)
 {
     return w >= 0 && w < LANES_WHERE_N ? g_where_names[w] : "?";
@@ -483,7 +336,7 @@ static double cost_of(const lanes_cost_t *c, double bytes, double bw_scale)
     return c->bytes_per_ns > 0 ? c->overhead_ns + bytes / (c->bytes_per_ns * bw_scale) : -1;
 }
 
-lanes_status_t lanes_router_place(lanes_router_t *r, uint64_t n, lanes_placement_t *p, char *msg, size_t cap)
+int lanes_router_place(lanes_router_t *r, uint64_t n, lanes_placement_t *p, lanes_error_t *err)
 {
     const int text = r->kind == LANES_JOB_TEXT || r->kind == LANES_JOB_CORPUS;
     *p = (lanes_placement_t){.where = LANES_WHERE_INLINE, .threads = 1, .device = -1,
@@ -518,9 +371,9 @@ lanes_status_t lanes_router_place(lanes_router_t *r, uint64_t n, lanes_placement
     case LANES_BACKEND_CUDA:
         if (dev < 0) {
             int nd = atomic_load(&g_ndev);
-            snprintf(msg, cap, "backend 'cuda' was forced, but no CUDA device is up now (%d device(s) known%s)", nd,
-                     nd ? ", all down" : "");
-            return LANES_STATUS_UNAVAILABLE;
+            return lanes_error_set(err, LANES_ENODEV,
+                                   "backend 'cuda' was forced, but no CUDA device is up now (%d device(s) known%s)", nd,
+                                   nd ? ", all down" : "");
         }
         where = LANES_WHERE_CUDA;
         break;
@@ -566,7 +419,7 @@ lanes_status_t lanes_router_place(lanes_router_t *r, uint64_t n, lanes_placement
         r->last.reserved = 0; /* a copy for the reason; the caller's placement holds the load */
         r->last_n = n;
     }
-    return LANES_STATUS_OK;
+    return 0;
 }
 
 void lanes_router_release(lanes_placement_t *p)

@@ -14,8 +14,8 @@
  * the choice they pin. Text (one document) is tokenized in order on one thread: pieces under
  * LANES_ROUTER_TEXT_POOL_BYTES inline, larger ones on a cpu-pool thread; Corpus batches run on the
  * process pool. A client may force a backend; forcing one that this daemon cannot use for the job is
- * refused up front (FAILED_PRECONDITION with a message), and a forced cuda whose devices all went down
- * mid-job is UNAVAILABLE. The list of backends comes from the registry only.
+ * refused up front (LANES_EPRECOND with a message: FAILED_PRECONDITION), and a forced cuda whose devices
+ * all went down mid-job is LANES_ENODEV (UNAVAILABLE). The list of backends comes from the registry only.
  *
  * Threads: the model and the device table are global, set at start (and by the GPU pool when a device
  * goes down or comes back); load counters are atomics. A lanes_router_t belongs to one job: the
@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "server.h"
+#include "lanes/error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -109,13 +109,6 @@ void lanes_router_set_model(const lanes_cost_model_t *m);
 void lanes_router_get_model(lanes_cost_model_t *out);
 /* The built-in defaults (measured on the 2-core dev machine; cuda: H100 figures from the design). */
 void lanes_router_default_model(lanes_cost_model_t *out);
-/* Reads a calibration file written by lanes_router_write_model (or lanesd --calibrate). Returns 0, or
- * -1 with a message naming the file and line. */
-int lanes_router_read_model(const char *path, lanes_cost_model_t *out, char *err, size_t cap);
-/* Writes the model as a calibration file ("family.backend = overhead_ns bytes_per_ns" lines, with
- * comments). Returns 0 or -1 with a message. */
-int lanes_router_write_model(const char *path, const lanes_cost_model_t *m, char *err, size_t cap);
-
 /* Writes the model in one paragraph ("source; cpu_threads 2; map: inline 1.20 us + 2.50 B/ns, ...") into out
  * (truncated to cap), for Info and logs. Thread-safe. */
 void lanes_router_format_model(const lanes_cost_model_t *m, char *out, size_t cap);
@@ -131,22 +124,24 @@ int lanes_router_gpu_queue(int device);
 /* ---- per job ---- */
 
 /* Checks a requested backend (lanes.v1.Backend number) for a job kind and fills *r; bytes_per_elem is
- * the job's input + output bytes per element (0 for text and corpus). Returns OK, or INVALID_ARGUMENT
- * (unknown number) / FAILED_PRECONDITION (not available or not for this job) with a message in msg.
+ * the job's input + output bytes per element (0 for text and corpus). Returns 0, or LANES_EINVAL
+ * (unknown number) / LANES_EPRECOND (not available or not for this job) with err set.
  * Thread-safe (reads the registry, the device table and cfg). */
-lanes_status_t lanes_router_init(lanes_router_t *r, const lanes_config_t *cfg, int requested, lanes_job_kind_t kind,
-                                 size_t bytes_per_elem, char *msg, size_t cap);
+int lanes_router_init(lanes_router_t *r, const lanes_config_t *cfg, int requested, lanes_job_kind_t kind,
+                      size_t bytes_per_elem, lanes_error_t *err);
 
 /* "map", "reduce", "acf", "text", "corpus". */
 const char *lanes_router_kind_name(lanes_job_kind_t kind);
+/* "map", "reduce", "acf", "text" ("?" for another number). Static string. */
+const char *lanes_router_family_name(lanes_family_t fam);
 /* "inline", "cpu", "cuda". */
 const char *lanes_where_name(lanes_where_t w);
 
 /* Decides where a piece of n elements runs and reserves its load (cores, or a slot on the device's
- * queue). Returns OK, or UNAVAILABLE with a message when cuda was forced and no device is up. The
+ * queue). Returns 0, or LANES_ENODEV with err set when cuda was forced and no device is up. The
  * caller must call lanes_router_release(p) once the piece is done, and lanes_router_record() with
  * where it really ran. */
-lanes_status_t lanes_router_place(lanes_router_t *r, uint64_t n, lanes_placement_t *p, char *msg, size_t cap);
+int lanes_router_place(lanes_router_t *r, uint64_t n, lanes_placement_t *p, lanes_error_t *err);
 void lanes_router_release(lanes_placement_t *p);
 
 /* Records where a piece of n elements ran ('where' may differ from p->where when a GPU piece fell

@@ -32,6 +32,7 @@
 #include "cpu_pool.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "log.h"
+#include "server.h"
 #include "wire.h"
 
 #define IN_MAX 2
@@ -80,8 +81,7 @@ struct lanes_job {
     int sending;
     size_t sending_payload;
     int recv_pending, half_closed, cancelled, failed, finishing;
-    lanes_status_t fail_code;
-    char fail_msg[512];
+    lanes_error_t fail; /* the first failure: its code and message end the call */
     lanes_job_stats_t st;
     uint64_t start_ns;
     uint64_t gen_next; /* generated jobs: the next element to hand out */
@@ -130,17 +130,18 @@ static void in_chunk_free(in_chunk_t *c)
     }
 }
 
-static void fail_locked(lanes_job_t *j, lanes_status_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fail_locked(lanes_job_t *j, lanes_status_t code, const char *fmt, ...)
+/* Records the job's first failure (LANES_E* code and a printf-formatted message); later ones are
+ * dropped. */
+static void fail_locked(lanes_job_t *j, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_locked(lanes_job_t *j, int code, const char *fmt, ...)
 {
     if (j->failed)
         return;
     j->failed = 1;
-    j->fail_code = code;
+    j->fail.code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(j->fail_msg, sizeof j->fail_msg, fmt, ap);
+    vsnprintf(j->fail.msg, sizeof j->fail.msg, fmt, ap);
     va_end(ap);
 }
 
@@ -171,16 +172,21 @@ static void job_unref(lanes_job_t *j)
 static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int pool, uint64_t queued_ns)
 {
     lanes_out_list_t out = {0};
-    char msg[512] = "";
+    lanes_error_t err = {0};
     int more = 0;
     const int threads = p->threads;
     lanes_exec_t x = {.threads = threads,
                       .device = p->where == LANES_WHERE_CUDA ? p->device : -1,
                       .forced = j->router.forced == LANES_BACKEND_CUDA};
     uint64_t t0 = lanes_now_ns();
-    lanes_status_t rc = c ? j->ops->compute(j->state, c->arrays, c->n, c->index0, &x, &c->msg, c->msg_len,
-                                            &out, msg, sizeof msg)
-                          : j->ops->tail(j->state, threads, j->cfg->chunk_bytes, &out, &more, msg, sizeof msg);
+    int rc;
+    if (c) {
+        const lanes_job_piece_t piece = {
+            .arrays = c->arrays, .n = c->n, .index0 = c->index0, .request = &c->msg, .request_len = c->msg_len};
+        rc = j->ops->compute(j->state, &piece, &x, &out, &err);
+    } else {
+        rc = j->ops->tail(j->state, threads, j->cfg->chunk_bytes, &out, &more, &err);
+    }
     uint64_t dt = lanes_now_ns() - t0;
     size_t n = c ? c->n : 0;
     in_chunk_free(c);
@@ -191,7 +197,7 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int
     j->st.compute_ns += dt;
     j->st.queued_ns += queued_ns;
     if (!c) {
-        j->tail_more = more && rc == LANES_STATUS_OK;
+        j->tail_more = more && rc == 0;
     } else if (x.device >= 0 && !x.fell_back) {
         j->st.pool_chunks++;
         j->st.pool_elems += n;
@@ -212,8 +218,8 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int
     }
     if (threads > j->st.max_threads)
         j->st.max_threads = threads;
-    if (rc != LANES_STATUS_OK) {
-        fail_locked(j, rc, "%s", msg);
+    if (rc != 0) {
+        fail_locked(j, rc, "%s", err.msg);
         out_list_clear(&out);
         return;
     }
@@ -230,7 +236,7 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int
         j->out_peak = j->out_bytes;
     /* A one-message job's results wait for the end: never let them grow past what one reply holds. */
     if (j->once && j->out_bytes > ONCE_MAX_REPLY)
-        fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED,
+        fail_locked(j, LANES_ELIMIT,
                     "the result is larger than a one-message reply allows (%u bytes; %zu bytes were computed when "
                     "the job was stopped): use the streaming %s call",
                     ONCE_MAX_REPLY, j->out_bytes, j->ops->name);
@@ -251,7 +257,7 @@ static void once_check_size_locked(lanes_job_t *j)
         snprintf(bytes, sizeof bytes, "over 2^64 bytes");
     else
         snprintf(bytes, sizeof bytes, "%llu bytes", (unsigned long long)(n * es));
-    fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED,
+    fail_locked(j, LANES_ELIMIT,
                 "the result would be %llu elements of %zu bytes (%s), larger than a one-message reply allows (%u "
                 "bytes): use the streaming %s call, or fewer elements (at most %llu)",
                 (unsigned long long)n, es, bytes, ONCE_MAX_REPLY, j->ops->name,
@@ -263,16 +269,15 @@ static void pump_unlock(lanes_job_t *j);
 /* Once mode: the reply is the result messages followed by the final one. Their fields have the reply
  * type's numbers (results in field 1, whose repeated occurrences protobuf merges, so the pieces end up
  * in one Chunk's arrays; the summary in field 2), so the concatenation is one valid message. */
-static lanes_status_t once_reply(lanes_job_t *j, uint8_t **buf, size_t *len, char *msg, size_t cap)
+static int once_reply(lanes_job_t *j, uint8_t **buf, size_t *len, lanes_error_t *err)
 {
     size_t total = *len;
     for (lanes_out_msg_t *m = j->out.head; m; m = m->next)
         total += m->len;
-    if (total > ONCE_MAX_REPLY) {
-        snprintf(msg, cap, "the result (%zu bytes) is larger than a one-message reply allows (%u bytes): use the "
-                 "streaming %s call", total, ONCE_MAX_REPLY, j->ops->name);
-        return LANES_STATUS_RESOURCE_EXHAUSTED;
-    }
+    if (total > ONCE_MAX_REPLY)
+        return lanes_error_set(err, LANES_ELIMIT,
+                               "the result (%zu bytes) is larger than a one-message reply allows (%u bytes): use "
+                               "the streaming %s call", total, ONCE_MAX_REPLY, j->ops->name);
     uint8_t *out;
     size_t off = 0;
     if (!j->out.head->next) {
@@ -280,19 +285,15 @@ static lanes_status_t once_reply(lanes_job_t *j, uint8_t **buf, size_t *len, cha
          * remapped by realloc rather than copied. */
         lanes_out_msg_t *m = j->out.head;
         out = realloc(m->buf, total);
-        if (!out) {
-            snprintf(msg, cap, "out of memory");
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
-        }
+        if (!out)
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory");
         m->buf = NULL;
         off = m->len;
         j->st.bytes_out += m->payload;
     } else {
         out = malloc(total);
-        if (!out) {
-            snprintf(msg, cap, "out of memory");
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
-        }
+        if (!out)
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory");
         for (lanes_out_msg_t *m = j->out.head; m; m = m->next) {
             memcpy(out + off, m->buf, m->len);
             off += m->len;
@@ -304,7 +305,7 @@ static lanes_status_t once_reply(lanes_job_t *j, uint8_t **buf, size_t *len, cha
     free(*buf);
     *buf = out;
     *len = total;
-    return LANES_STATUS_OK;
+    return 0;
 }
 
 static void pool_run(void *arg)
@@ -325,7 +326,7 @@ static void generate_locked(lanes_job_t *j)
         return;
     in_chunk_t *c = calloc(1, sizeof *c);
     if (!c) {
-        fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        fail_locked(j, LANES_ENOMEM, "out of memory");
         return;
     }
     uint64_t left = j->layout.generated_n - j->gen_next;
@@ -361,20 +362,20 @@ static void pump_unlock(lanes_job_t *j)
             }
             j->computing = 1;
             lanes_placement_t p;
-            char pmsg[256] = "";
+            lanes_error_t perr = {0};
             /* A tail step is placed by the job's size, but it is no piece of the input: the reason
              * keeps describing the pieces. */
             lanes_placement_t last = j->router.last;
             uint64_t last_n = j->router.last_n;
-            lanes_status_t prc = lanes_router_place(&j->router, c ? c->n : j->st.elements, &p, pmsg, sizeof pmsg);
+            int prc = lanes_router_place(&j->router, c ? c->n : j->st.elements, &p, &perr);
             if (!c) {
                 j->router.last = last;
                 j->router.last_n = last_n;
             }
-            if (prc != LANES_STATUS_OK) {
+            if (prc != 0) {
                 j->computing = 0;
                 in_chunk_free(c);
-                fail_locked(j, prc, "%s", pmsg);
+                fail_locked(j, prc, "%s", perr.msg);
                 continue;
             }
             /* where == CUDA: a GPU-pool task (cpu_pool.h) hands the piece to device p.device's GPU
@@ -434,25 +435,22 @@ static void pump_unlock(lanes_job_t *j)
         return;
     }
     j->finishing = 1;
-    lanes_status_t code = LANES_STATUS_OK;
-    char msg[512] = "";
+    lanes_error_t err = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (j->cancelled && !j->failed) {
-        code = LANES_STATUS_CANCELLED;
-        snprintf(msg, sizeof msg, "the call was cancelled");
-    } else if (j->failed) {
-        code = j->fail_code;
-        snprintf(msg, sizeof msg, "%s", j->fail_msg);
-    } else {
+    if (j->cancelled && !j->failed)
+        lanes_error_set(&err, LANES_ECANCELED, "the call was cancelled");
+    else if (j->failed)
+        err = j->fail;
+    else {
         if (j->sending)
             j->st.bytes_out += j->sending_payload; /* the status follows this last send */
         j->st.total_ns = lanes_now_ns() - j->start_ns;
         lanes_router_explain(&j->router, &j->st.backend, j->st.reason, sizeof j->st.reason);
-        code = j->ops->finish(j->state, &j->st, &buf, &len, msg, sizeof msg);
-        if (code == LANES_STATUS_OK && j->once && j->out.head)
-            code = once_reply(j, &buf, &len, msg, sizeof msg);
-        if (code != LANES_STATUS_OK) {
+        err.code = j->ops->finish(j->state, &j->st, &buf, &len, &err);
+        if (err.code == 0 && j->once && j->out.head)
+            err.code = once_reply(j, &buf, &len, &err);
+        if (err.code != 0) {
             free(buf);
             buf = NULL;
             len = 0;
@@ -466,13 +464,13 @@ static void pump_unlock(lanes_job_t *j)
     j->in_tail = NULL;
     out_list_clear(&j->out);
     lanes_call_t *call = j->call;
-    if (code != LANES_STATUS_OK)
-        lanes_log(LANES_LOG_INFO, 0, "%s call ended with status %d: %s", j->ops->name, (int)code, msg);
+    if (err.code != 0)
+        lanes_log(LANES_LOG_INFO, 0, "%s call ended with %s: %s", j->ops->name, lanes_strerror(err.code), err.msg);
     else
         lanes_log(LANES_LOG_DEBUG, 0, "%s call done: %llu elements in %llu chunks", j->ops->name,
                   (unsigned long long)j->st.elements, (unsigned long long)j->st.chunks);
     pthread_mutex_unlock(&j->mu);
-    lanes_call_finish(call, code, msg, buf, len);
+    lanes_call_finish(call, err.code, err.msg, buf, len);
 }
 
 /* ---- server callbacks ---- */
@@ -501,18 +499,19 @@ static void *job_start(lanes_call_t *call, void *arg)
 
 static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
 {
-    char msg[512] = "";
+    lanes_error_t err = {0};
     if (j->have_spec) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(j, LANES_EINVAL,
                     "the job spec was sent twice: only the first message of a %s call carries it", j->ops->name);
         return;
     }
-    if (j->ops->spec_descriptor && lanes_wire_check_strings(body, len, j->ops->spec_descriptor, msg, sizeof msg) != 0) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "%s", msg);
+    if (j->ops->spec_descriptor &&
+        lanes_wire_check_strings(body, len, j->ops->spec_descriptor, err.msg, sizeof err.msg) != 0) {
+        fail_locked(j, LANES_EINVAL, "%s", err.msg);
         return;
     }
-    lanes_status_t rc = j->ops->on_spec(j->state, body, len, &j->layout, msg, sizeof msg);
-    if (rc == LANES_STATUS_OK) {
+    int rc = j->ops->on_spec(j->state, body, len, &j->layout, &err);
+    if (rc == 0) {
         /* The router's bytes per element: the streamed inputs and the output (text: its bytes); a job
          * whose inputs are all generated computes them, at a float64's 8 bytes. */
         size_t bpe = 0;
@@ -525,10 +524,10 @@ static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
             if (j->layout.n_arrays == 0)
                 bpe += 8;
         }
-        rc = lanes_router_init(&j->router, j->cfg, j->layout.backend, j->ops->kind, bpe, msg, sizeof msg);
+        rc = lanes_router_init(&j->router, j->cfg, j->layout.backend, j->ops->kind, bpe, &err);
     }
-    if (rc != LANES_STATUS_OK) {
-        fail_locked(j, rc, "%s", msg);
+    if (rc != 0) {
+        fail_locked(j, rc, "%s", err.msg);
         return;
     }
     for (int i = 0; i < j->layout.n_arrays; i++)
@@ -545,14 +544,14 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
     size_t lens[LANES_MAP_MAX_INPUTS];
     unsigned long long k = (unsigned long long)j->st.chunks;
     if (!j->have_spec) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(j, LANES_EINVAL,
                     "a data chunk arrived before the job spec: the first message of a %s call must carry the spec",
                     j->ops->name);
         free(data);
         return;
     }
     if (j->layout.n_arrays == 0) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(j, LANES_EINVAL,
                     "this %s job streams no array (every input is generated), but a data chunk arrived",
                     j->ops->name);
         free(data);
@@ -560,12 +559,12 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
     }
     int n_arrays = lanes_wire_chunk_arrays(body, len, arrays, lens, LANES_MAP_MAX_INPUTS);
     if (n_arrays < 0) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "chunk %llu is malformed (not a lanes.v1.Chunk)", k);
+        fail_locked(j, LANES_EINVAL, "chunk %llu is malformed (not a lanes.v1.Chunk)", k);
         free(data);
         return;
     }
     if (n_arrays != j->layout.n_arrays) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "chunk %llu has %d array(s), but the job has %d input(s)", k,
+        fail_locked(j, LANES_EINVAL, "chunk %llu has %d array(s), but the job has %d input(s)", k,
                     n_arrays, j->layout.n_arrays);
         free(data);
         return;
@@ -574,7 +573,7 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
     for (int i = 0; i < n_arrays; i++) {
         size_t es = j->elem_size[i];
         if (lens[i] % es != 0) {
-            fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+            fail_locked(j, LANES_EINVAL,
                         "array %d of chunk %llu has %zu bytes, which is not a multiple of %zu (the size of %s)", i, k,
                         lens[i], es, j->layout.bytes ? "a byte" : lanes_dtype_name(j->layout.dtypes[i]));
             free(data);
@@ -584,7 +583,7 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
         if (i == 0)
             n = ni;
         else if (ni != n) {
-            fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+            fail_locked(j, LANES_EINVAL,
                         "chunk %llu: array %d has %zu elements but array 0 has %zu; the arrays of a chunk must "
                         "have equal lengths",
                         k, i, ni, n);
@@ -595,7 +594,7 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
     }
     if (j->layout.bytes && j->layout.max_bytes &&
         (total > j->layout.max_bytes || j->st.bytes_in > j->layout.max_bytes - total)) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(j, LANES_EINVAL,
                     "the %s text is larger than the maximum of %llu bytes (max_doc_bytes): chunk %llu brings it "
                     "to %llu bytes",
                     j->ops->name, (unsigned long long)j->layout.max_bytes, k,
@@ -605,7 +604,7 @@ static void on_chunk_locked(lanes_job_t *j, uint8_t *data, size_t data_len, cons
     }
     in_chunk_t *c = calloc(1, sizeof *c);
     if (!c) {
-        fail_locked(j, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        fail_locked(j, LANES_ENOMEM, "out of memory");
         free(data);
         return;
     }
@@ -643,7 +642,7 @@ static void once_on_message_locked(lanes_job_t *j, uint8_t *data, size_t len)
             chunk = body;
             chunk_len = blen;
         } else {
-            fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+            fail_locked(j, LANES_EINVAL,
                         "a one-message %s request holds the spec (field 1) and at most one chunk (field 2), "
                         "once each; field %u is extra", j->ops->name, field);
             free(data);
@@ -651,7 +650,7 @@ static void once_on_message_locked(lanes_job_t *j, uint8_t *data, size_t len)
         }
     }
     if (rc < 0 || !spec) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, rc < 0 ? "malformed one-message %s request"
+        fail_locked(j, LANES_EINVAL, rc < 0 ? "malformed one-message %s request"
                                                              : "the one-message %s request has no spec",
                     j->ops->name);
         free(data);
@@ -681,7 +680,7 @@ static void job_on_message(void *ctx, uint8_t *data, size_t len)
     if (j->finishing || j->failed || j->cancelled) {
         free(data);
     } else if (lanes_wire_oneof(data, len, &field, &body, &blen) != 0) {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(j, LANES_EINVAL,
                     "malformed %s request message: it must hold exactly one of spec (field 1) or chunk (field 2)",
                     j->ops->name);
         free(data);
@@ -691,7 +690,7 @@ static void job_on_message(void *ctx, uint8_t *data, size_t len)
     } else if (field == 2) {
         on_chunk_locked(j, data, len, body, blen);
     } else {
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "unknown field %u in a %s request message", field,
+        fail_locked(j, LANES_EINVAL, "unknown field %u in a %s request message", field,
                     j->ops->name);
         free(data);
     }
@@ -705,7 +704,7 @@ static void job_on_half_close(void *ctx)
     j->recv_pending = 0;
     j->half_closed = 1;
     if (!j->have_spec)
-        fail_locked(j, LANES_STATUS_INVALID_ARGUMENT, "the %s request stream ended before the job spec",
+        fail_locked(j, LANES_EINVAL, "the %s request stream ended before the job spec",
                     j->ops->name);
     pump_unlock(j);
 }
@@ -732,7 +731,7 @@ static void job_on_cancel(void *ctx)
 
 static void job_on_done(void *ctx) { job_unref(ctx); }
 
-void lanes_pipeline_method(lanes_method_t *m, const char *path, const lanes_job_ops_t *ops,
+void lanes_pipeline_method(struct lanes_method *m, const char *path, const lanes_job_ops_t *ops,
                            const lanes_config_t *cfg, int once)
 {
     static binding_t bindings[16];

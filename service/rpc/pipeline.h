@@ -19,6 +19,11 @@
  * string fields first, and a text's bytes against the job's max_bytes as they arrive. A job that moved
  * many bytes hands the allocator's free memory back to the system when it ends (malloc_trim).
  *
+ * Errors: every callback returns 0 or a LANES_E* code with err filled (lanes/error.h); the engine ends
+ * the call with the first failure's code and message, which the edge turns into the client's status
+ * (edge/status.c). The engine's own refusals are LANES_EINVAL (a malformed or out-of-order message),
+ * LANES_ELIMIT (a one-message reply's bound) and LANES_ENOMEM.
+ *
  * Threads: the engine's state is guarded by its mutex; compute runs without it. Only one compute of a
  * job runs at a time, so a job's compute callback never runs concurrently with itself.
  */
@@ -29,10 +34,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "lanes/error.h"
 #include "lanes/kernels.h"
 #include "lanes/registry.h"
 #include "router.h"
-#include "server.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,6 +95,18 @@ typedef struct lanes_exec {
     int fell_back;  /* set by the compute: the device failed, the piece ran on the CPU instead */
 } lanes_exec_t;
 
+/* One piece for a compute: n elements per array, elements index0 .. index0+n-1 of the job. */
+typedef struct lanes_job_piece {
+    const uint8_t *const *arrays; /* point into *request (NULL arrays for a generated piece) */
+    size_t n;
+    uint64_t index0;
+    /* The received message the arrays point into (malloc'ed, request_len bytes; *request is NULL for
+     * a generated piece): the compute may take that buffer over, to write its result in place, by
+     * setting *request to NULL. */
+    uint8_t **request;
+    size_t request_len;
+} lanes_job_piece_t;
+
 typedef struct lanes_job_ops {
     const char *name; /* "map", for logs */
     lanes_job_kind_t kind;
@@ -98,30 +115,24 @@ typedef struct lanes_job_ops {
     const struct ProtobufCMessageDescriptor *spec_descriptor;
     /* Allocates the job's state (returns NULL when out of memory). */
     void *(*create)(const lanes_config_t *cfg);
-    /* Decodes and validates the spec; fills the layout. Returns OK or a status with msg. */
-    lanes_status_t (*on_spec)(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
-                              char *msg, size_t cap);
-    /* Computes one chunk of n elements per array, elements index0 .. index0+n-1 of the job, where x
-     * says (x->device >= 0: on that CUDA device, falling back to the CPU with x->threads threads if it
-     * fails and cuda was not forced; else with x->threads threads, 1: inline), appending result
-     * messages to out. A compute that cannot use a device ignores x->device and runs on the CPU. The arrays point into *request
-     * (malloc'ed, request_len bytes; NULL for a generated piece): the compute may take that buffer
-     * over, to write its result in place, by setting *request to NULL. Returns OK or a status with msg.
-     * Never runs concurrently for one job. */
-    lanes_status_t (*compute)(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
-                              lanes_exec_t *x, uint8_t **request, size_t request_len, lanes_out_list_t *out,
-                              char *msg, size_t cap);
+    /* Decodes and validates the spec; fills the layout. Returns 0 or a LANES_E* code with err set. */
+    int (*on_spec)(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, lanes_error_t *err);
+    /* Computes one piece where x says (x->device >= 0: on that CUDA device, falling back to the CPU
+     * with x->threads threads if it fails and cuda was not forced; else with x->threads threads, 1:
+     * inline), appending result messages to out. A compute that cannot use a device ignores
+     * x->device and runs on the CPU. Returns 0 or a LANES_E* code with err set. Never runs
+     * concurrently for one job. */
+    int (*compute)(void *state, const lanes_job_piece_t *piece, lanes_exec_t *x, lanes_out_list_t *out,
+                   lanes_error_t *err);
     /* (optional) Produces results that exist only once every chunk is computed, one piece per call:
      * appends messages to out (about chunk_bytes of payload at most) and sets *more while pieces
      * remain. Called after the last compute, again while *more is set and the sent queue has room;
      * like compute it runs inline or on the pool ('threads', placed by the job's total size) and
-     * never concurrently with itself or compute. Returns OK or a status with msg. */
-    lanes_status_t (*tail)(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
-                           char *msg, size_t cap);
+     * never concurrently with itself or compute. Returns 0 or a LANES_E* code with err set. */
+    int (*tail)(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more, lanes_error_t *err);
     /* Builds the last message (malloc'ed, into *buf and *len) once everything is computed and sent.
-     * Returns OK or a status with msg (then no message is sent). */
-    lanes_status_t (*finish)(void *state, const lanes_job_stats_t *stats, uint8_t **buf, size_t *len, char *msg,
-                             size_t cap);
+     * Returns 0 or a LANES_E* code with err set (then no message is sent). */
+    int (*finish)(void *state, const lanes_job_stats_t *stats, uint8_t **buf, size_t *len, lanes_error_t *err);
     void (*destroy)(void *state);
 } lanes_job_ops_t;
 
@@ -129,7 +140,8 @@ typedef struct lanes_job_ops {
  * with once = 1 its unary twin (spec and at most one chunk in the request; the result messages and
  * the final message concatenated into the reply). 'ops' and 'cfg' must outlive the server. Main
  * thread, before the server starts. */
-void lanes_pipeline_method(lanes_method_t *m, const char *path, const lanes_job_ops_t *ops,
+struct lanes_method;
+void lanes_pipeline_method(struct lanes_method *m, const char *path, const lanes_job_ops_t *ops,
                            const lanes_config_t *cfg, int once);
 
 /* Packs a JobSummary (protobuf-c) from stats. The caller frees nothing: it fills *s in place, with

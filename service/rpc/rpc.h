@@ -1,17 +1,17 @@
 /* The daemon's endpoints, as seen by main.c: one lanes_job_ops_t per streamed job (rpc_map.c,
  * rpc_reduce.c, rpc_acf.c, rpc_text.c) and a lanes_method_t per plain endpoint (rpc_info.c, rpc_health.c, rpc_echo.c), plus
- * helpers they share. None of these files includes gRPC headers: they speak server.h.
+ * helpers they share. None of these files includes gRPC headers. A job's callbacks return LANES_E*
+ * codes with a lanes_error_t (pipeline.h); only the plain endpoints, which end their own calls, and
+ * Corpus speak the edge's API (server.h).
  */
 #ifndef LANES_RPC_H
 #define LANES_RPC_H
 
-#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "pipeline.h"
-#include "server.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,25 +31,15 @@ void rpc_init(const lanes_config_t *cfg, uint64_t start_ns);
 const char *rpc_map_function_list(void);
 const char *rpc_reduce_op_list(void);
 
-/* Packs a protobuf-c message into a new malloc'ed buffer (*buf, *len). Returns OK, or
- * RESOURCE_EXHAUSTED with msg set. */
-lanes_status_t rpc_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len, char *msg, size_t cap);
-
-/* A lanes.v1.WordCounts body (words as length-delimited bytes: a word may hold U+0000; counts packed)
- * of entries [from, to): its size, and writing it at p (returns the end). rpc_text.c. Thread-safe. */
-struct lanes_word_entry;
-size_t rpc_word_counts_size(const struct lanes_word_entry *e, size_t from, size_t to);
-uint8_t *rpc_word_counts_put(uint8_t *p, const struct lanes_word_entry *e, size_t from, size_t to);
-
 /* Fills in the Corpus endpoint (rpc_corpus.c), which runs on the process pool. cfg must outlive the
  * server. Main thread, before the server starts. */
-void rpc_corpus_method(lanes_method_t *m, const lanes_config_t *cfg);
+void rpc_corpus_method(struct lanes_method *m, const lanes_config_t *cfg);
 
 /* Plain endpoints. */
-extern const lanes_method_t rpc_info_method;
-extern const lanes_method_t rpc_echo_method;
-extern const lanes_method_t rpc_health_check_method;
-extern const lanes_method_t rpc_health_watch_method;
+extern const struct lanes_method rpc_info_method;
+extern const struct lanes_method rpc_echo_method;
+extern const struct lanes_method rpc_health_check_method;
+extern const struct lanes_method rpc_health_watch_method;
 
 /* Health: marks the daemon NOT_SERVING (shutdown) and tells every Watch stream, which then ends.
  * Thread-safe. */

@@ -25,6 +25,7 @@
 #include "lanes/registry.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "rpc.h"
+#include "wire.h"
 
 /* The largest nlags accepted: the kernel holds about ten float64 arrays of nlags values. */
 #define ACF_MAX_NLAGS (1ll << 26)
@@ -57,33 +58,33 @@ static void acf_destroy(void *state)
     free(s);
 }
 
-static lanes_status_t acf_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
-                                  char *msg, size_t cap)
+static int acf_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, lanes_error_t *err)
 {
     acf_state_t *s = state;
     Lanes__V1__AcfSpec *m = lanes__v1__acf_spec__unpack(NULL, len, spec);
-    if (!m) {
-        snprintf(msg, cap, "malformed AcfSpec");
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
-    lanes_status_t rc = LANES_STATUS_INVALID_ARGUMENT;
+    if (!m)
+        return lanes_error_set(err, LANES_EINVAL, "malformed AcfSpec");
+    int rc = LANES_EINVAL;
     lanes_acf_spec_t as = {0};
     s->dtype = (lanes_dtype_t)m->dtype;
     if (lanes_dtype_size(s->dtype) == 0) {
-        snprintf(msg, cap, "AcfSpec.dtype is %d, not a dtype (float64, float32, int64, int32)", (int)m->dtype);
+        lanes_error_set(err, LANES_EINVAL, "AcfSpec.dtype is %d, not a dtype (float64, float32, int64, int32)",
+                        (int)m->dtype);
         goto out;
     }
     if (m->lags_case == LANES__V1__ACF_SPEC__LAGS_NLAGS) {
         if (m->nlags < 0 || m->nlags > ACF_MAX_NLAGS) {
-            snprintf(msg, cap, "nlags is %lld; it must be between 0 and %lld (or unset for statsmodels' default)",
-                     (long long)m->nlags, ACF_MAX_NLAGS);
+            lanes_error_set(err, LANES_EINVAL,
+                            "nlags is %lld; it must be between 0 and %lld (or unset for statsmodels' default)",
+                            (long long)m->nlags, ACF_MAX_NLAGS);
             goto out;
         }
         as.nlags = m->nlags;
     } else {
         if (m->n == 0) {
-            snprintf(msg, cap, "nlags is unset and the series length n is unknown: statsmodels' default nlags "
-                               "min(int(10*log10(n)), n-1) needs n in the AcfSpec (or give nlags)");
+            lanes_error_set(err, LANES_EINVAL,
+                            "nlags is unset and the series length n is unknown: statsmodels' default nlags "
+                            "min(int(10*log10(n)), n-1) needs n in the AcfSpec (or give nlags)");
             goto out;
         }
         as.nlags = -1;
@@ -97,23 +98,22 @@ static lanes_status_t acf_on_spec(void *state, const uint8_t *spec, size_t len, 
     case LANES__V1__ACF_SPEC__METHOD__DIRECT: as.method = LANES_ACF_DIRECT; break;
     case LANES__V1__ACF_SPEC__METHOD__FFT: as.method = LANES_ACF_FFT; break;
     default:
-        snprintf(msg, cap, "AcfSpec.method is %d, not a method (0 auto, 1 direct, 2 fft)", (int)m->method);
+        lanes_error_set(err, LANES_EINVAL, "AcfSpec.method is %d, not a method (0 auto, 1 direct, 2 fft)",
+                        (int)m->method);
         goto out;
     }
     as.threads = 1;
     s->forced = (int)m->backend == LANES_BACKEND_CUDA;
-    lanes_error_t err = {0};
-    s->a = lanes_acf_new(&as, &err);
+    s->a = lanes_acf_new(&as, err);
     if (!s->a) {
-        snprintf(msg, cap, "%s", err.msg);
-        rc = err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+        rc = err->code; /* EINVAL (a bad alpha, nlags beyond n) or ENOMEM */
         goto out;
     }
     layout->n_arrays = 1;
     layout->dtypes[0] = s->dtype;
     layout->backend = (int)m->backend;
     layout->out_elem_bytes = 0; /* for the router: nlags + 1 results, not per element */
-    rc = LANES_STATUS_OK;
+    rc = 0;
 out:
     lanes__v1__acf_spec__free_unpacked(m, NULL);
     return rc;
@@ -127,27 +127,22 @@ static int gpu_block(void *ctx, const double *buf, size_t nlags, size_t used, do
 }
 
 /* After a feed or finish: a device failure moved the job to the CPU; under a forced cuda that ends it. */
-static lanes_status_t engine_check(acf_state_t *s, lanes_exec_t *x, char *msg, size_t cap)
+static int engine_check(acf_state_t *s, lanes_exec_t *x, lanes_error_t *err)
 {
     char why[400];
     if (s->engine != 1 || !lanes_acf_engine_failed(s->a, why, sizeof why))
-        return LANES_STATUS_OK;
-    if (s->forced) {
-        snprintf(msg, cap, "backend 'cuda' was forced and the device failed: %s", why);
-        return LANES_STATUS_UNAVAILABLE;
-    }
+        return 0;
+    if (s->forced)
+        return lanes_error_set(err, LANES_EDEVICE, "backend 'cuda' was forced and the device failed: %s", why);
     if (x) {
         x->fell_back = 1;
     }
-    return LANES_STATUS_OK;
+    return 0;
 }
 
-static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, lanes_exec_t *x,
-                                  uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg, size_t cap)
+static int acf_compute(void *state, const lanes_job_piece_t *piece, lanes_exec_t *x, lanes_out_list_t *out,
+                       lanes_error_t *err)
 {
-    (void)index0;
-    (void)request;
-    (void)request_len;
     (void)out;
     acf_state_t *s = state;
     if (s->engine == 0) { /* the first chunk decides */
@@ -160,34 +155,28 @@ static lanes_status_t acf_compute(void *state, const uint8_t *const *arrays, siz
             s->device = x->device;
             s->block = block;
         } else if (x->device >= 0 && s->forced) {
-            snprintf(msg, cap, "backend 'cuda' was forced but an ACF with nlags %zu does not fit the GPU worker's "
-                               "arena (gpu_arena_mb)", lanes_acf_nlags(s->a));
-            return LANES_STATUS_FAILED_PRECONDITION;
+            return lanes_error_set(err, LANES_EPRECOND,
+                                   "backend 'cuda' was forced but an ACF with nlags %zu does not fit the GPU worker's "
+                                   "arena (gpu_arena_mb)", lanes_acf_nlags(s->a));
         }
     }
     x->device = s->engine == 1 ? s->device : -1; /* where the lag products of this chunk go */
     lanes_acf_set_threads(s->a, x->threads);
-    int rc = lanes_acf_feed(s->a, arrays[0], n, s->dtype);
-    if (rc != 0) {
-        snprintf(msg, cap, "acf kernel failed: %s", lanes_strerror(rc));
-        return LANES_STATUS_INTERNAL;
-    }
-    return engine_check(s, x, msg, cap);
+    int rc = lanes_acf_feed(s->a, piece->arrays[0], piece->n, s->dtype);
+    if (rc != 0)
+        return lanes_error_set(err, LANES_EINTERNAL, "acf kernel failed: %s", lanes_strerror(rc));
+    return engine_check(s, x, err);
 }
 
-static lanes_status_t acf_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
-                               char *msg, size_t cap)
+static int acf_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more, lanes_error_t *err)
 {
     acf_state_t *s = state;
     if (!s->finished) {
-        lanes_error_t err = {0};
         lanes_acf_set_threads(s->a, threads);
-        if (lanes_acf_finish(s->a, &s->res, &err) != 0) {
-            snprintf(msg, cap, "%s", err.msg);
-            return err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
-        }
-        lanes_status_t st = engine_check(s, NULL, msg, cap);
-        if (st != LANES_STATUS_OK)
+        if (lanes_acf_finish(s->a, &s->res, err) != 0)
+            return err->code; /* EINVAL (too few values for nlags), EEMPTY or ENOMEM */
+        int st = engine_check(s, NULL, err);
+        if (st != 0)
             return st;
         s->finished = 1;
     }
@@ -220,20 +209,17 @@ static lanes_status_t acf_tail(void *state, int threads, size_t chunk_bytes, lan
     r.values = &v;
     uint8_t *buf;
     size_t len;
-    lanes_status_t rc = rpc_pack((const ProtobufCMessage *)&r, &buf, &len, msg, cap);
-    if (rc != LANES_STATUS_OK)
+    int rc = lanes_wire_pack((const ProtobufCMessage *)&r, &buf, &len, err);
+    if (rc != 0)
         return rc;
-    if (lanes_out_list_push(out, buf, len, v.acf.len + v.confint.len + v.qstat.len + v.pvalues.len) != 0) {
-        snprintf(msg, cap, "out of memory");
-        return LANES_STATUS_RESOURCE_EXHAUSTED;
-    }
+    if (lanes_out_list_push(out, buf, len, v.acf.len + v.confint.len + v.qstat.len + v.pvalues.len) != 0)
+        return lanes_error_set(err, LANES_ENOMEM, "out of memory");
     s->next += m;
     *more = s->next < total;
-    return LANES_STATUS_OK;
+    return 0;
 }
 
-static lanes_status_t acf_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
-                                 size_t cap)
+static int acf_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, lanes_error_t *err)
 {
     acf_state_t *s = state;
     Lanes__V1__JobSummary summary;
@@ -246,7 +232,7 @@ static lanes_status_t acf_finish(void *state, const lanes_job_stats_t *st, uint8
     Lanes__V1__AcfResponse r = LANES__V1__ACF_RESPONSE__INIT;
     r.msg_case = LANES__V1__ACF_RESPONSE__MSG_DONE;
     r.done = &done;
-    return rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, cap);
+    return lanes_wire_pack((const ProtobufCMessage *)&r, buf, len, err);
 }
 
 const lanes_job_ops_t rpc_acf_ops = {

@@ -32,7 +32,9 @@
 #include "log.h"
 #include "proc_pool.h"
 #include "rpc.h"
+#include "server.h"
 #include "spool.h"
+#include "status.h"
 #include "wire.h"
 
 #define ZIPF_DEFAULT 10
@@ -73,8 +75,7 @@ typedef struct corpus {
     size_t out_bytes;
     int sending;
     int recv_pending, half_closed, cancelled, failed, finishing;
-    lanes_status_t fail_code;
-    char fail_msg[512];
+    lanes_error_t fail; /* the first failure: its code and message end the call */
 
     uint64_t pieces, bytes_in, compute_ns, failed_docs;
     uint64_t start_ns;
@@ -110,16 +111,16 @@ static void corpus_unref(corpus_t *c)
     free(c);
 }
 
-static void fail_locked(corpus_t *c, lanes_status_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail_locked(corpus_t *c, lanes_status_t code, const char *fmt, ...)
+static void fail_locked(corpus_t *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_locked(corpus_t *c, int code, const char *fmt, ...)
 {
     if (c->failed)
         return;
     c->failed = 1;
-    c->fail_code = code;
+    c->fail.code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->fail_msg, sizeof c->fail_msg, fmt, ap);
+    vsnprintf(c->fail.msg, sizeof c->fail.msg, fmt, ap);
     va_end(ap);
 }
 
@@ -172,7 +173,7 @@ static int doc_add_locked(corpus_t *c, const char *name)
 static void push_locked(corpus_t *c, uint8_t *buf, size_t len)
 {
     if (!buf || lanes_out_list_push(&c->out, buf, len, len) != 0) {
-        fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory for a document's result");
+        fail_locked(c, LANES_ENOMEM, "out of memory for a document's result");
         return;
     }
     c->out_bytes += len;
@@ -184,7 +185,7 @@ static uint8_t *pack_doc(const char *name, const lanes_word_entry_t *e, size_t f
                          size_t rest_len, size_t *len)
 {
     size_t name_len = strlen(name);
-    size_t counts = to > from ? rpc_word_counts_size(e, from, to) : 0;
+    size_t counts = to > from ? lanes_wire_word_counts_size(e, from, to) : 0;
     size_t body = 1 + lanes_wire_varint_size(name_len) + name_len + rest_len;
     if (to > from)
         body += 1 + lanes_wire_varint_size(counts) + counts;
@@ -198,7 +199,7 @@ static uint8_t *pack_doc(const char *name, const lanes_word_entry_t *e, size_t f
     if (to > from) {
         p = lanes_wire_put_varint(p, 2u << 3 | 2);
         p = lanes_wire_put_varint(p, counts);
-        p = rpc_word_counts_put(p, e, from, to);
+        p = lanes_wire_word_counts_put(p, e, from, to);
     }
     if (rest_len)
         memcpy(p, rest, rest_len);
@@ -212,17 +213,17 @@ static void queue_result_locked(corpus_t *c, doc_rec_t *d, const lanes_doc_resul
     char backend[96] = "";
     if (res->pid > 0)
         snprintf(backend, sizeof backend, "process-pool worker %d (pid %d)", res->worker, res->pid);
-    const int ok = res->status == LANES_STATUS_OK;
+    const int ok = res->err.code == 0;
     size_t n_top = ok && res->has_acf ? res->n_top : 0;
     char **words = calloc(n_top ? n_top : 1, sizeof *words);
     if (!words) {
-        fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory for a document's result");
+        fail_locked(c, LANES_ENOMEM, "out of memory for a document's result");
         return;
     }
     Lanes__V1__DocResult r = LANES__V1__DOC_RESULT__INIT;
     r.done = 1;
-    r.status = (uint32_t)res->status;
-    r.error = (char *)(ok ? "" : res->msg);
+    r.status = (uint32_t)lanes_status_from_error(res->err.code); /* a document's status: the edge's table */
+    r.error = (char *)(ok ? "" : res->err.msg);
     r.backend = backend;
     r.attempts = res->attempts;
     r.seconds = (double)res->compute_ns * 1e-9;
@@ -242,7 +243,7 @@ static void queue_result_locked(corpus_t *c, doc_rec_t *d, const lanes_doc_resul
     uint8_t *rest = malloc(rest_len ? rest_len : 1);
     if (!rest) {
         free(words);
-        fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory for a document's result");
+        fail_locked(c, LANES_ENOMEM, "out of memory for a document's result");
         return;
     }
     lanes__v1__doc_result__pack(&r, rest);
@@ -276,7 +277,7 @@ static void doc_done(void *arg, lanes_doc_result_t *res)
     c->pending--;
     doc_rec_t *d = &c->docs[x->index];
     c->compute_ns += res->compute_ns;
-    if (res->status == LANES_STATUS_OK) {
+    if (res->err.code == 0) {
         d->state = 1;
         if (res->has_count && c->zipf_words) {
             size_t n = res->n_entries < c->zipf_words ? res->n_entries : c->zipf_words;
@@ -300,13 +301,13 @@ static void doc_done(void *arg, lanes_doc_result_t *res)
 }
 
 /* A document failed before reaching the pool (too large, no memory): its result says so. */
-static void doc_fail_locked(corpus_t *c, size_t index, lanes_status_t code, const char *msg)
+static void doc_fail_locked(corpus_t *c, size_t index, int code, const char *msg)
 {
     doc_rec_t *d = &c->docs[index];
     d->state = -1;
     c->failed_docs++;
-    lanes_doc_result_t res = {.status = code, .worker = -1};
-    snprintf(res.msg, sizeof res.msg, "%s", msg);
+    lanes_doc_result_t res = {.worker = -1};
+    lanes_error_set(&res.err, code, "%s", msg);
     queue_result_locked(c, d, &res);
 }
 
@@ -316,13 +317,13 @@ static void submit_locked(corpus_t *c)
     uint64_t len = 0;
     lanes_error_t err = {0};
     if (lanes_spool_finish(&c->spool, &fd, &len, &err) != 0) {
-        doc_fail_locked(c, c->cur, LANES_STATUS_INTERNAL, err.msg);
+        doc_fail_locked(c, c->cur, LANES_EINTERNAL, err.msg);
         return;
     }
     doc_ctx_t *x = malloc(sizeof *x);
     if (!x) {
         close(fd);
-        doc_fail_locked(c, c->cur, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        doc_fail_locked(c, c->cur, LANES_ENOMEM, "out of memory");
         return;
     }
     *x = (doc_ctx_t){.c = c, .index = c->cur};
@@ -333,8 +334,7 @@ static void submit_locked(corpus_t *c)
         char msg[600];
         snprintf(msg, sizeof msg, "document '%s' could not be queued: %s", c->docs[c->cur].name,
                  rc == LANES_ENODEV ? "the process pool is not running" : lanes_strerror(rc));
-        doc_fail_locked(c, c->cur, rc == LANES_ENODEV ? LANES_STATUS_UNAVAILABLE : LANES_STATUS_RESOURCE_EXHAUSTED,
-                        msg);
+        doc_fail_locked(c, c->cur, rc, msg); /* ENODEV: UNAVAILABLE; ENOMEM: RESOURCE_EXHAUSTED */
         return;
     }
     c->pending++;
@@ -346,22 +346,22 @@ static void on_piece_locked(corpus_t *c, const Lanes__V1__DocPiece *p)
     const char *name = p->name ? p->name : "";
     if (!c->receiving) {
         if (!*name) {
-            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+            fail_locked(c, LANES_EINVAL,
                         "document #%zu has no name: the first piece of a document must carry its name", c->n_docs + 1);
             return;
         }
         if (strlen(name) > NAME_MAX_BYTES) {
-            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "document #%zu: its name is longer than %d bytes",
+            fail_locked(c, LANES_EINVAL, "document #%zu: its name is longer than %d bytes",
                         c->n_docs + 1, NAME_MAX_BYTES);
             return;
         }
         int rc = doc_add_locked(c, name);
         if (rc != 0) {
             if (rc > 0)
-                fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+                fail_locked(c, LANES_EINVAL,
                             "document name '%s' was sent twice: names must be unique in a corpus", name);
             else
-                fail_locked(c, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+                fail_locked(c, LANES_ENOMEM, "out of memory");
             return;
         }
         c->cur = c->n_docs - 1;
@@ -370,10 +370,10 @@ static void on_piece_locked(corpus_t *c, const Lanes__V1__DocPiece *p)
         lanes_error_t err = {0};
         if (lanes_spool_init(&c->spool, name, c->cfg->max_doc_bytes, &err) != 0) {
             c->skipping = 1;
-            doc_fail_locked(c, c->cur, LANES_STATUS_RESOURCE_EXHAUSTED, err.msg);
+            doc_fail_locked(c, c->cur, err.code, err.msg); /* ENOMEM: memfd_create() failed */
         }
     } else if (*name && strcmp(name, c->docs[c->cur].name) != 0) {
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(c, LANES_EINVAL,
                     "a piece of document '%s' arrived before the last piece of document '%s' (documents are sent "
                     "one after another; the last piece has last = true)",
                     name, c->docs[c->cur].name);
@@ -386,9 +386,7 @@ static void on_piece_locked(corpus_t *c, const Lanes__V1__DocPiece *p)
         if (lanes_spool_append(&c->spool, p->data.data, p->data.len, &err) != 0) {
             c->skipping = 1;
             lanes_spool_free(&c->spool);
-            doc_fail_locked(c, c->cur,
-                            err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT,
-                            err.msg);
+            doc_fail_locked(c, c->cur, err.code, err.msg); /* EINVAL: over max_doc_bytes; ENOMEM */
         }
     }
     if (p->last) {
@@ -403,32 +401,28 @@ static void on_piece_locked(corpus_t *c, const Lanes__V1__DocPiece *p)
 static void on_spec_locked(corpus_t *c, const uint8_t *body, size_t len)
 {
     if (c->have_spec) {
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(c, LANES_EINVAL,
                     "the corpus spec was sent twice: only the first message of a Corpus call carries it");
         return;
     }
-    char msg[512] = "";
-    if (lanes_wire_check_strings(body, len, &lanes__v1__corpus_spec__descriptor, msg, sizeof msg) != 0) {
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "%s", msg);
+    lanes_error_t err = {0};
+    if (lanes_wire_check_strings(body, len, &lanes__v1__corpus_spec__descriptor, err.msg, sizeof err.msg) != 0) {
+        fail_locked(c, LANES_EINVAL, "%s", err.msg);
         return;
     }
     Lanes__V1__CorpusSpec *m = lanes__v1__corpus_spec__unpack(NULL, len, body);
     if (!m) {
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "malformed CorpusSpec");
+        fail_locked(c, LANES_EINVAL, "malformed CorpusSpec");
         return;
     }
-    lanes_status_t rc = LANES_STATUS_OK;
-    if (!m->word_count && !m->word_acf) {
-        snprintf(msg, sizeof msg, "the corpus spec asks for nothing: set word_count, word_acf or both");
-        rc = LANES_STATUS_INVALID_ARGUMENT;
-    } else if (m->mode != LANES__V1__WORD_ACF_SPEC__MODE__EXACT && m->mode != LANES__V1__WORD_ACF_SPEC__MODE__COURSE) {
-        snprintf(msg, sizeof msg, "CorpusSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
-        rc = LANES_STATUS_INVALID_ARGUMENT;
-    } else if (m->zipf_words > ZIPF_MAX) {
-        snprintf(msg, sizeof msg, "zipf_words is %u; at most %d", m->zipf_words, ZIPF_MAX);
-        rc = LANES_STATUS_INVALID_ARGUMENT;
-    }
-    if (rc == LANES_STATUS_OK) {
+    int rc = 0;
+    if (!m->word_count && !m->word_acf)
+        rc = lanes_error_set(&err, LANES_EINVAL, "the corpus spec asks for nothing: set word_count, word_acf or both");
+    else if (m->mode != LANES__V1__WORD_ACF_SPEC__MODE__EXACT && m->mode != LANES__V1__WORD_ACF_SPEC__MODE__COURSE)
+        rc = lanes_error_set(&err, LANES_EINVAL, "CorpusSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
+    else if (m->zipf_words > ZIPF_MAX)
+        rc = lanes_error_set(&err, LANES_EINVAL, "zipf_words is %u; at most %d", m->zipf_words, ZIPF_MAX);
+    if (rc == 0) {
         c->params = (lanes_doc_params_t){
             .do_count = m->word_count,
             .min_length = m->min_length,
@@ -440,30 +434,29 @@ static void on_spec_locked(corpus_t *c, const uint8_t *body, size_t len)
         };
         c->send_table = m->word_count;
         c->zipf_words = m->word_count ? (m->zipf_words ? m->zipf_words : ZIPF_DEFAULT) : 0;
-        if (lanes_doc_params_check(&c->params, msg, sizeof msg) != 0)
-            rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_doc_params_check(&c->params, &err);
     }
-    if (rc == LANES_STATUS_OK)
-        rc = lanes_router_init(&c->router, c->cfg, (int)m->backend, LANES_JOB_CORPUS, 0, msg, sizeof msg);
-    if (rc == LANES_STATUS_OK) {
+    if (rc == 0)
+        rc = lanes_router_init(&c->router, c->cfg, (int)m->backend, LANES_JOB_CORPUS, 0, &err);
+    if (rc == 0) {
         lanes_proc_pool_stats_t ps;
         lanes_proc_pool_stats(&ps);
-        if (!ps.running) {
-            snprintf(msg, sizeof msg, "the process pool is not running (proc_workers = 0): no corpus can run");
-            rc = LANES_STATUS_FAILED_PRECONDITION;
-        } else {
+        if (!ps.running)
+            rc = lanes_error_set(&err, LANES_EPRECOND,
+                                 "the process pool is not running (proc_workers = 0): no corpus can run");
+        else
             c->max_pending = (size_t)ps.workers * 2;
-        }
     }
     lanes__v1__corpus_spec__free_unpacked(m, NULL);
-    if (rc != LANES_STATUS_OK) {
-        fail_locked(c, rc, "%s", msg);
+    if (rc != 0) {
+        fail_locked(c, rc, "%s", err.msg);
         return;
     }
     c->have_spec = 1;
 }
 
-static uint8_t *done_message(corpus_t *c, size_t *len, char *msg, size_t cap, lanes_status_t *rc)
+/* The CorpusDone message (malloc'ed, *len bytes), or NULL with err set. */
+static uint8_t *done_message(corpus_t *c, size_t *len, lanes_error_t *err)
 {
     lanes_proc_pool_stats_t ps;
     lanes_proc_pool_stats(&ps);
@@ -474,8 +467,7 @@ static uint8_t *done_message(corpus_t *c, size_t *len, char *msg, size_t cap, la
     Lanes__V1__ZipfRow **rowp = calloc(n_rows ? n_rows : 1, sizeof *rowp);
     char **books = calloc(n_rows ? n_rows : 1, sizeof *books);
     uint8_t *buf = NULL;
-    *rc = LANES_STATUS_RESOURCE_EXHAUSTED;
-    snprintf(msg, cap, "out of memory");
+    lanes_error_set(err, LANES_ENOMEM, "out of memory");
     if (!rows || !rowp || !books)
         goto out;
     size_t k = 0;
@@ -522,7 +514,8 @@ static uint8_t *done_message(corpus_t *c, size_t *len, char *msg, size_t cap, la
     Lanes__V1__CorpusResponse r = LANES__V1__CORPUS_RESPONSE__INIT;
     r.msg_case = LANES__V1__CORPUS_RESPONSE__MSG_DONE;
     r.done = &done;
-    *rc = rpc_pack((const ProtobufCMessage *)&r, &buf, len, msg, cap);
+    if (lanes_wire_pack((const ProtobufCMessage *)&r, &buf, len, err) == 0)
+        *err = (lanes_error_t){0};
 out:
     if (books)
         for (size_t i = 0; i < n_rows; i++)
@@ -562,29 +555,25 @@ static void pump_unlock(corpus_t *c)
         return;
     }
     c->finishing = 1;
-    lanes_status_t code = LANES_STATUS_OK;
-    char msg[512] = "";
+    lanes_error_t err = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (c->failed) {
-        code = c->fail_code;
-        snprintf(msg, sizeof msg, "%s", c->fail_msg);
-    } else if (c->cancelled) {
-        code = LANES_STATUS_CANCELLED;
-        snprintf(msg, sizeof msg, "the call was cancelled");
-    } else {
-        buf = done_message(c, &len, msg, sizeof msg, &code);
-    }
-    if (code != LANES_STATUS_OK) {
+    if (c->failed)
+        err = c->fail;
+    else if (c->cancelled)
+        lanes_error_set(&err, LANES_ECANCELED, "the call was cancelled");
+    else
+        buf = done_message(c, &len, &err);
+    if (err.code != 0) {
         free(buf);
         buf = NULL;
         len = 0;
         lanes_proc_pool_cancel(c->tag);
-        lanes_log(LANES_LOG_INFO, 0, "corpus call ended with status %d: %s", (int)code, msg);
+        lanes_log(LANES_LOG_INFO, 0, "corpus call ended with %s: %s", lanes_strerror(err.code), err.msg);
     }
     lanes_call_t *call = c->call;
     pthread_mutex_unlock(&c->mu);
-    lanes_call_finish(call, code, msg, buf, len);
+    lanes_call_finish(call, err.code, err.msg, buf, len);
 }
 
 /* ---- server callbacks ---- */
@@ -616,20 +605,20 @@ static void corpus_on_message(void *ctx, uint8_t *data, size_t len)
     if (c->finishing || c->failed || c->cancelled) {
         /* dropped */
     } else if (lanes_wire_oneof(data, len, &field, &body, &blen) != 0 || (field != 1 && field != 2)) {
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(c, LANES_EINVAL,
                     "malformed Corpus request message: it must hold exactly one of spec (field 1) or doc (field 2)");
     } else if (field == 1) {
         on_spec_locked(c, body, blen);
     } else if (!c->have_spec) {
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(c, LANES_EINVAL,
                     "a document arrived before the corpus spec: the first message of a Corpus call must carry it");
     } else {
         char msg[512];
         Lanes__V1__DocPiece *p = NULL;
         if (lanes_wire_check_strings(body, blen, &lanes__v1__doc_piece__descriptor, msg, sizeof msg) != 0)
-            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "piece %llu: %s", (unsigned long long)c->pieces, msg);
+            fail_locked(c, LANES_EINVAL, "piece %llu: %s", (unsigned long long)c->pieces, msg);
         else if (!(p = lanes__v1__doc_piece__unpack(NULL, blen, body))) {
-            fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "malformed DocPiece (piece %llu)",
+            fail_locked(c, LANES_EINVAL, "malformed DocPiece (piece %llu)",
                         (unsigned long long)c->pieces);
         } else {
             on_piece_locked(c, p);
@@ -647,9 +636,9 @@ static void corpus_on_half_close(void *ctx)
     c->recv_pending = 0;
     c->half_closed = 1;
     if (!c->have_spec)
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT, "the Corpus request stream ended before the corpus spec");
+        fail_locked(c, LANES_EINVAL, "the Corpus request stream ended before the corpus spec");
     else if (c->receiving)
-        fail_locked(c, LANES_STATUS_INVALID_ARGUMENT,
+        fail_locked(c, LANES_EINVAL,
                     "the request stream ended inside document '%s': its last piece must have last = true",
                     c->docs[c->cur].name);
     pump_unlock(c);

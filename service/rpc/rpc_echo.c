@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "rpc.h"
+#include "server.h"
 
 typedef struct echo {
     pthread_mutex_t mu;
@@ -74,7 +75,7 @@ static void echo_on_sent(void *ctx, int ok)
     int done = echo_done_locked(e);
     pthread_mutex_unlock(&e->mu);
     if (done)
-        lanes_call_finish(e->call, LANES_STATUS_OK, "", NULL, 0);
+        lanes_call_finish(e->call, 0, "", NULL, 0);
 }
 
 static void echo_on_half_close(void *ctx)
@@ -85,7 +86,7 @@ static void echo_on_half_close(void *ctx)
     int done = echo_done_locked(e);
     pthread_mutex_unlock(&e->mu);
     if (done)
-        lanes_call_finish(e->call, LANES_STATUS_OK, "", NULL, 0);
+        lanes_call_finish(e->call, 0, "", NULL, 0);
 }
 
 static void echo_on_cancel(void *ctx)
@@ -96,7 +97,7 @@ static void echo_on_cancel(void *ctx)
     e->finished = 1;
     pthread_mutex_unlock(&e->mu);
     if (first)
-        lanes_call_finish(e->call, LANES_STATUS_CANCELLED, "the call was cancelled", NULL, 0);
+        lanes_call_finish(e->call, LANES_ECANCELED, "the call was cancelled", NULL, 0);
 }
 
 static void echo_on_done(void *ctx)

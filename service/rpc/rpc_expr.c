@@ -19,32 +19,28 @@ static const char *generated_kind_name(int kind)
     }
 }
 
-lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, uint64_t piece,
-                              lanes_job_layout_t *layout, char *msg, size_t cap)
+int rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, uint64_t piece, lanes_job_layout_t *layout,
+                   lanes_error_t *err)
 {
     memset(x, 0, sizeof *x);
     size_t n_streamed = spec->n_dtypes, n_inputs = spec->n_dtypes + spec->n_generated;
-    if (n_inputs > LANES_EXPR_MAX_INPUTS) {
-        snprintf(msg, cap, "the job has %zu inputs (streamed and generated); the limit is %d", n_inputs,
-                 LANES_EXPR_MAX_INPUTS);
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
+    if (n_inputs > LANES_EXPR_MAX_INPUTS)
+        return lanes_error_set(err, LANES_EINVAL, "the job has %zu inputs (streamed and generated); the limit is %d",
+                               n_inputs, LANES_EXPR_MAX_INPUTS);
     if (spec->n_names && spec->n_names != n_streamed) {
-        snprintf(msg, cap, "input_names has %zu names for %zu streamed arrays", spec->n_names, n_streamed);
-        return LANES_STATUS_INVALID_ARGUMENT;
+        return lanes_error_set(err, LANES_EINVAL, "input_names has %zu names for %zu streamed arrays", spec->n_names,
+                               n_streamed);
     }
-    if (spec->n_params > LANES_EXPR_MAX_PARAMS) {
-        snprintf(msg, cap, "the job has %zu parameters; the limit is %d", spec->n_params, LANES_EXPR_MAX_PARAMS);
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
+    if (spec->n_params > LANES_EXPR_MAX_PARAMS)
+        return lanes_error_set(err, LANES_EINVAL, "the job has %zu parameters; the limit is %d", spec->n_params,
+                               LANES_EXPR_MAX_PARAMS);
     lanes_expr_input_t inputs[LANES_EXPR_MAX_INPUTS];
     for (size_t i = 0; i < n_streamed; i++) {
         lanes_dtype_t dt = (lanes_dtype_t)spec->dtypes[i];
-        if (lanes_dtype_size(dt) == 0) {
-            snprintf(msg, cap, "input_dtypes[%zu] is %d, not a dtype (float64, float32, int64, int32)", i,
-                     (int)spec->dtypes[i]);
-            return LANES_STATUS_INVALID_ARGUMENT;
-        }
+        if (lanes_dtype_size(dt) == 0)
+            return lanes_error_set(err, LANES_EINVAL,
+                                   "input_dtypes[%zu] is %d, not a dtype (float64, float32, int64, int32)", i,
+                                   (int)spec->dtypes[i]);
         inputs[i] = (lanes_expr_input_t){.name = spec->n_names ? spec->names[i] : rpc_expr_default_names[i],
                                          .kind = LANES_SOURCE_ARRAY,
                                          .dtype = dt};
@@ -62,25 +58,19 @@ lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, ui
         case LANES__V1__GENERATED__KIND__UNIFORM: in->kind = LANES_SOURCE_UNIFORM; break;
         case LANES__V1__GENERATED__KIND__NORMAL: in->kind = LANES_SOURCE_NORMAL; break;
         default:
-            snprintf(msg, cap, "generated input '%s' has kind %d (range 1, uniform 2, normal 3)", in->name,
-                     (int)gen->kind);
-            return LANES_STATUS_INVALID_ARGUMENT;
+            return lanes_error_set(err, LANES_EINVAL, "generated input '%s' has kind %d (range 1, uniform 2, normal 3)",
+                                   in->name, (int)gen->kind);
         }
-        if (in->kind == LANES_SOURCE_RANGE && (!isfinite(gen->start) || !isfinite(gen->step))) {
-            snprintf(msg, cap, "generated input '%s' (%s) needs a finite start and step", in->name,
-                     generated_kind_name(gen->kind));
-            return LANES_STATUS_INVALID_ARGUMENT;
-        }
+        if (in->kind == LANES_SOURCE_RANGE && (!isfinite(gen->start) || !isfinite(gen->step)))
+            return lanes_error_set(err, LANES_EINVAL, "generated input '%s' (%s) needs a finite start and step",
+                                   in->name, generated_kind_name(gen->kind));
         b->seed = gen->seed;
         b->start = gen->start;
         b->step = gen->step;
     }
-    lanes_error_t err = {0};
-    x->expr = lanes_expr_acquire(spec->src, inputs, n_inputs, spec->param_names, spec->n_params, &err);
-    if (!x->expr) {
-        snprintf(msg, cap, "%s", err.msg);
-        return err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
-    }
+    x->expr = lanes_expr_acquire(spec->src, inputs, n_inputs, spec->param_names, spec->n_params, err);
+    if (!x->expr)
+        return err->code; /* the compiler's EINVAL (with column and caret line) or ENOMEM */
     x->n_streamed = n_streamed;
     x->n_inputs = n_inputs;
     x->n_params = spec->n_params;
@@ -92,10 +82,8 @@ lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, ui
     for (size_t i = 0; i < spec->n_params; i++)
         tlen += strlen(spec->param_names[i]) + 1;
     x->text = malloc(tlen);
-    if (!x->text) {
-        snprintf(msg, cap, "out of memory");
-        return LANES_STATUS_RESOURCE_EXHAUSTED;
-    }
+    if (!x->text)
+        return lanes_error_set(err, LANES_ENOMEM, "out of memory");
     char *t = x->text;
     t = stpcpy(t, spec->src) + 1;
     for (size_t i = 0; i < n_inputs; i++) {
@@ -114,7 +102,7 @@ lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, ui
         layout->generated_n = spec->n;
         layout->generated_piece = piece;
     }
-    return LANES_STATUS_OK;
+    return 0;
 }
 
 void rpc_expr_bind(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offset)

@@ -16,7 +16,6 @@
 #include "lanes/expr.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "pipeline.h"
-#include "server.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,10 +70,10 @@ typedef struct rpc_expr_spec {
     } while (0)
 
 /* Validates the spec, compiles (or finds) the expression and fills x and the layout (streamed dtypes,
- * or generated_n and generated_piece). Returns OK, or INVALID_ARGUMENT with a message naming the
+ * or generated_n and generated_piece). Returns 0, or LANES_EINVAL (LANES_ENOMEM) with err naming the
  * problem (the compiler's, with its column and caret line, for expression errors). */
-lanes_status_t rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, uint64_t piece,
-                              lanes_job_layout_t *layout, char *msg, size_t cap);
+int rpc_expr_setup(rpc_expr_job_t *x, const rpc_expr_spec_t *spec, uint64_t piece, lanes_job_layout_t *layout,
+                   lanes_error_t *err);
 
 /* Points the streamed bindings at the chunk's arrays, 'offset' elements in. */
 void rpc_expr_bind(rpc_expr_job_t *x, const uint8_t *const *arrays, size_t offset);

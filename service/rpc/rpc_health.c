@@ -22,8 +22,9 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "lanes/registry.h"
 #include "log.h"
-#include "wire.h"
 #include "rpc.h"
+#include "server.h"
+#include "wire.h"
 
 /* Changes a watcher keeps while a send is in flight, so a device that goes down and comes back
  * before the first message is out is still seen going down (a longer run keeps its first and last). */
@@ -72,8 +73,8 @@ static int pack_status(int status, uint8_t **buf, size_t *len)
 {
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
     r.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)status;
-    char msg[128];
-    return rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, sizeof msg) == LANES_STATUS_OK ? 0 : -1;
+    lanes_error_t err;
+    return lanes_wire_pack((const ProtobufCMessage *)&r, buf, len, &err) == 0 ? 0 : -1;
 }
 
 /* Decodes a HealthCheckRequest's service name into out. Returns 0, or -1 with err set (malformed, or a
@@ -103,14 +104,14 @@ static void check_on_message(void *ctx, uint8_t *data, size_t len)
     int rc = read_service(data, len, service, sizeof service, why, sizeof why);
     free(data);
     if (rc != 0) {
-        lanes_call_finish(call, LANES_STATUS_INVALID_ARGUMENT, why, NULL, 0);
+        lanes_call_finish(call, LANES_EINVAL, why, NULL, 0);
         return;
     }
     if (!service_known(service)) {
         char msg[400];
         snprintf(msg, sizeof msg, "unknown service '%s' (served: '', 'lanes.v1.Lanes' and '" CUDA_SERVICE "')",
                  service);
-        lanes_call_finish(call, LANES_STATUS_NOT_FOUND, msg, NULL, 0);
+        lanes_call_finish(call, LANES_ENOTFOUND, msg, NULL, 0);
         return;
     }
     pthread_mutex_lock(&g_mu);
@@ -119,9 +120,9 @@ static void check_on_message(void *ctx, uint8_t *data, size_t len)
     uint8_t *buf;
     size_t blen;
     if (pack_status(status, &buf, &blen) != 0)
-        lanes_call_finish(call, LANES_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
+        lanes_call_finish(call, LANES_ENOMEM, "out of memory", NULL, 0);
     else
-        lanes_call_finish(call, LANES_STATUS_OK, "", buf, blen);
+        lanes_call_finish(call, 0, "", buf, blen);
 }
 
 static void noop_cancel(void *ctx) { (void)ctx; }
@@ -175,7 +176,7 @@ static int watcher_update_locked(watcher_t *w, int serving)
 
 static void watcher_end(watcher_t *w)
 {
-    lanes_call_finish(w->call, LANES_STATUS_UNAVAILABLE, "lanesd is shutting down", NULL, 0);
+    lanes_call_finish(w->call, LANES_EUNAVAIL, "lanesd is shutting down", NULL, 0);
 }
 
 static void *watch_start(lanes_call_t *call, void *arg)
@@ -206,7 +207,7 @@ static void watch_on_message(void *ctx, uint8_t *data, size_t len)
     pthread_mutex_lock(&w->mu);
     if (rc != 0) {
         w->finished = 1;
-        lanes_call_finish(w->call, LANES_STATUS_INVALID_ARGUMENT, why, NULL, 0);
+        lanes_call_finish(w->call, LANES_EINVAL, why, NULL, 0);
     } else {
         w->have_request = 1;
         w->known = service_known(service);
@@ -237,7 +238,7 @@ static void watch_on_cancel(void *ctx)
     w->finished = 1;
     pthread_mutex_unlock(&w->mu);
     if (first)
-        lanes_call_finish(w->call, LANES_STATUS_CANCELLED, "the call was cancelled", NULL, 0);
+        lanes_call_finish(w->call, LANES_ECANCELED, "the call was cancelled", NULL, 0);
 }
 
 static void watch_on_done(void *ctx)

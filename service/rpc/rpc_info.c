@@ -1,4 +1,4 @@
-/* The Info endpoint, and the helpers the endpoints share (name lists, packing).
+/* The Info endpoint, and the helpers the endpoints share (name lists).
  *
  * Design: Info answers from the configuration and the backend registry, both fixed after start, so it
  * needs no lock; uptime, pid, the process pool's state and the router's model, devices and load are
@@ -21,7 +21,9 @@
 #include "proc_pool.h"
 #include "router.h"
 #include "rpc.h"
+#include "server.h"
 #include "spool.h"
+#include "wire.h"
 
 static const lanes_config_t *g_cfg;
 static int g_statm_fd = -1;
@@ -53,18 +55,6 @@ void rpc_init(const lanes_config_t *cfg, uint64_t start_ns)
 
 const char *rpc_map_function_list(void) { return g_map_list; }
 const char *rpc_reduce_op_list(void) { return g_reduce_list; }
-
-lanes_status_t rpc_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len, char *msg, size_t cap)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    *buf = malloc(n ? n : 1);
-    if (!*buf) {
-        snprintf(msg, cap, "out of memory packing a %zu-byte reply", n);
-        return LANES_STATUS_RESOURCE_EXHAUSTED;
-    }
-    *len = protobuf_c_message_pack(m, *buf);
-    return LANES_STATUS_OK;
-}
 
 static void *info_start(lanes_call_t *call, void *arg) { return call; }
 
@@ -225,13 +215,13 @@ static void info_on_message(void *ctx, uint8_t *data, size_t len)
 
     uint8_t *buf;
     size_t blen;
-    char msg[128];
-    lanes_status_t packed = rpc_pack((const ProtobufCMessage *)&r, &buf, &blen, msg, sizeof msg);
+    lanes_error_t err = {0};
+    int packed = lanes_wire_pack((const ProtobufCMessage *)&r, &buf, &blen, &err);
     pthread_mutex_unlock(&gs_mu);
-    if (packed != LANES_STATUS_OK)
-        lanes_call_finish(call, LANES_STATUS_RESOURCE_EXHAUSTED, msg, NULL, 0);
+    if (packed != 0)
+        lanes_call_finish(call, packed, err.msg, NULL, 0);
     else
-        lanes_call_finish(call, LANES_STATUS_OK, "", buf, blen);
+        lanes_call_finish(call, 0, "", buf, blen);
 }
 
 static void info_on_cancel(void *ctx) { (void)ctx; /* on_message has already finished the call */ }

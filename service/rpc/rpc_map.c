@@ -97,30 +97,27 @@ static void named_gpu_setup(map_state_t *s, const Lanes__V1__MapSpec *m)
     rpc_expr_spec_t es;
     RPC_EXPR_SPEC_FROM(es, m, src);
     lanes_job_layout_t scratch = {0};
-    char msg[256];
-    s->gpu_ok = rpc_expr_setup(&s->gx, &es, 1, &scratch, msg, sizeof msg) == LANES_STATUS_OK;
+    lanes_error_t ignored;
+    s->gpu_ok = rpc_expr_setup(&s->gx, &es, 1, &scratch, &ignored) == 0;
 }
 
-static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, char *msg,
-                                  size_t cap)
+static int map_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, lanes_error_t *err)
 {
     map_state_t *s = state;
     Lanes__V1__MapSpec *m = lanes__v1__map_spec__unpack(NULL, len, spec);
-    if (!m) {
-        snprintf(msg, cap, "malformed MapSpec");
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
-    lanes_status_t rc = LANES_STATUS_OK;
+    if (!m)
+        return lanes_error_set(err, LANES_EINVAL, "malformed MapSpec");
+    int rc = 0;
     if (!m->function || !*m->function) {
-        snprintf(msg, cap, "MapSpec.function is empty: name a function (%s)", rpc_map_function_list());
-        rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_error_set(err, LANES_EINVAL, "MapSpec.function is empty: name a function (%s)",
+                             rpc_map_function_list());
         goto out;
     }
     lanes_dtype_t out_dt = m->output_dtype == LANES__V1__DTYPE__DTYPE_UNSPECIFIED ? LANES_DTYPE_F64
                                                                                     : (lanes_dtype_t)m->output_dtype;
     if (out_dt != LANES_DTYPE_F64 && out_dt != LANES_DTYPE_F32) {
-        snprintf(msg, cap, "output dtype must be float64 or float32, got %s", lanes_dtype_name(out_dt));
-        rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_error_set(err, LANES_EINVAL, "output dtype must be float64 or float32, got %s",
+                             lanes_dtype_name(out_dt));
         goto out;
     }
     s->out_dtype = out_dt;
@@ -131,41 +128,38 @@ static lanes_status_t map_on_spec(void *state, const uint8_t *spec, size_t len, 
         rpc_expr_spec_t es;
         RPC_EXPR_SPEC_FROM(es, m, m->function);
         size_t piece = s->cfg->chunk_bytes / s->out_size;
-        rc = rpc_expr_setup(&s->x, &es, piece ? piece : 1, layout, msg, cap);
-        s->gpu_ok = rc == LANES_STATUS_OK;
+        rc = rpc_expr_setup(&s->x, &es, piece ? piece : 1, layout, err);
+        s->gpu_ok = rc == 0;
         goto out;
     }
     if (m->n_input_dtypes < 1 || m->n_input_dtypes > LANES_MAP_MAX_INPUTS) {
-        snprintf(msg, cap, "MapSpec.input_dtypes has %zu entries; give one dtype per input array (1 to %d)",
-                 m->n_input_dtypes, LANES_MAP_MAX_INPUTS);
-        rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_error_set(err, LANES_EINVAL,
+                             "MapSpec.input_dtypes has %zu entries; give one dtype per input array (1 to %d)",
+                             m->n_input_dtypes, LANES_MAP_MAX_INPUTS);
         goto out;
     }
     lanes_dtype_t in[LANES_MAP_MAX_INPUTS];
     for (size_t i = 0; i < m->n_input_dtypes; i++) {
         in[i] = (lanes_dtype_t)m->input_dtypes[i];
         if (lanes_dtype_size(in[i]) == 0) {
-            snprintf(msg, cap, "MapSpec.input_dtypes[%zu] is %d, not a dtype (float64, float32, int64, int32)", i,
-                     (int)m->input_dtypes[i]);
-            rc = LANES_STATUS_INVALID_ARGUMENT;
+            rc = lanes_error_set(err, LANES_EINVAL,
+                                 "MapSpec.input_dtypes[%zu] is %d, not a dtype (float64, float32, int64, int32)", i,
+                                 (int)m->input_dtypes[i]);
             goto out;
         }
     }
     lanes_param_t params[16];
     if (m->n_params > 16) {
-        snprintf(msg, cap, "MapSpec.params has %zu entries (at most 16)", m->n_params);
-        rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_error_set(err, LANES_EINVAL, "MapSpec.params has %zu entries (at most 16)", m->n_params);
         goto out;
     }
     for (size_t i = 0; i < m->n_params; i++) {
         params[i].name = m->params[i]->key ? m->params[i]->key : "";
         params[i].value = m->params[i]->value;
     }
-    lanes_error_t err = {0};
-    s->plan = lanes_map_plan_compile(m->function, params, m->n_params, in, m->n_input_dtypes, out_dt, &err);
+    s->plan = lanes_map_plan_compile(m->function, params, m->n_params, in, m->n_input_dtypes, out_dt, err);
     if (!s->plan) {
-        snprintf(msg, cap, "%s", err.msg);
-        rc = err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+        rc = err->code; /* EINVAL (an unknown function, a bad parameter) or ENOMEM */
         goto out;
     }
     s->n_inputs = m->n_input_dtypes;
@@ -182,18 +176,18 @@ out:
 
 /* Computes elements off .. off + k - 1 of the chunk into dst: on x's device when it has one (and the
  * job has a GPU form), else or after a device failure on the CPU. */
-static lanes_status_t map_piece(map_state_t *s, lanes_exec_t *x, const uint8_t *const *arrays, uint64_t index0,
-                                size_t off, size_t k, uint8_t *dst, char *msg, size_t cap)
+static int map_piece(map_state_t *s, lanes_exec_t *x, const uint8_t *const *arrays, uint64_t index0, size_t off,
+                     size_t k, uint8_t *dst, lanes_error_t *err)
 {
     if (x->device >= 0 && !s->gpu_ok)
         x->device = -1; /* no GPU form (no device was up at the spec): the CPU runs it, as placed */
     if (x->device >= 0) {
         rpc_expr_job_t *g = s->plan ? &s->gx : &s->x;
-        lanes_error_t err = {0};
-        int rc = lanes_gpu_map(x->device, rpc_expr_gpu(g, arrays, off), index0 + off, k, dst, s->out_dtype, &err);
+        lanes_error_t gerr = {0};
+        int rc = lanes_gpu_map(x->device, rpc_expr_gpu(g, arrays, off), index0 + off, k, dst, s->out_dtype, &gerr);
         int use = 0;
-        lanes_status_t st = rpc_gpu_outcome(rc, &err, x, &use, msg, cap);
-        if (st != LANES_STATUS_OK || use)
+        int st = rpc_gpu_outcome(rc, &gerr, x, &use, err);
+        if (st != 0 || use)
             return st;
     }
     int rc;
@@ -206,33 +200,33 @@ static lanes_status_t map_piece(map_state_t *s, lanes_exec_t *x, const uint8_t *
         rpc_expr_bind(&s->x, arrays, off);
         rc = lanes_expr_eval(s->x.expr, s->x.bind, s->x.params, index0 + off, k, dst, s->out_dtype, x->threads);
     }
-    if (rc != 0) {
-        snprintf(msg, cap, "map kernel failed: %s", lanes_strerror(rc));
-        return LANES_STATUS_INTERNAL;
-    }
-    return LANES_STATUS_OK;
+    if (rc != 0)
+        return lanes_error_set(err, LANES_EINTERNAL, "map kernel failed: %s", lanes_strerror(rc));
+    return 0;
 }
 
-static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, lanes_exec_t *x,
-                                  uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
-                                  size_t cap)
+static int map_compute(void *state, const lanes_job_piece_t *piece, lanes_exec_t *x, lanes_out_list_t *out,
+                       lanes_error_t *err)
 {
     map_state_t *s = state;
+    const uint8_t *const *arrays = piece->arrays;
+    const size_t n = piece->n;
+    const uint64_t index0 = piece->index0;
+    uint8_t **request = piece->request;
+    const size_t request_len = piece->request_len;
     size_t payload_all = n * s->out_size;
     size_t hdr_all = lanes_wire_chunk_header_size(1, payload_all);
     if (s->plan && s->n_inputs == 1 && s->in_size[0] == s->out_size && payload_all <= s->cfg->chunk_bytes &&
         *request && arrays[0] == *request + hdr_all && request_len == hdr_all + payload_all) {
         uint8_t *buf = *request;
-        lanes_status_t st = map_piece(s, x, arrays, index0, 0, n, buf + hdr_all, msg, cap);
-        if (st != LANES_STATUS_OK)
+        int st = map_piece(s, x, arrays, index0, 0, n, buf + hdr_all, err);
+        if (st != 0)
             return st;
         lanes_wire_chunk_header(buf, 1, payload_all);
         *request = NULL;
-        if (lanes_out_list_push(out, buf, request_len, payload_all) != 0) {
-            snprintf(msg, cap, "out of memory");
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
-        }
-        return LANES_STATUS_OK;
+        if (lanes_out_list_push(out, buf, request_len, payload_all) != 0)
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory");
+        return 0;
     }
     size_t per = s->cfg->chunk_bytes / s->out_size;
     if (per == 0)
@@ -242,33 +236,29 @@ static lanes_status_t map_compute(void *state, const uint8_t *const *arrays, siz
         size_t payload = k * s->out_size;
         size_t hdr = lanes_wire_chunk_header_size(1, payload);
         uint8_t *buf = malloc(hdr + payload);
-        if (!buf) {
-            snprintf(msg, cap, "out of memory for a %zu-byte result chunk", payload);
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
-        }
+        if (!buf)
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory for a %zu-byte result chunk", payload);
         lanes_wire_chunk_header(buf, 1, payload);
-        lanes_status_t st = map_piece(s, x, arrays, index0, off, k, buf + hdr, msg, cap);
-        if (st != LANES_STATUS_OK) {
+        int st = map_piece(s, x, arrays, index0, off, k, buf + hdr, err);
+        if (st != 0) {
             free(buf);
             return st;
         }
         if (lanes_out_list_push(out, buf, hdr + payload, payload) != 0) {
-            snprintf(msg, cap, "out of memory");
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory");
         }
     }
-    return LANES_STATUS_OK;
+    return 0;
 }
 
-static lanes_status_t map_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
-                                 size_t cap)
+static int map_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, lanes_error_t *err)
 {
     Lanes__V1__JobSummary summary;
     lanes_pipeline_summary(st, &summary);
     Lanes__V1__MapResponse resp = LANES__V1__MAP_RESPONSE__INIT;
     resp.msg_case = LANES__V1__MAP_RESPONSE__MSG_SUMMARY;
     resp.summary = &summary;
-    return rpc_pack((const ProtobufCMessage *)&resp, buf, len, msg, cap);
+    return lanes_wire_pack((const ProtobufCMessage *)&resp, buf, len, err);
 }
 
 const lanes_job_ops_t rpc_map_ops = {

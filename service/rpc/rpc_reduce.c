@@ -21,6 +21,7 @@
 #include "rpc.h"
 #include "rpc_expr.h"
 #include "rpc_gpu.h"
+#include "wire.h"
 
 /* Elements of a generated piece: large, since a fused reduction never holds them (lanes_expr_reduce
  * evaluates in bounded blocks); each piece is one compute of the pipeline. */
@@ -46,41 +47,38 @@ static void reduce_destroy(void *state)
     free(s);
 }
 
-static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
-                                     char *msg, size_t cap)
+static int reduce_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, lanes_error_t *err)
 {
     reduce_state_t *s = state;
     Lanes__V1__ReduceSpec *m = lanes__v1__reduce_spec__unpack(NULL, len, spec);
-    if (!m) {
-        snprintf(msg, cap, "malformed ReduceSpec");
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
-    lanes_status_t rc = LANES_STATUS_OK;
+    if (!m)
+        return lanes_error_set(err, LANES_EINVAL, "malformed ReduceSpec");
+    int rc = 0;
     lanes_reduce_spec_t rs = {0};
     if (lanes_reduce_op_parse(m->op ? m->op : "", &rs.op) != 0) {
-        snprintf(msg, cap, "unknown reduce op '%s' (known: %s)", m->op ? m->op : "", rpc_reduce_op_list());
-        rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_error_set(err, LANES_EINVAL, "unknown reduce op '%s' (known: %s)", m->op ? m->op : "",
+                             rpc_reduce_op_list());
         goto out;
     }
     int fused = m->expr && *m->expr;
     if (fused) {
         rpc_expr_spec_t es;
         RPC_EXPR_SPEC_FROM(es, m, m->expr);
-        rc = rpc_expr_setup(&s->x, &es, GENERATED_PIECE, layout, msg, cap);
-        if (rc != LANES_STATUS_OK)
+        rc = rpc_expr_setup(&s->x, &es, GENERATED_PIECE, layout, err);
+        if (rc != 0)
             goto out;
         rs.dtype = LANES_DTYPE_F64; /* the mapped values */
     } else if (m->n_input_dtypes || m->n_input_names || m->n_generated || m->n_params) {
-        snprintf(msg, cap, "input_dtypes, input_names, generated and params go with expr (a fused map-reduce); "
-                           "a plain reduce takes dtype");
-        rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_error_set(err, LANES_EINVAL,
+                             "input_dtypes, input_names, generated and params go with expr (a fused map-reduce); "
+                             "a plain reduce takes dtype");
         goto out;
     } else {
         rs.dtype = (lanes_dtype_t)m->dtype;
     }
     if (lanes_dtype_size(rs.dtype) == 0) {
-        snprintf(msg, cap, "ReduceSpec.dtype is %d, not a dtype (float64, float32, int64, int32)", (int)m->dtype);
-        rc = LANES_STATUS_INVALID_ARGUMENT;
+        rc = lanes_error_set(err, LANES_EINVAL, "ReduceSpec.dtype is %d, not a dtype (float64, float32, int64, int32)",
+                             (int)m->dtype);
         goto out;
     }
     rs.ddof = m->ddof;
@@ -91,12 +89,10 @@ static lanes_status_t reduce_on_spec(void *state, const uint8_t *spec, size_t le
         rs.hi = m->range->hi;
     }
     rs.range_from_data = m->range_from_data;
-    lanes_error_t err = {0};
     s->spec = rs;
-    s->r = lanes_reducer_new(&rs, &err);
+    s->r = lanes_reducer_new(&rs, err);
     if (!s->r) {
-        snprintf(msg, cap, "%s", err.msg);
-        rc = err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
+        rc = err->code; /* EINVAL (a bad ddof, bins or range) or ENOMEM */
         goto out;
     }
     if (!fused) {
@@ -124,15 +120,15 @@ static int cpu_feed(reduce_state_t *s, const uint8_t *const *arrays, uint64_t in
 
 /* Runs what it can of the chunk on device x->device. Sets *done when the whole chunk was fed; else
  * (a device failure, with fall-back) the caller feeds elements *from .. n - 1 on the CPU. */
-static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t *const *arrays, size_t n,
-                               uint64_t index0, size_t *from, int *done, char *msg, size_t cap)
+static int gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t *const *arrays, size_t n, uint64_t index0,
+                    size_t *from, int *done, lanes_error_t *err)
 {
-    lanes_error_t err = {0};
+    lanes_error_t gerr = {0};
     const lanes_gpu_expr_t *gx = NULL;
     const uint8_t *data = NULL;
     const size_t es = lanes_dtype_size(s->spec.dtype);
     int rc = 0, use = 0;
-    lanes_status_t st;
+    int st;
     if (lanes_reducer_takes_partials(s->r)) {
         size_t head = lanes_reducer_to_boundary(s->r);
         if (head > n)
@@ -144,15 +140,14 @@ static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t
         if (nb > 0) {
             lanes_reduce_partial_t *parts = malloc(nb * sizeof *parts);
             if (!parts) {
-                snprintf(msg, cap, "out of memory for %zu block partials", nb);
-                return LANES_STATUS_RESOURCE_EXHAUSTED;
+                return lanes_error_set(err, LANES_ENOMEM, "out of memory for %zu block partials", nb);
             }
             if (s->x.expr)
                 gx = rpc_expr_gpu(&s->x, arrays, head);
             else
                 data = arrays[0] + head * es;
-            rc = lanes_gpu_reduce_partials(x->device, &s->spec, gx, data, index0 + head, nb, parts, &err);
-            st = rpc_gpu_outcome(rc, &err, x, &use, msg, cap);
+            rc = lanes_gpu_reduce_partials(x->device, &s->spec, gx, data, index0 + head, nb, parts, &gerr);
+            st = rpc_gpu_outcome(rc, &gerr, x, &use, err);
             if (use)
                 rc = lanes_reducer_feed_partials(s->r, parts, nb);
             free(parts);
@@ -165,20 +160,18 @@ static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t
         if (cpu_feed(s, arrays, index0, *from, n - *from, x->threads) != 0)
             goto kernel;
         *done = 1;
-        return LANES_STATUS_OK;
+        return 0;
     }
     if (s->spec.op == LANES_REDUCE_HISTOGRAM && s->spec.has_range && !s->spec.range_from_data) {
         int64_t *counts = malloc((size_t)s->spec.bins * sizeof *counts);
-        if (!counts) {
-            snprintf(msg, cap, "out of memory for %u histogram counts", s->spec.bins);
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
-        }
+        if (!counts)
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory for %u histogram counts", s->spec.bins);
         if (s->x.expr)
             gx = rpc_expr_gpu(&s->x, arrays, 0);
         else
             data = arrays[0];
-        rc = lanes_gpu_reduce_histogram(x->device, &s->spec, gx, data, index0, n, counts, &err);
-        st = rpc_gpu_outcome(rc, &err, x, &use, msg, cap);
+        rc = lanes_gpu_reduce_histogram(x->device, &s->spec, gx, data, index0, n, counts, &gerr);
+        st = rpc_gpu_outcome(rc, &gerr, x, &use, err);
         if (use)
             rc = lanes_reducer_feed_histogram(s->r, counts, n);
         free(counts);
@@ -187,45 +180,38 @@ static lanes_status_t gpu_feed(reduce_state_t *s, lanes_exec_t *x, const uint8_t
         if (rc != 0)
             goto kernel;
         *done = 1;
-        return LANES_STATUS_OK;
+        return 0;
     }
     x->device = -1; /* count, or a histogram of the data's range: the CPU's (not a fall-back) */
-    return LANES_STATUS_OK;
+    return 0;
 kernel:
-    snprintf(msg, cap, "reduce kernel failed");
-    return LANES_STATUS_INTERNAL;
+    return lanes_error_set(err, LANES_EINTERNAL, "reduce kernel failed");
 }
 
-static lanes_status_t reduce_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0, lanes_exec_t *x,
-                                     uint8_t **request, size_t request_len, lanes_out_list_t *out, char *msg,
-                                     size_t cap)
+static int reduce_compute(void *state, const lanes_job_piece_t *piece, lanes_exec_t *x, lanes_out_list_t *out,
+                          lanes_error_t *err)
 {
+    (void)out;
     reduce_state_t *s = state;
     size_t from = 0;
     int done = 0;
     if (x->device >= 0) {
-        lanes_status_t st = gpu_feed(s, x, arrays, n, index0, &from, &done, msg, cap);
-        if (st != LANES_STATUS_OK || done)
+        int st = gpu_feed(s, x, piece->arrays, piece->n, piece->index0, &from, &done, err);
+        if (st != 0 || done)
             return st;
     }
-    int rc = cpu_feed(s, arrays, index0, from, n - from, x->threads);
-    if (rc != 0) {
-        snprintf(msg, cap, "reduce kernel failed: %s", lanes_strerror(rc));
-        return LANES_STATUS_INTERNAL;
-    }
-    return LANES_STATUS_OK;
+    int rc = cpu_feed(s, piece->arrays, piece->index0, from, piece->n - from, x->threads);
+    if (rc != 0)
+        return lanes_error_set(err, LANES_EINTERNAL, "reduce kernel failed: %s", lanes_strerror(rc));
+    return 0;
 }
 
-static lanes_status_t reduce_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
-                                    size_t cap)
+static int reduce_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, lanes_error_t *err)
 {
     reduce_state_t *s = state;
     lanes_reduce_result_t res;
-    lanes_error_t err = {0};
-    if (lanes_reducer_finish(s->r, &res, &err) != 0) {
-        snprintf(msg, cap, "%s", err.msg);
-        return err.code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
-    }
+    if (lanes_reducer_finish(s->r, &res, err) != 0)
+        return err->code; /* EEMPTY (numpy's message for an empty min, max, argmin, argmax) or ENOMEM */
     Lanes__V1__JobSummary summary;
     lanes_pipeline_summary(st, &summary);
     Lanes__V1__ReduceResponse resp = LANES__V1__REDUCE_RESPONSE__INIT;
@@ -242,7 +228,7 @@ static lanes_status_t reduce_finish(void *state, const lanes_job_stats_t *st, ui
         resp.histogram_edges.len = ((size_t)res.bins + 1) * sizeof(double);
     }
     resp.summary = &summary;
-    return rpc_pack((const ProtobufCMessage *)&resp, buf, len, msg, cap);
+    return lanes_wire_pack((const ProtobufCMessage *)&resp, buf, len, err);
 }
 
 const lanes_job_ops_t rpc_reduce_ops = {

@@ -32,11 +32,6 @@
 #define WORD_ACF_MAX_TIMESTEPS 100000
 #define SPOOL_READ (1u << 20)
 
-static lanes_status_t text_status(const lanes_error_t *err)
-{
-    return err->code == LANES_ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INVALID_ARGUMENT;
-}
-
 /* ---- WordCount ---- */
 
 typedef struct count_state {
@@ -64,99 +59,55 @@ static void count_destroy(void *state)
     free(s);
 }
 
-static lanes_status_t count_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
-                                    char *msg, size_t cap)
+static int count_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, lanes_error_t *err)
 {
     count_state_t *s = state;
     Lanes__V1__WordCountSpec *m = lanes__v1__word_count_spec__unpack(NULL, len, spec);
-    if (!m) {
-        snprintf(msg, cap, "malformed WordCountSpec");
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
-    lanes_error_t err = {0};
+    if (!m)
+        return lanes_error_set(err, LANES_EINVAL, "malformed WordCountSpec");
     s->top = m->top;
-    s->wc = lanes_word_counter_new(m->min_length, &err);
+    s->wc = lanes_word_counter_new(m->min_length, err);
     layout->n_arrays = 1;
     layout->bytes = 1;
     layout->backend = (int)m->backend;
     layout->out_elem_bytes = 0; /* for the router: the result is a table, not per byte */
     layout->max_bytes = s->cfg->max_doc_bytes;
     lanes__v1__word_count_spec__free_unpacked(m, NULL);
-    if (!s->wc) {
-        snprintf(msg, cap, "%s", err.msg);
-        return text_status(&err);
-    }
-    return LANES_STATUS_OK;
+    return s->wc ? 0 : err->code;
 }
 
-static lanes_status_t count_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
-                                    lanes_exec_t *x, uint8_t **request, size_t request_len, lanes_out_list_t *out,
-                                    char *msg, size_t cap)
+static int count_compute(void *state, const lanes_job_piece_t *piece, lanes_exec_t *x, lanes_out_list_t *out,
+                         lanes_error_t *err)
 {
-    (void)index0;
     (void)x;
-    (void)request;
-    (void)request_len;
     (void)out;
     count_state_t *s = state;
-    lanes_error_t err = {0};
-    if (lanes_word_counter_feed(s->wc, arrays[0], n, &err) != 0) {
-        snprintf(msg, cap, "%s", err.msg);
-        return text_status(&err);
-    }
-    return LANES_STATUS_OK;
-}
-
-size_t rpc_word_counts_size(const lanes_word_entry_t *e, size_t from, size_t to)
-{
-    size_t words = 0, counts = 0;
-    for (size_t i = from; i < to; i++) {
-        words += 1 + lanes_wire_varint_size(e[i].len) + e[i].len;
-        counts += lanes_wire_varint_size(e[i].count);
-    }
-    return words + 1 + lanes_wire_varint_size(counts) + counts;
-}
-
-uint8_t *rpc_word_counts_put(uint8_t *p, const lanes_word_entry_t *e, size_t from, size_t to)
-{
-    size_t counts = 0;
-    for (size_t i = from; i < to; i++)
-        counts += lanes_wire_varint_size(e[i].count);
-    for (size_t i = from; i < to; i++)
-        p = lanes_wire_put_bytes(p, 1, e[i].word, e[i].len);
-    p = lanes_wire_put_varint(p, 2u << 3 | 2);
-    p = lanes_wire_put_varint(p, counts);
-    for (size_t i = from; i < to; i++)
-        p = lanes_wire_put_varint(p, e[i].count);
-    return p;
+    return lanes_word_counter_feed(s->wc, piece->arrays[0], piece->n, err) != 0 ? err->code : 0;
 }
 
 /* Packs entries [from, to) as WordCountResponse { counts: WordCounts { ... } }. */
 static uint8_t *pack_word_counts(const lanes_word_entry_t *e, size_t from, size_t to, size_t *len)
 {
-    size_t inner = rpc_word_counts_size(e, from, to);
+    size_t inner = lanes_wire_word_counts_size(e, from, to);
     size_t total = 1 + lanes_wire_varint_size(inner) + inner;
     uint8_t *buf = malloc(total), *p = buf;
     if (!buf)
         return NULL;
     p = lanes_wire_put_varint(p, 1u << 3 | 2);
     p = lanes_wire_put_varint(p, inner);
-    rpc_word_counts_put(p, e, from, to);
+    lanes_wire_word_counts_put(p, e, from, to);
     *len = total;
     return buf;
 }
 
-static lanes_status_t count_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
-                                 char *msg, size_t cap)
+static int count_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
+                      lanes_error_t *err)
 {
     (void)threads;
     count_state_t *s = state;
     if (!s->finished) {
-        lanes_error_t err = {0};
-        if (lanes_word_counter_finish(s->wc, &s->entries, &s->n_entries, &s->total, &err) != 0) {
-            snprintf(msg, cap, "%s", err.msg);
-            return text_status(&err);
-        }
+        if (lanes_word_counter_finish(s->wc, &s->entries, &s->n_entries, &s->total, err) != 0)
+            return err->code;
         s->finished = 1;
     }
     size_t end = s->n_entries;
@@ -171,17 +122,15 @@ static lanes_status_t count_tail(void *state, int threads, size_t chunk_bytes, l
         size_t len;
         uint8_t *buf = pack_word_counts(s->entries, s->next, to, &len);
         if (!buf || lanes_out_list_push(out, buf, len, len) != 0) {
-            snprintf(msg, cap, "out of memory");
-            return LANES_STATUS_RESOURCE_EXHAUSTED;
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory");
         }
         s->next = to;
     }
     *more = s->next < end;
-    return LANES_STATUS_OK;
+    return 0;
 }
 
-static lanes_status_t count_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
-                                   size_t cap)
+static int count_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, lanes_error_t *err)
 {
     count_state_t *s = state;
     Lanes__V1__JobSummary summary;
@@ -193,7 +142,7 @@ static lanes_status_t count_finish(void *state, const lanes_job_stats_t *st, uin
     Lanes__V1__WordCountResponse r = LANES__V1__WORD_COUNT_RESPONSE__INIT;
     r.msg_case = LANES__V1__WORD_COUNT_RESPONSE__MSG_DONE;
     r.done = &done;
-    return rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, cap);
+    return lanes_wire_pack((const ProtobufCMessage *)&r, buf, len, err);
 }
 
 const lanes_job_ops_t rpc_word_count_ops = {
@@ -237,40 +186,35 @@ static void wacf_destroy(void *state)
     free(s);
 }
 
-static lanes_status_t wacf_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout,
-                                   char *msg, size_t cap)
+static int wacf_on_spec(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, lanes_error_t *err)
 {
     wacf_state_t *s = state;
     Lanes__V1__WordAcfSpec *m = lanes__v1__word_acf_spec__unpack(NULL, len, spec);
-    if (!m) {
-        snprintf(msg, cap, "malformed WordAcfSpec");
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
-    lanes_status_t rc = LANES_STATUS_INVALID_ARGUMENT;
+    if (!m)
+        return lanes_error_set(err, LANES_EINVAL, "malformed WordAcfSpec");
+    int rc = LANES_EINVAL;
     size_t nwords = m->nwords ? m->nwords : 16, timesteps = m->timesteps ? m->timesteps : 100;
     if (m->mode != LANES__V1__WORD_ACF_SPEC__MODE__EXACT && m->mode != LANES__V1__WORD_ACF_SPEC__MODE__COURSE) {
-        snprintf(msg, cap, "WordAcfSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
+        lanes_error_set(err, LANES_EINVAL, "WordAcfSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
         goto out;
     }
     if (nwords > WORD_ACF_MAX_WORDS || timesteps > WORD_ACF_MAX_TIMESTEPS) {
-        snprintf(msg, cap, "%s is %zu; at most %d", nwords > WORD_ACF_MAX_WORDS ? "nwords" : "timesteps",
-                 nwords > WORD_ACF_MAX_WORDS ? nwords : timesteps,
-                 nwords > WORD_ACF_MAX_WORDS ? WORD_ACF_MAX_WORDS : WORD_ACF_MAX_TIMESTEPS);
+        lanes_error_set(err, LANES_EINVAL, "%s is %zu; at most %d",
+                        nwords > WORD_ACF_MAX_WORDS ? "nwords" : "timesteps",
+                        nwords > WORD_ACF_MAX_WORDS ? nwords : timesteps,
+                        nwords > WORD_ACF_MAX_WORDS ? WORD_ACF_MAX_WORDS : WORD_ACF_MAX_TIMESTEPS);
         goto out;
     }
     s->mode = m->mode == LANES__V1__WORD_ACF_SPEC__MODE__COURSE ? LANES_WORD_ACF_COURSE : LANES_WORD_ACF_EXACT;
-    lanes_error_t err = {0};
-    s->a = lanes_word_acf_new(s->mode, nwords, timesteps, m->min_length, &err);
+    s->a = lanes_word_acf_new(s->mode, nwords, timesteps, m->min_length, err);
     if (!s->a) {
-        snprintf(msg, cap, "%s", err.msg);
-        rc = text_status(&err);
+        rc = err->code;
         goto out;
     }
     /* max_doc_bytes bounds the text as it bounds a Corpus document: the engine refuses the chunk
      * that passes it (layout->max_bytes) before it reaches the spool, which checks it again. */
-    if (lanes_spool_init(&s->spool, "the WordAcf text", s->cfg->max_doc_bytes, &err) != 0) {
-        snprintf(msg, cap, "%s", err.msg);
-        rc = LANES_STATUS_RESOURCE_EXHAUSTED;
+    if (lanes_spool_init(&s->spool, "the WordAcf text", s->cfg->max_doc_bytes, err) != 0) {
+        rc = err->code; /* ENOMEM: memfd_create() failed */
         goto out;
     }
     layout->n_arrays = 1;
@@ -278,80 +222,65 @@ static lanes_status_t wacf_on_spec(void *state, const uint8_t *spec, size_t len,
     layout->backend = (int)m->backend;
     layout->out_elem_bytes = 0; /* for the router: the result is a table, not per byte */
     layout->max_bytes = s->cfg->max_doc_bytes;
-    rc = LANES_STATUS_OK;
+    rc = 0;
 out:
     lanes__v1__word_acf_spec__free_unpacked(m, NULL);
     return rc;
 }
 
-static lanes_status_t wacf_compute(void *state, const uint8_t *const *arrays, size_t n, uint64_t index0,
-                                   lanes_exec_t *x, uint8_t **request, size_t request_len, lanes_out_list_t *out,
-                                   char *msg, size_t cap)
+static int wacf_compute(void *state, const lanes_job_piece_t *piece, lanes_exec_t *x, lanes_out_list_t *out,
+                        lanes_error_t *err)
 {
-    (void)index0;
     (void)x;
-    (void)request;
-    (void)request_len;
     (void)out;
     wacf_state_t *s = state;
-    lanes_error_t err = {0};
-    if (lanes_word_acf_feed(s->a, arrays[0], n, &err) != 0) {
-        snprintf(msg, cap, "%s", err.msg);
-        return text_status(&err);
-    }
-    if (lanes_spool_append(&s->spool, arrays[0], n, &err) != 0) {
-        snprintf(msg, cap, "spooling the text failed: %s", err.msg);
-        return text_status(&err);
-    }
-    return LANES_STATUS_OK;
+    if (lanes_word_acf_feed(s->a, piece->arrays[0], piece->n, err) != 0)
+        return err->code;
+    lanes_error_t serr = {0};
+    if (lanes_spool_append(&s->spool, piece->arrays[0], piece->n, &serr) != 0)
+        return lanes_error_set(err, serr.code, "spooling the text failed: %s", serr.msg);
+    return 0;
 }
 
-static lanes_status_t wacf_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more,
-                                char *msg, size_t cap)
+static int wacf_tail(void *state, int threads, size_t chunk_bytes, lanes_out_list_t *out, int *more, lanes_error_t *err)
 {
     (void)threads;
     (void)chunk_bytes;
     (void)out;
     wacf_state_t *s = state;
-    lanes_error_t err = {0};
     *more = 0;
-    if (lanes_word_acf_next_pass(s->a, &err) != 0)
+    if (lanes_word_acf_next_pass(s->a, err) != 0)
         goto fail;
     uint8_t *piece = malloc(SPOOL_READ);
-    if (!piece) {
-        snprintf(msg, cap, "out of memory");
-        return LANES_STATUS_RESOURCE_EXHAUSTED;
-    }
+    if (!piece)
+        return lanes_error_set(err, LANES_ENOMEM, "out of memory");
     for (uint64_t off = 0; off < s->spool.len;) {
         ssize_t r = pread(s->spool.fd, piece, SPOOL_READ, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            snprintf(msg, cap, "reading the spooled text failed: pread() failed: %s", r < 0 ? strerror(errno) : "short");
             free(piece);
-            return LANES_STATUS_INTERNAL;
+            return lanes_error_set(err, LANES_EINTERNAL, "reading the spooled text failed: pread() failed: %s",
+                                   r < 0 ? strerror(errno) : "short");
         }
-        if (lanes_word_acf_feed(s->a, piece, (size_t)r, &err) != 0) {
+        if (lanes_word_acf_feed(s->a, piece, (size_t)r, err) != 0) {
             free(piece);
             goto fail;
         }
         off += (uint64_t)r;
     }
     free(piece);
-    if (lanes_word_acf_finish(s->a, &s->acf, &s->n_acf, &err) != 0)
+    if (lanes_word_acf_finish(s->a, &s->acf, &s->n_acf, err) != 0)
         goto fail;
-    return LANES_STATUS_OK;
+    return 0;
 fail:
-    if (err.code == LANES_EEMPTY) {
-        snprintf(msg, cap, "the text has no words (after the min_length filter): a word ACF needs at least one");
-        return LANES_STATUS_INVALID_ARGUMENT;
-    }
-    snprintf(msg, cap, "%s", err.msg);
-    return text_status(&err);
+    if (err->code == LANES_EEMPTY)
+        return lanes_error_set(err, LANES_EINVAL,
+                               "the text has no words (after the min_length filter): a word ACF needs at least one");
+    return err->code;
 }
 
-static lanes_status_t wacf_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, char *msg,
-                                  size_t cap)
+static int wacf_finish(void *state, const lanes_job_stats_t *st, uint8_t **buf, size_t *len, lanes_error_t *err)
 {
     wacf_state_t *s = state;
     size_t k = 0;
@@ -361,8 +290,7 @@ static lanes_status_t wacf_finish(void *state, const lanes_job_stats_t *st, uint
     if (!words || !counts) {
         free(words);
         free(counts);
-        snprintf(msg, cap, "out of memory");
-        return LANES_STATUS_RESOURCE_EXHAUSTED;
+        return lanes_error_set(err, LANES_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < k; i++) {
         words[i] = (char *)e[i].word;
@@ -380,7 +308,7 @@ static lanes_status_t wacf_finish(void *state, const lanes_job_stats_t *st, uint
     r.total_words = lanes_word_acf_total_words(s->a);
     r.first_label = s->mode == LANES_WORD_ACF_COURSE ? 1 : 0;
     r.summary = &summary;
-    lanes_status_t rc = rpc_pack((const ProtobufCMessage *)&r, buf, len, msg, cap);
+    int rc = lanes_wire_pack((const ProtobufCMessage *)&r, buf, len, err);
     free(words);
     free(counts);
     return rc;

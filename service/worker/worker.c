@@ -139,18 +139,21 @@ static uint64_t limit_memory(unsigned long memory_mb)
     return limit;
 }
 
-static lanes_status_t status_of(int code)
+/* A kernel's failure as the kind the pool reports for the document: EINVAL (invalid UTF-8) and ENOMEM
+ * stay; an ACF of a text without words (EEMPTY) is EPRECOND: the text is valid, but this job needs words
+ * in it; anything else is lanesd's own fault. */
+static int reply_code(int code)
 {
     switch (code) {
-    case LANES_EINVAL: return LANES_STATUS_INVALID_ARGUMENT;
-    case LANES_EEMPTY: return LANES_STATUS_FAILED_PRECONDITION;
-    case LANES_ENOMEM: return LANES_STATUS_RESOURCE_EXHAUSTED;
-    default: return LANES_STATUS_INTERNAL;
+    case LANES_EINVAL:
+    case LANES_ENOMEM: return code;
+    case LANES_EEMPTY: return LANES_EPRECOND;
+    default: return LANES_EINTERNAL;
     }
 }
 
 /* Runs one task on the document mapped at doc (len bytes). On success *result_fd gets the sealed
- * result memfd. Fills rep's status, code and message. */
+ * result memfd. Fills rep's code and message. */
 static void run_kernels(const lanes_worker_task_t *t, const char *doc, size_t len, lanes_worker_reply_t *rep,
                         int *result_fd)
 {
@@ -200,8 +203,7 @@ static void run_kernels(const lanes_worker_task_t *t, const char *doc, size_t le
             *result_fd = fd;
     }
     if (rc != 0) {
-        rep->status = status_of(e.code ? e.code : rc);
-        rep->kernel_code = e.code ? e.code : rc;
+        rep->code = reply_code(e.code ? e.code : rc);
         snprintf(rep->msg, sizeof rep->msg, "%s", e.msg[0] ? e.msg : lanes_strerror(rc));
     }
     lanes_word_acf_free(acf);
@@ -213,12 +215,12 @@ static void run_task(const lanes_worker_task_t *t, int doc_fd, lanes_worker_repl
 {
     struct stat st;
     if (doc_fd < 0) {
-        rep->status = LANES_STATUS_INTERNAL;
+        rep->code = LANES_EINTERNAL;
         snprintf(rep->msg, sizeof rep->msg, "the task came without its document");
         return;
     }
     if (fstat(doc_fd, &st) != 0 || (uint64_t)st.st_size < t->doc_len || t->doc_len > SIZE_MAX) {
-        rep->status = LANES_STATUS_INTERNAL;
+        rep->code = LANES_EINTERNAL;
         snprintf(rep->msg, sizeof rep->msg, "the document's memfd is shorter than its %llu bytes",
                  (unsigned long long)t->doc_len);
         return;
@@ -230,8 +232,7 @@ static void run_task(const lanes_worker_task_t *t, int doc_fd, lanes_worker_repl
         map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, doc_fd, 0);
         if (map == MAP_FAILED) {
             int e = errno;
-            rep->status = e == ENOMEM ? LANES_STATUS_RESOURCE_EXHAUSTED : LANES_STATUS_INTERNAL;
-            rep->kernel_code = e == ENOMEM ? LANES_ENOMEM : 0;
+            rep->code = e == ENOMEM ? LANES_ENOMEM : LANES_EINTERNAL;
             snprintf(rep->msg, sizeof rep->msg, "mmap() of the document (%zu bytes) failed: %s", len, strerror(e));
             return;
         }
@@ -291,7 +292,7 @@ int lanes_worker_main(int argc, char **argv)
         rep.version = LANES_WORKER_VERSION;
         int result_fd = -1;
         if (n != (ssize_t)sizeof t || t.magic != LANES_WORKER_MAGIC || t.version != LANES_WORKER_VERSION) {
-            rep.status = LANES_STATUS_INTERNAL;
+            rep.code = LANES_EINTERNAL;
             snprintf(rep.msg, sizeof rep.msg, "malformed task (%zd bytes)", n);
         } else {
             rep.id = t.id;

@@ -8,14 +8,14 @@
  * when its parent goes (PR_SET_PDEATHSIG), says hello, then serves one task at a time until EOF:
  *
  *   pool -> worker   lanes_worker_task_t, with the document's memfd (SCM_RIGHTS)
- *   worker -> pool   lanes_worker_reply_t, with a sealed result memfd (doc_job.h) when status is OK
+ *   worker -> pool   lanes_worker_reply_t, with a sealed result memfd (doc_job.h) when code is 0
  *
  * The worker maps the document read-only (the bytes never pass through a socket or a gRPC thread),
  * runs the text kernels and writes the result with write(2) into a memfd it creates. Each message is
- * one datagram of a fixed size; anything else is a protocol error. Kernel errors become statuses:
- * LANES_EINVAL -> INVALID_ARGUMENT (invalid UTF-8), LANES_EEMPTY -> FAILED_PRECONDITION (no words for
- * an ACF), LANES_ENOMEM -> RESOURCE_EXHAUSTED; the message is the kernel's, without the document's
- * name (the pool adds it).
+ * one datagram of a fixed size; anything else is a protocol error. A failure is a LANES_E* code: the
+ * kernel's LANES_EINVAL (invalid UTF-8) and LANES_ENOMEM, LANES_EPRECOND for the kernel's LANES_EEMPTY
+ * (no words for an ACF), LANES_EINTERNAL for anything else; the message is the kernel's, without the
+ * document's name (the pool adds it).
  */
 #ifndef LANES_WORKER_H
 #define LANES_WORKER_H
@@ -50,8 +50,7 @@ typedef struct lanes_worker_task {
 typedef struct lanes_worker_reply {
     uint32_t magic, version;
     uint64_t id;                   /* the task's */
-    int32_t status;                /* lanes_status_t */
-    int32_t kernel_code;           /* LANES_E* of the failure, 0 if none */
+    int32_t code;                  /* 0, or the failure's LANES_E* code (see above) */
     uint64_t compute_ns;
     char msg[512];                 /* NUL-terminated; "" on success */
 } lanes_worker_reply_t;

@@ -30,6 +30,7 @@
 #include "lanes/text.h"
 #include "proc_pool.h"
 #include "spool.h"
+#include "status.h"
 #include "worker.h"
 
 extern char **environ;
@@ -129,8 +130,8 @@ struct Collector {
     {
         auto *t = static_cast<Ticket *>(arg);
         Result r;
-        r.status = res->status;
-        r.msg = res->msg;
+        r.status = lanes_status_from_error(res->err.code); // what the client is told (the edge's table)
+        r.msg = res->err.msg;
         r.total = res->total_words;
         if (res->has_count)
             r.entries = Entries(res->entries, res->n_entries);
@@ -629,13 +630,13 @@ TEST(ProcPoolStart, RejectsABinaryWithoutWorkerMode)
 TEST(ProcPoolSubmit, RejectsBadParameters)
 {
     lanes_doc_params_t p{};
-    char err[256];
-    EXPECT_EQ(lanes_doc_params_check(&p, err, sizeof err), LANES_EINVAL);
-    EXPECT_STREQ(err, "nothing to compute: ask for the word count, the word ACF or both");
+    lanes_error_t err{};
+    EXPECT_EQ(lanes_doc_params_check(&p, &err), LANES_EINVAL);
+    EXPECT_STREQ(err.msg, "nothing to compute: ask for the word count, the word ACF or both");
     p = AcfParams(7);
-    EXPECT_EQ(lanes_doc_params_check(&p, err, sizeof err), LANES_EINVAL);
+    EXPECT_EQ(lanes_doc_params_check(&p, &err), LANES_EINVAL);
     p = AcfParams(LANES_WORD_ACF_EXACT);
-    EXPECT_EQ(lanes_doc_params_check(&p, err, sizeof err), 0);
+    EXPECT_EQ(lanes_doc_params_check(&p, &err), 0);
     EXPECT_EQ(p.nwords, 16u);
     EXPECT_EQ(p.timesteps, 100u);
     p = lanes_doc_params_t{};
@@ -678,7 +679,7 @@ TEST(Worker, ServesTasksAndExitsCleanlyAtEof)
 
     int result_fd = -1;
     lanes_worker_reply_t rep = Ask(sock, "abc", 3, -1, &result_fd);
-    EXPECT_EQ(rep.status, LANES_STATUS_INTERNAL);
+    EXPECT_EQ(lanes_status_from_error(rep.code), LANES_STATUS_INTERNAL);
     EXPECT_STREQ(rep.msg, "malformed task (3 bytes)");
     EXPECT_EQ(result_fd, -1);
 
@@ -688,7 +689,7 @@ TEST(Worker, ServesTasksAndExitsCleanlyAtEof)
     t.id = 7;
     t.do_count = 1;
     rep = Ask(sock, &t, sizeof t, -1, &result_fd);
-    EXPECT_EQ(rep.status, LANES_STATUS_INTERNAL);
+    EXPECT_EQ(lanes_status_from_error(rep.code), LANES_STATUS_INTERNAL);
     EXPECT_STREQ(rep.msg, "the task came without its document");
 
     std::string text = "b a b b";
@@ -696,19 +697,19 @@ TEST(Worker, ServesTasksAndExitsCleanlyAtEof)
     ASSERT_GE(doc, 0);
     t.doc_len = text.size() + 1;
     rep = Ask(sock, &t, sizeof t, doc, &result_fd);
-    EXPECT_EQ(rep.status, LANES_STATUS_INTERNAL);
+    EXPECT_EQ(lanes_status_from_error(rep.code), LANES_STATUS_INTERNAL);
     EXPECT_STREQ(rep.msg, "the document's memfd is shorter than its 8 bytes");
 
     t.doc_len = text.size();
     rep = Ask(sock, &t, sizeof t, doc, &result_fd);
-    EXPECT_EQ(rep.status, LANES_STATUS_OK) << rep.msg;
+    EXPECT_EQ(lanes_status_from_error(rep.code), LANES_STATUS_OK) << rep.msg;
     EXPECT_EQ(rep.id, 7u);
     ASSERT_GE(result_fd, 0);
     EXPECT_NE(fcntl(result_fd, F_GETFD) & FD_CLOEXEC, 0) << "received fds are close-on-exec";
     lanes_doc_params_t p = CountParams();
     lanes_doc_result_t *res = lanes_doc_result_new();
-    char err[256] = "";
-    ASSERT_EQ(lanes_doc_result_map(result_fd, &p, text.size(), res, err, sizeof err), 0) << err;
+    lanes_error_t err{};
+    ASSERT_EQ(lanes_doc_result_map(result_fd, &p, text.size(), res, &err), 0) << err.msg;
     close(result_fd);
     EXPECT_EQ(res->total_words, 4u);
     ASSERT_EQ(res->n_entries, 2u);
@@ -764,8 +765,8 @@ std::string MapError(const std::vector<char> &bytes, bool seal = true, uint64_t 
     int fd = ResultFd(bytes, seal);
     lanes_doc_params_t p = CountParams();
     lanes_doc_result_t *res = lanes_doc_result_new();
-    char err[256] = "";
-    int rc = lanes_doc_result_map(fd, &p, doc_len, res, err, sizeof err);
+    lanes_error_t err{};
+    int rc = lanes_doc_result_map(fd, &p, doc_len, res, &err);
     close(fd);
     if (rc == 0) {
         EXPECT_EQ(res->n_entries, 2u);
@@ -778,7 +779,7 @@ std::string MapError(const std::vector<char> &bytes, bool seal = true, uint64_t 
         EXPECT_EQ(res->map_, nullptr);
     }
     lanes_doc_result_free(res);
-    return rc == 0 ? "" : err;
+    return rc == 0 ? "" : err.msg;
 }
 
 void Put64(std::vector<char> &b, size_t off, uint64_t v) { memcpy(b.data() + off, &v, sizeof v); }

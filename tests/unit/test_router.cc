@@ -14,6 +14,7 @@
 #include "config.h"
 #include "lanes/registry.h"
 #include "router.h"
+#include "status.h"
 
 namespace {
 
@@ -71,13 +72,13 @@ class Router : public ::testing::Test {
     lanes_router_t job(int forced, lanes_job_kind_t kind, size_t bpe, lanes_status_t want = LANES_STATUS_OK)
     {
         lanes_router_t r;
-        EXPECT_EQ(lanes_router_init(&r, &cfg, forced, kind, bpe, msg, sizeof msg), want) << msg;
+        EXPECT_EQ(lanes_status_from_error(lanes_router_init(&r, &cfg, forced, kind, bpe, &err)), want) << msg;
         return r;
     }
     lanes_placement_t place(lanes_router_t &r, uint64_t n)
     {
         lanes_placement_t p;
-        EXPECT_EQ(lanes_router_place(&r, n, &p, msg, sizeof msg), LANES_STATUS_OK) << msg;
+        EXPECT_EQ(lanes_router_place(&r, n, &p, &err), 0) << msg;
         return p;
     }
     std::string explain(const lanes_router_t &r, const char **backend)
@@ -88,7 +89,8 @@ class Router : public ::testing::Test {
     }
     lanes_backend_info_t saved_cuda;
     lanes_config_t cfg;
-    char msg[512] = "";
+    lanes_error_t err{};
+    const char *msg = err.msg; // the message of the last call
 };
 
 TEST_F(Router, ModelPicksTheCheapestBackendWithoutADevice)
@@ -243,7 +245,7 @@ TEST_F(Router, DeviceTableAndGpuDownFallback)
     EXPECT_EQ(p.where, LANES_WHERE_CPU);
     EXPECT_LT(p.predicted_ns[LANES_WHERE_CUDA], 0);
     lanes_router_release(&p);
-    EXPECT_EQ(lanes_router_place(&forced, 1000, &p, msg, sizeof msg), LANES_STATUS_UNAVAILABLE);
+    EXPECT_EQ(lanes_status_from_error(lanes_router_place(&forced, 1000, &p, &err)), LANES_STATUS_UNAVAILABLE);
     EXPECT_EQ(std::string(msg), "backend 'cuda' was forced, but no CUDA device is up now (2 device(s) known, all down)");
     EXPECT_EQ(p.reserved, 0);
     job(LANES_BACKEND_CUDA, LANES_JOB_MAP, 16, LANES_STATUS_FAILED_PRECONDITION);
@@ -401,24 +403,24 @@ TEST_F(Router, UnavailableOrUnknownBackendsAreRefused)
 {
     lanes_router_t r;
     if (!saved_cuda.available) {
-        EXPECT_EQ(lanes_router_init(&r, &cfg, LANES_BACKEND_CUDA, LANES_JOB_MAP, 16, msg, sizeof msg),
+        EXPECT_EQ(lanes_status_from_error(lanes_router_init(&r, &cfg, LANES_BACKEND_CUDA, LANES_JOB_MAP, 16, &err)),
                   LANES_STATUS_FAILED_PRECONDITION);
         EXPECT_NE(std::string(msg).find("backend 'cuda' is not available"), std::string::npos) << msg;
     }
     lanes_registry_set_available(LANES_BACKEND_CUDA, 1, "test");
-    EXPECT_EQ(lanes_router_init(&r, &cfg, LANES_BACKEND_CUDA, LANES_JOB_MAP, 16, msg, sizeof msg),
+    EXPECT_EQ(lanes_status_from_error(lanes_router_init(&r, &cfg, LANES_BACKEND_CUDA, LANES_JOB_MAP, 16, &err)),
               LANES_STATUS_FAILED_PRECONDITION);
     EXPECT_EQ(std::string(msg), "backend 'cuda' is not available: no CUDA device is up (no GPU worker has registered "
                                 "a device with the router)");
-    EXPECT_EQ(lanes_router_init(&r, &cfg, LANES_BACKEND_PROCESS_POOL, LANES_JOB_MAP, 16, msg, sizeof msg),
+    EXPECT_EQ(lanes_status_from_error(lanes_router_init(&r, &cfg, LANES_BACKEND_PROCESS_POOL, LANES_JOB_MAP, 16, &err)),
               LANES_STATUS_FAILED_PRECONDITION);
     EXPECT_NE(std::string(msg).find("runs batches of documents (the Corpus call), not map jobs"), std::string::npos)
         << msg;
-    EXPECT_EQ(lanes_router_init(&r, &cfg, 42, LANES_JOB_MAP, 16, msg, sizeof msg), LANES_STATUS_INVALID_ARGUMENT);
-    EXPECT_EQ(lanes_router_init(&r, &cfg, LANES_BACKEND_CPU, LANES_JOB_CORPUS, 0, msg, sizeof msg),
+    EXPECT_EQ(lanes_status_from_error(lanes_router_init(&r, &cfg, 42, LANES_JOB_MAP, 16, &err)), LANES_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(lanes_status_from_error(lanes_router_init(&r, &cfg, LANES_BACKEND_CPU, LANES_JOB_CORPUS, 0, &err)),
               LANES_STATUS_FAILED_PRECONDITION);
     EXPECT_NE(std::string(msg).find("a corpus runs on the process pool only"), std::string::npos) << msg;
-    EXPECT_EQ(lanes_router_init(&r, &cfg, LANES_BACKEND_CUDA, LANES_JOB_TEXT, 1, msg, sizeof msg),
+    EXPECT_EQ(lanes_status_from_error(lanes_router_init(&r, &cfg, LANES_BACKEND_CUDA, LANES_JOB_TEXT, 1, &err)),
               LANES_STATUS_FAILED_PRECONDITION);
 }
 
@@ -489,7 +491,7 @@ class CalibrationFile : public ::testing::Test {
     {
         lanes_cost_model_t m;
         char err[512] = "";
-        EXPECT_EQ(lanes_router_read_model(path, &m, err, sizeof err), -1);
+        EXPECT_EQ(lanes_calibrate_read_model(path, &m, err, sizeof err), -1);
         return err;
     }
     char path[128];
@@ -500,8 +502,8 @@ TEST_F(CalibrationFile, RoundTrip)
     lanes_cost_model_t m = test_model(), back;
     m.cpu_threads = 6;
     char err[512] = "";
-    ASSERT_EQ(lanes_router_write_model(path, &m, err, sizeof err), 0) << err;
-    ASSERT_EQ(lanes_router_read_model(path, &back, err, sizeof err), 0) << err;
+    ASSERT_EQ(lanes_calibrate_write_model(path, &m, err, sizeof err), 0) << err;
+    ASSERT_EQ(lanes_calibrate_read_model(path, &back, err, sizeof err), 0) << err;
     EXPECT_EQ(back.cpu_threads, 6);
     for (int w = 0; w < LANES_WHERE_N; w++)
         for (int f = 0; f < LANES_FAMILY_N; f++) {
@@ -526,8 +528,8 @@ TEST_F(CalibrationFile, ALongPathKeepsItsTailInTheSource)
     std::string file = dir + "/cal.txt";
     lanes_cost_model_t m = test_model(), back;
     char err[512] = "";
-    ASSERT_EQ(lanes_router_write_model(file.c_str(), &m, err, sizeof err), 0) << err;
-    ASSERT_EQ(lanes_router_read_model(file.c_str(), &back, err, sizeof err), 0) << err;
+    ASSERT_EQ(lanes_calibrate_write_model(file.c_str(), &m, err, sizeof err), 0) << err;
+    ASSERT_EQ(lanes_calibrate_read_model(file.c_str(), &back, err, sizeof err), 0) << err;
     std::string src = back.source;
     EXPECT_EQ(src.rfind("calibration file ..." + file.substr(file.size() - 110) + " (test", 0), 0u) << src;
     EXPECT_LT(src.size(), sizeof back.source);
@@ -540,7 +542,7 @@ TEST_F(CalibrationFile, EntriesLeftOutKeepTheDefaults)
     write("# a partial file\nmap.cpu = 123 4.5   # comment\n\n");
     lanes_cost_model_t m, d;
     char err[512] = "";
-    ASSERT_EQ(lanes_router_read_model(path, &m, err, sizeof err), 0) << err;
+    ASSERT_EQ(lanes_calibrate_read_model(path, &m, err, sizeof err), 0) << err;
     lanes_router_default_model(&d);
     EXPECT_DOUBLE_EQ(m.c[LANES_WHERE_CPU][LANES_FAMILY_MAP].overhead_ns, 123);
     EXPECT_DOUBLE_EQ(m.c[LANES_WHERE_CPU][LANES_FAMILY_MAP].bytes_per_ns, 4.5);

@@ -13,13 +13,24 @@
 extern "C" {
 #endif
 
+/* The first six are the compute library's; the rest are the daemon's own kinds of failure, so that
+ * every status lanesd sends has a code (service/edge/status.c maps each to its gRPC status). */
 #define LANES_ERRNO_MAP(XX)                                   \
     XX(EINVAL, -1, "invalid argument")                        \
     XX(ENOMEM, -2, "out of memory")                           \
     XX(ENODEV, -3, "backend not available")                   \
     XX(ENOTSUP, -4, "operation not supported by the backend") \
     XX(EEMPTY, -5, "empty input")                             \
-    XX(EDEVICE, -6, "device error")
+    XX(EDEVICE, -6, "device error")                           \
+    XX(ELIMIT, -7, "a service limit was reached")             \
+    XX(ECANCELED, -8, "cancelled")                            \
+    XX(ETIMEDOUT, -9, "timed out")                            \
+    XX(ENOTFOUND, -10, "not found")                           \
+    XX(EUNAVAIL, -11, "service unavailable")                  \
+    XX(EPRECOND, -12, "precondition not met")                 \
+    XX(ENOSYS, -13, "not implemented")                        \
+    XX(EINTERNAL, -14, "internal error")                      \
+    XX(EUNKNOWN, -15, "unknown error")
 
 enum {
     LANES_OK = 0,
