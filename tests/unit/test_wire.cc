@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lanes/text.h"
 #include "lanes/v1/lanes.pb-c.h"
 #include "wire.h"
 
@@ -64,6 +65,49 @@ TEST(Wire, HeaderMatchesProtobufC)
         ours.resize(h + n);
         EXPECT_EQ(ours, ref) << "payload " << n;
     }
+}
+
+TEST(Wire, WordCountsMatchProtobufC)
+{
+    // Words without U+0000 (protobuf-c's strings are C strings), so its encoding is the reference.
+    const lanes_word_entry_t e[] = {{"the", 3, 300}, {"a", 1, 2}, {"caf\xc3\xa9", 5, 1}, {"x", 1, 128}};
+    for (size_t from = 0; from <= 4; from++)
+        for (size_t to = from; to <= 4; to++) {
+            std::vector<char *> words;
+            std::vector<uint64_t> counts;
+            for (size_t i = from; i < to; i++) {
+                words.push_back(const_cast<char *>(e[i].word));
+                counts.push_back(e[i].count);
+            }
+            Lanes__V1__WordCounts wc = LANES__V1__WORD_COUNTS__INIT;
+            wc.n_words = words.size();
+            wc.words = words.data();
+            wc.n_counts = counts.size();
+            wc.counts = counts.data();
+            auto want = pack((ProtobufCMessage *)&wc);
+            // protobuf-c leaves an empty packed field out; ours writes its tag and a zero length.
+            size_t size = lanes_wire_word_counts_size(e, from, to);
+            std::vector<uint8_t> ours(size);
+            EXPECT_EQ(lanes_wire_word_counts_put(ours.data(), e, from, to), ours.data() + size);
+            if (from == to) {
+                EXPECT_EQ(ours, (std::vector<uint8_t>{2u << 3 | 2, 0}));
+                continue;
+            }
+            EXPECT_EQ(ours, want) << from << ".." << to;
+        }
+}
+
+TEST(Wire, PackIsProtobufCsEncoding)
+{
+    Lanes__V1__WordCountDone done = LANES__V1__WORD_COUNT_DONE__INIT;
+    done.total_words = 12345;
+    done.distinct_words = 67;
+    uint8_t *buf = nullptr;
+    size_t len = 0;
+    lanes_error_t err{};
+    ASSERT_EQ(lanes_wire_pack((ProtobufCMessage *)&done, &buf, &len, &err), 0) << err.msg;
+    EXPECT_EQ(std::vector<uint8_t>(buf, buf + len), pack((ProtobufCMessage *)&done));
+    free(buf);
 }
 
 TEST(Wire, RejectsMalformedMessages)
