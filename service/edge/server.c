@@ -10,6 +10,10 @@
  * the handler has finished it, its status batch and RECV_CLOSE_ON_SERVER have completed, no batch is
  * pending and no callback is running; then on_done runs and the call is freed.
  *
+ * Errors: handlers end calls with a LANES_E* code (the daemon's currency); lanes_call_finish() turns it
+ * into the gRPC status the client gets with status.c's table, and so do the edge's own refusals (an
+ * unknown method, too many calls, shutdown) and the calls it ends itself (idle, grace period over).
+ *
  * Connections come from listener.c, which accepts them itself (gRPC's own listener stops for good
  * after one EMFILE) and hands each to grpc_server_add_channel_from_fd.
  *

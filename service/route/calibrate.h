@@ -9,7 +9,8 @@
  * fastest of a few repetitions counts, so a noisy neighbour inflates nothing but the spread. CUDA is measured only through an optional
  * callback that the GPU worker supplies; without it the model keeps its built-in cuda constants.
  * `lanesd --calibrate` takes a few seconds and writes the file the daemon reads at start
- * (calibration_file); calibrate_at_start runs the quick variant (under a second in all).
+ * (calibration_file; lanes_calibrate_write_model and lanes_calibrate_read_model, its writer and
+ * parser, live here too); calibrate_at_start runs the quick variant (under a second in all).
  *
  * Threads: lanes_calibrate() uses OpenMP itself and should run alone (start-up, or the --calibrate
  * mode), not beside a serving daemon's jobs.
