@@ -25,9 +25,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "router.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>

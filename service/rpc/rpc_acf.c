@@ -16,7 +16,6 @@
  * fails mid-job, the ACF finishes on the CPU (the result stays right) unless cuda was forced, which
  * ends the job with UNAVAILABLE. A job whose first chunk runs on the CPU stays there.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

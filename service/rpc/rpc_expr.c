@@ -3,7 +3,6 @@
 #include "rpc_expr.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

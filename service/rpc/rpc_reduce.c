@@ -13,7 +13,6 @@
  * the data, stay on the CPU. A device failure sends the piece to the CPU (or ends the job with
  * UNAVAILABLE when cuda was forced).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
