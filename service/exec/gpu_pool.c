@@ -21,7 +21,7 @@
 #include "helper_spawn.h"
 #include "log.h"
 #include "router.h"
-#include "worker.h"
+#include "fdpass.h"
 
 #define HELLO_TIMEOUT_MS 60000
 #define BACKOFF_MIN_NS 100000000ull
@@ -110,7 +110,7 @@ static int read_hello(int fd, lanes_gpu_hello_t *h, char *err, size_t cap)
         return -1;
     }
     int xfd = -1;
-    ssize_t n = lanes_worker_recv(fd, h, sizeof *h, &xfd);
+    ssize_t n = lanes_fdpass_recv(fd, h, sizeof *h, &xfd);
     if (xfd >= 0)
         close(xfd);
     if (n != (ssize_t)sizeof *h || h->magic != LANES_GPU_MAGIC || h->version != LANES_GPU_VERSION) {
@@ -494,7 +494,7 @@ static int device_run(int dev, lanes_error_t *err)
     c->id = ++P.next_id;
     pthread_mutex_unlock(&P.smu);
     const char *doing = op_name(c->op);
-    if (lanes_worker_send(d->fd, c, sizeof *c, d->arena_sent ? -1 : d->arena_fd) != 0) {
+    if (lanes_fdpass_send(d->fd, c, sizeof *c, d->arena_sent ? -1 : d->arena_fd) != 0) {
         device_down_locked(dev, doing, "the command could not be sent", err);
         return LANES_EDEVICE;
     }
@@ -513,7 +513,7 @@ static int device_run(int dev, lanes_error_t *err)
     }
     lanes_gpu_reply_t rep;
     int xfd = -1;
-    ssize_t n = lanes_worker_recv(d->fd, &rep, sizeof rep, &xfd);
+    ssize_t n = lanes_fdpass_recv(d->fd, &rep, sizeof rep, &xfd);
     if (xfd >= 0)
         close(xfd);
     if (n != (ssize_t)sizeof rep || rep.magic != LANES_GPU_MAGIC || rep.id != c->id) {

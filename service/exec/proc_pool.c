@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "log.h"
 #include "worker.h"
 
@@ -310,7 +311,7 @@ static void on_hello(int i)
     slot_t *w = &P.s[i];
     lanes_worker_hello_t h;
     int fd = -1;
-    ssize_t n = lanes_worker_recv(w->fd, &h, sizeof h, &fd);
+    ssize_t n = lanes_fdpass_recv(w->fd, &h, sizeof h, &fd);
     if (fd >= 0)
         close(fd);
     if (n == 0 || (n < 0 && errno != EMSGSIZE)) {
@@ -345,7 +346,7 @@ static void on_reply(int i)
     slot_t *w = &P.s[i];
     lanes_worker_reply_t r;
     int fd = -1;
-    ssize_t n = lanes_worker_recv(w->fd, &r, sizeof r, &fd);
+    ssize_t n = lanes_fdpass_recv(w->fd, &r, sizeof r, &fd);
     if (n == 0 || (n < 0 && errno != EMSGSIZE)) {
         slot_died(i, NULL);
         return;
@@ -436,7 +437,7 @@ static void dispatch(void)
         m.min_length = t->p.min_length;
         m.nwords = t->p.nwords;
         m.timesteps = t->p.timesteps;
-        if (lanes_worker_send(P.s[i].fd, &m, sizeof m, t->doc_fd) != 0) {
+        if (lanes_fdpass_send(P.s[i].fd, &m, sizeof m, t->doc_fd) != 0) {
             /* The worker is gone (EPIPE) or the socket broke: the usual death path, which retries. */
             lanes_log(LANES_LOG_WARN, errno, "process pool: sendmsg() to worker %d (pid %d) failed", i,
                       (int)P.s[i].pid);
