@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "doc_job.h"
+#include "fdpass.h"
 #include "lanes/text.h"
 #include "proc_pool.h"
 #include "spool.h"
-#include "fdpass.h"
 #include "worker.h"
 
 extern char **environ;
