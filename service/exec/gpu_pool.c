@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "gpu_proto.h"
 #include "log.h"
 #include "router.h"
 #include "supervisor.h"
-#include "fdpass.h"
 
 typedef struct device {
     pthread_mutex_t mu;     /* one command at a time; guards everything below but the stats copy */
@@ -130,8 +130,8 @@ static int spawn_device(int i, lanes_gpu_hello_t *h, char *err, size_t cap)
             snprintf(err, cap, "%s (pid %d): %s; it %s", what, (int)pid, why, how);
             rc = -1;
         } else if (!h->ok) {
-            lanes_supervisor_ask_exit(&w);
-            lanes_supervisor_reap(&w, lanes_now_ns() + LANES_SUPERVISOR_STOP_GRACE_NS, NULL, 0);
+            lanes_supervisor_ask_exit(&w); /* it exits by itself after this hello */
+            lanes_supervisor_reap(&w, UINT64_MAX, NULL, 0);
             snprintf(err, cap, "%s", h->detail);
             rc = 1; /* no device: not a fault */
         }
@@ -371,8 +371,8 @@ void lanes_gpu_pool_stop(void)
         device_t *d = &P.d[i];
         pthread_mutex_lock(&d->mu);
         if (d->h.fd >= 0) {
-            lanes_supervisor_ask_exit(&d->h); /* EOF: the worker exits 0 */
-            lanes_supervisor_reap(&d->h, lanes_now_ns() + LANES_SUPERVISOR_STOP_GRACE_NS, NULL, 0);
+            lanes_supervisor_ask_exit(&d->h); /* EOF: the worker releases its device and exits 0 */
+            lanes_supervisor_reap(&d->h, UINT64_MAX, NULL, 0); /* however long CUDA's teardown takes */
         }
         if (d->arena)
             munmap(d->arena, d->arena_len);

@@ -31,7 +31,6 @@
 #include "log.h"
 #include "worker.h"
 
-
 typedef struct task {
     struct task *next;
     int doc_fd;

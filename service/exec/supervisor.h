@@ -92,8 +92,9 @@ lanes_supervisor_hello_result_t lanes_supervisor_hello(const lanes_supervisor_he
  * 0 (a sanitizer build then checks it for leaks). Reap it afterwards. */
 void lanes_supervisor_ask_exit(const lanes_supervisor_helper_t *h);
 
-/* Ends and reaps h: waits for it to exit until deadline_ns (a lanes_now_ns() time; 0: no wait), then
- * kills it with SIGKILL (a helper already exiting keeps its own status) and waits. Writes how it ended
+/* Ends and reaps h: waits for it to exit until deadline_ns (a lanes_now_ns() time; 0: no wait;
+ * UINT64_MAX: as long as it takes), then kills it with SIGKILL (a helper already exiting keeps its own
+ * status) and waits. Writes how it ended
  * into how (cap bytes; may be NULL): "was killed by signal 9 (SIGKILL)", "exited with status 3",
  * "exited (status unknown)". Closes its socket; h has no process afterwards (spawned_ns stays).
  * Returns 1 if it exited with status 0 by itself, else 0. */
