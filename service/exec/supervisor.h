@@ -5,8 +5,9 @@
  * lanes_spawn_helper() (helper_spawn.h: posix_spawn, never a bare fork, since the daemon has gRPC,
  * OpenMP and pool threads by then) with one end of a SOCK_SEQPACKET socketpair. Its first message is
  * a hello (the protocol's own struct); one that has not sent it within LANES_SUPERVISOR_HELLO_TIMEOUT_S
- * of its spawn is broken. Reaping kills it (at once, or once a grace deadline passes), waits for it
- * and says in words how it ended ("was killed by signal 9 (SIGKILL)", "exited with status 3").
+ * of its spawn is broken. Reaping kills it (at once, once a grace deadline passes, or never: the
+ * caller may wait for its own exit), waits for it and says in words how it ended ("was killed by
+ * signal 9 (SIGKILL)", "exited with status 3").
  *
  * Back-off (the one policy for every helper): a helper that lived 1 s or more is replaced at once; one
  * that lived less, or could not be spawned at all, died "at once", and the next waits 100 ms, doubling
@@ -35,7 +36,7 @@ extern "C" {
 /* A helper that has not said hello this long after its spawn is broken (a sanitizer build on a
  * loaded machine starts slowly; CUDA start-up can take seconds). */
 #define LANES_SUPERVISOR_HELLO_TIMEOUT_S 60
-/* At stop, the time helpers asked to exit get before SIGKILL. */
+/* A grace for helpers asked to exit (the process pool's stop) before they get SIGKILL. */
 #define LANES_SUPERVISOR_STOP_GRACE_NS (2000ull * 1000000u)
 
 /* One kind of helper: the binary and its mode. */
