@@ -3,8 +3,9 @@
  * Design: stateless apart from what the caller passes in: the pools own the helper and back-off
  * structs and their locking, so each keeps its own threads (the process pool's manager polls every
  * socket at once and calls lanes_supervisor_hello() once one is readable; the GPU pool's monitor
- * waits for one hello at a time). Reaping with a deadline polls waitpid(WNOHANG) every millisecond:
- * it runs at stop only, where idle helpers take a moment to see EOF.
+ * waits for one hello at a time). Reaping with a grace deadline polls waitpid(WNOHANG) every
+ * millisecond: the process pool's stop only, where idle helpers take a moment to see EOF; without a
+ * deadline (kill now, or wait for its own exit) it blocks in waitpid().
  */
 #define _GNU_SOURCE
 #include "supervisor.h"
@@ -99,7 +100,7 @@ int lanes_supervisor_reap(lanes_supervisor_helper_t *h, uint64_t deadline_ns, ch
                 kill(pid, SIGKILL);
                 killed = 1;
             }
-            pid_t r = waitpid(pid, &status, killed ? 0 : WNOHANG);
+            pid_t r = waitpid(pid, &status, killed || deadline_ns == UINT64_MAX ? 0 : WNOHANG);
             if (r == pid) {
                 known = 1;
                 break;
