@@ -3,8 +3,11 @@
  * Design: configuration is read and validated first (a bad value is fatal and named); SIGTERM and
  * SIGINT are blocked before any thread exists, so every thread (gRPC's included) inherits the mask and
  * the main thread alone takes them with sigwait(). The backend registry probes devices before gRPC
- * starts. On a signal: health turns NOT_SERVING, in-flight calls get grace_seconds, the rest are
- * cancelled, the CPU pool drains, the process pool stops, and the process exits 0.
+ * starts. The subsystems (the CPU pool, the process pool, the GPU pool, the gRPC server) start from
+ * one table, in its order; a start that fails has logged why and left nothing of its own running, and
+ * the ones before it stop in reverse order (exit status 1). On a signal the same table is unwound:
+ * health turns NOT_SERVING, in-flight calls get grace_seconds, the rest are cancelled, the GPU pool's
+ * queued pieces reach their devices, the pools stop, and the process exits 0.
  *
  * "lanesd --calibrate [FILE]" (calibrate.c) measures the router's cost constants, writes them and exits;
  * at start the router's model comes from calibration_file (a bad file is fatal), a quick calibration
@@ -114,9 +117,17 @@ static int start_proc_pool(lanes_config_t *cfg)
     return 0;
 }
 
+/* Stops the GPU pool's piece queue (its queued pieces still reach their devices), then the pool. */
+static void stop_gpu_pool(const lanes_config_t *cfg)
+{
+    (void)cfg;
+    lanes_pool_stop_kind(LANES_POOL_GPU);
+    lanes_gpu_pool_stop();
+}
+
 /* Starts the GPU pool (gpu_devices: -1 all, 0 none): one GPU worker process per device, which probes
  * and owns it; the daemon never initialises CUDA. No device is not an error. Returns 0 or -1 (logged). */
-static int start_gpu_pool(const lanes_config_t *cfg)
+static int start_gpu_pool(lanes_config_t *cfg)
 {
     lanes_backend_info_t cuda;
     int fake = 0;
@@ -137,8 +148,110 @@ static int start_gpu_pool(const lanes_config_t *cfg)
         return -1;
     }
     int n = lanes_gpu_pool_devices();
-    if (n > 0 && lanes_pool_start_kind(LANES_POOL_GPU, 2 * n) != 0) /* two pieces in flight per device */
+    if (n > 0 && lanes_pool_start_kind(LANES_POOL_GPU, 2 * n) != 0) { /* two pieces in flight per device */
+        stop_gpu_pool(cfg);
         return -1;
+    }
+    return 0;
+}
+
+/* The CPU pool's threads (a failed start stops those it made). Returns 0 or -1 (logged). */
+static int start_cpu_pool(lanes_config_t *cfg)
+{
+    if (lanes_pool_start(cfg->pool_workers) == 0)
+        return 0;
+    lanes_pool_stop();
+    return -1;
+}
+
+static void stop_cpu_pool(const lanes_config_t *cfg)
+{
+    (void)cfg;
+    lanes_pool_stop();
+}
+
+static void stop_proc_pool(const lanes_config_t *cfg)
+{
+    (void)cfg;
+    lanes_proc_pool_stop();
+}
+
+/* Starts the gRPC server with every endpoint. Returns 0 or -1 (logged). */
+static int start_server(lanes_config_t *cfg)
+{
+    static lanes_method_t methods[15];
+    lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, cfg, 0);
+    lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, cfg, 0);
+    lanes_pipeline_method(&methods[2], "/lanes.v1.Lanes/MapOnce", &rpc_map_ops, cfg, 1);
+    lanes_pipeline_method(&methods[3], "/lanes.v1.Lanes/ReduceOnce", &rpc_reduce_ops, cfg, 1);
+    methods[4] = rpc_info_method;
+    methods[4].control = 1; /* operators' calls: never locked out by jobs (server.h) */
+    methods[5] = rpc_echo_method;
+    methods[6] = rpc_health_check_method;
+    methods[6].control = 1;
+    methods[7] = rpc_health_watch_method;
+    methods[7].control = 1;
+    lanes_pipeline_method(&methods[8], "/lanes.v1.Lanes/Acf", &rpc_acf_ops, cfg, 0);
+    lanes_pipeline_method(&methods[9], "/lanes.v1.Lanes/AcfOnce", &rpc_acf_ops, cfg, 1);
+    lanes_pipeline_method(&methods[10], "/lanes.v1.Lanes/WordCount", &rpc_word_count_ops, cfg, 0);
+    lanes_pipeline_method(&methods[11], "/lanes.v1.Lanes/WordAcf", &rpc_word_acf_ops, cfg, 0);
+    rpc_corpus_method(&methods[12], cfg);
+    lanes_pipeline_method(&methods[13], "/lanes.v1.Lanes/WordCountOnce", &rpc_word_count_ops, cfg, 1);
+    lanes_pipeline_method(&methods[14], "/lanes.v1.Lanes/WordAcfOnce", &rpc_word_acf_ops, cfg, 1);
+    const int n_methods = 15;
+
+    char err[1024];
+    if (lanes_server_start(cfg, methods, n_methods, err, sizeof err) != 0) {
+        lanes_log(LANES_LOG_ERR, 0, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Health turns NOT_SERVING, in-flight calls get grace_seconds, the rest are cancelled. */
+static void stop_server(const lanes_config_t *cfg)
+{
+    rpc_health_set_not_serving();
+    if (lanes_server_stop(cfg->grace_seconds) != 0) {
+        lanes_log(LANES_LOG_ERR, 0, "exiting without an orderly gRPC shutdown");
+        _exit(0); /* the calls were cancelled; gRPC's threads may still hold them */
+    }
+}
+
+/* The daemon's subsystems, in start order; they stop in reverse. start() returns 0, or -1 once it has
+ * logged why and left nothing of its own running; stop() undoes a start() that returned 0. */
+static const struct subsystem {
+    const char *name;
+    int (*start)(lanes_config_t *cfg);
+    void (*stop)(const lanes_config_t *cfg);
+} SUBSYSTEMS[] = {
+    {"cpu pool", start_cpu_pool, stop_cpu_pool},
+    {"process pool", start_proc_pool, stop_proc_pool},
+    {"gpu pool", start_gpu_pool, stop_gpu_pool},
+    {"server", start_server, stop_server},
+};
+#define N_SUBSYSTEMS ((int)(sizeof SUBSYSTEMS / sizeof SUBSYSTEMS[0]))
+
+/* Stops the first n subsystems, the last first. Main thread. */
+static void subsystems_stop(int n, const lanes_config_t *cfg)
+{
+    while (n-- > 0) {
+        lanes_log(LANES_LOG_DEBUG, 0, "stopping the %s", SUBSYSTEMS[n].name);
+        SUBSYSTEMS[n].stop(cfg);
+    }
+}
+
+/* Starts every subsystem in order; when one fails, stops those before it (in reverse) and returns -1.
+ * Main thread. */
+static int subsystems_start(lanes_config_t *cfg)
+{
+    for (int i = 0; i < N_SUBSYSTEMS; i++) {
+        if (SUBSYSTEMS[i].start(cfg) != 0) {
+            subsystems_stop(i, cfg);
+            return -1;
+        }
+        lanes_log(LANES_LOG_DEBUG, 0, "started the %s", SUBSYSTEMS[i].name);
+    }
     return 0;
 }
 
@@ -203,46 +316,8 @@ int main(int argc, char **argv)
         lanes_log(LANES_LOG_INFO, 0, "router cost model: %s", model.source);
     }
     rpc_init(&cfg, start_ns);
-    if (lanes_pool_start(cfg.pool_workers) != 0)
+    if (subsystems_start(&cfg) != 0)
         return 1;
-    if (start_proc_pool(&cfg) != 0) {
-        lanes_pool_stop();
-        return 1;
-    }
-    if (start_gpu_pool(&cfg) != 0) {
-        lanes_proc_pool_stop();
-        lanes_pool_stop();
-        return 1;
-    }
-
-    static lanes_method_t methods[15];
-    lanes_pipeline_method(&methods[0], "/lanes.v1.Lanes/Map", &rpc_map_ops, &cfg, 0);
-    lanes_pipeline_method(&methods[1], "/lanes.v1.Lanes/Reduce", &rpc_reduce_ops, &cfg, 0);
-    lanes_pipeline_method(&methods[2], "/lanes.v1.Lanes/MapOnce", &rpc_map_ops, &cfg, 1);
-    lanes_pipeline_method(&methods[3], "/lanes.v1.Lanes/ReduceOnce", &rpc_reduce_ops, &cfg, 1);
-    methods[4] = rpc_info_method;
-    methods[4].control = 1; /* operators' calls: never locked out by jobs (server.h) */
-    methods[5] = rpc_echo_method;
-    methods[6] = rpc_health_check_method;
-    methods[6].control = 1;
-    methods[7] = rpc_health_watch_method;
-    methods[7].control = 1;
-    lanes_pipeline_method(&methods[8], "/lanes.v1.Lanes/Acf", &rpc_acf_ops, &cfg, 0);
-    lanes_pipeline_method(&methods[9], "/lanes.v1.Lanes/AcfOnce", &rpc_acf_ops, &cfg, 1);
-    lanes_pipeline_method(&methods[10], "/lanes.v1.Lanes/WordCount", &rpc_word_count_ops, &cfg, 0);
-    lanes_pipeline_method(&methods[11], "/lanes.v1.Lanes/WordAcf", &rpc_word_acf_ops, &cfg, 0);
-    rpc_corpus_method(&methods[12], &cfg);
-    lanes_pipeline_method(&methods[13], "/lanes.v1.Lanes/WordCountOnce", &rpc_word_count_ops, &cfg, 1);
-    lanes_pipeline_method(&methods[14], "/lanes.v1.Lanes/WordAcfOnce", &rpc_word_acf_ops, &cfg, 1);
-    const int n_methods = 15;
-
-    if (lanes_server_start(&cfg, methods, n_methods, err, sizeof err) != 0) {
-        lanes_log(LANES_LOG_ERR, 0, "%s", err);
-        lanes_gpu_pool_stop();
-        lanes_proc_pool_stop();
-        lanes_pool_stop();
-        return 1;
-    }
     if (cfg.port_file[0] && write_port_file(cfg.port_file, port) != 0)
         lanes_log(LANES_LOG_WARN, errno, "writing the port file %s failed", cfg.port_file);
 
@@ -265,15 +340,7 @@ int main(int argc, char **argv)
     }
     lanes_log(LANES_LOG_INFO, 0, "received %s: shutting down (grace %.1f s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
               cfg.grace_seconds);
-    rpc_health_set_not_serving();
-    if (lanes_server_stop(cfg.grace_seconds) != 0) {
-        lanes_log(LANES_LOG_ERR, 0, "exiting without an orderly gRPC shutdown");
-        _exit(0); /* the calls were cancelled; gRPC's threads may still hold them */
-    }
-    lanes_pool_stop_kind(LANES_POOL_GPU); /* its queued pieces still reach their devices */
-    lanes_gpu_pool_stop();
-    lanes_proc_pool_stop();
-    lanes_pool_stop();
+    subsystems_stop(N_SUBSYSTEMS, &cfg);
     lanes_log(LANES_LOG_INFO, 0, "stopped");
     return 0;
 }

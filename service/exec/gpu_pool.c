@@ -1,4 +1,9 @@
-/* The GPU pool (see gpu_pool.h): workers per device, the shared arenas, commands, faults, respawns. */
+/* The GPU pool (see gpu_pool.h): workers per device, the shared arenas, commands, faults, respawns.
+ *
+ * Design: each device's worker process is a supervisor helper (supervisor.h: spawn, hello deadline,
+ * reap, the words for its end, the respawn back-off), held under the device's mutex; its respawn
+ * schedule is under P.smu, which the monitor waits on. What a death means here (the device down, the
+ * registry and router told, the restart reported) stays in this file. */
 #define _GNU_SOURCE
 #include "clock.h"
 #include "gpu_pool.h"
@@ -8,29 +13,22 @@
 #include <poll.h>
 #include <stddef.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "gpu_proto.h"
-#include "helper_spawn.h"
 #include "log.h"
 #include "router.h"
-#include "worker.h"
-
-#define HELLO_TIMEOUT_MS 60000
-#define BACKOFF_MIN_NS 100000000ull
-#define BACKOFF_MAX_NS 5000000000ull
+#include "supervisor.h"
 
 typedef struct device {
     pthread_mutex_t mu;     /* one command at a time; guards everything below but the stats copy */
-    int fd;                 /* -1 while it has no worker */
-    pid_t pid;
+    lanes_supervisor_helper_t h; /* its worker (fd -1 while it has none) */
     int arena_sent;         /* the current worker has the arena */
     uint8_t *arena;
     size_t arena_len;
@@ -40,7 +38,8 @@ typedef struct device {
     int up, fake;
     lanes_device_info_t info;
     uint64_t commands, failures, deaths, respawns;
-    uint64_t respawn_at, backoff;
+    lanes_supervisor_backoff_t next; /* when the monitor may start its next worker */
+    int respawn_wanted;              /* down, and the monitor should start one */
     char last_error[256];
 } device_t;
 
@@ -49,7 +48,7 @@ static struct {
     int n;                          /* devices driven */
     device_t d[LANES_GPU_POOL_MAX_DEVICES];
     lanes_gpu_pool_config_t cfg;
-    char exe[PATH_MAX], argv0[PATH_MAX];
+    lanes_supervisor_t sup;         /* "EXE --gpu-worker FD DEVICE STAGING_MB" */
     pthread_mutex_t smu;            /* stats, up flags, the monitor's schedule */
     pthread_cond_t cv;
     pthread_t monitor;
@@ -97,45 +96,10 @@ static void publish_locked(void)
 
 /* ---- workers ---- */
 
-/* Reads a hello from fd within timeout_ms. Returns 0 or -1 with err set. */
-static int read_hello(int fd, lanes_gpu_hello_t *h, char *err, size_t cap)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    int pr;
-    do
-        pr = poll(&pfd, 1, HELLO_TIMEOUT_MS);
-    while (pr < 0 && errno == EINTR);
-    if (pr <= 0) {
-        snprintf(err, cap, "no hello within %d s", HELLO_TIMEOUT_MS / 1000);
-        return -1;
-    }
-    int xfd = -1;
-    ssize_t n = lanes_worker_recv(fd, h, sizeof *h, &xfd);
-    if (xfd >= 0)
-        close(xfd);
-    if (n != (ssize_t)sizeof *h || h->magic != LANES_GPU_MAGIC || h->version != LANES_GPU_VERSION) {
-        snprintf(err, cap, "%s", n == 0 ? "it exited before saying hello" : "a malformed hello");
-        return -1;
-    }
-    h->detail[sizeof h->detail - 1] = 0;
-    return 0;
-}
-
-/* Kills (if alive) and reaps a worker; describes how it ended into how. */
-static void reap(pid_t pid, int kill_it, char *how, size_t cap)
-{
-    int status = 0;
-    if (kill_it)
-        kill(pid, SIGKILL);
-    pid_t r;
-    do
-        r = waitpid(pid, &status, 0);
-    while (r < 0 && errno == EINTR);
-    lanes_describe_exit(status, r == pid, how, cap);
-}
-
-/* Spawns the worker of device i and waits for its hello. On success the device has fd and pid (not
- * yet marked up). Monitor thread only. Returns 0, or -1 with err set (nothing left running). */
+/* Spawns the worker of device i and waits for its hello. On success the device has its worker (not
+ * yet marked up). On failure the worker is reaped and the device's next try scheduled. Monitor thread
+ * only, without P.smu. Returns 0, 1 (the worker says there is no device: not a fault; err has why),
+ * or -1 with err set (nothing left running). */
 static int spawn_device(int i, lanes_gpu_hello_t *h, char *err, size_t cap)
 {
     char dev_arg[16], staging_arg[16], what[48];
@@ -143,29 +107,44 @@ static int spawn_device(int i, lanes_gpu_hello_t *h, char *err, size_t cap)
     snprintf(staging_arg, sizeof staging_arg, "%u", P.cfg.staging_mb);
     snprintf(what, sizeof what, "GPU worker for device %d", i);
     const char *args[] = {dev_arg, staging_arg, NULL};
-    int fd = -1;
-    pid_t pid = 0;
-    if (lanes_spawn_helper(P.exe, P.argv0, "--gpu-worker", args, what, &fd, &pid, err, cap) != 0)
-        return -1;
-    char why[160];
-    if (read_hello(fd, h, why, sizeof why) != 0) {
-        char how[128];
-        close(fd);
-        reap(pid, 1, how, sizeof how);
-        snprintf(err, cap, "%s (pid %d): %s; it %s", what, (int)pid, why, how);
-        return -1;
-    }
-    if (!h->ok) {
-        char how[128];
-        close(fd);
-        reap(pid, 0, how, sizeof how);
-        snprintf(err, cap, "%s", h->detail);
-        return 1; /* no device: not a fault */
+    lanes_supervisor_helper_t w;
+    int rc = lanes_supervisor_spawn(&P.sup, &w, args, what, err, cap);
+    if (rc == 0) {
+        char why[160] = "";
+        switch (lanes_supervisor_hello(&w, h, sizeof *h)) {
+        case LANES_SUPERVISOR_HELLO_OK:
+            h->detail[sizeof h->detail - 1] = 0;
+            if (h->magic != LANES_GPU_MAGIC || h->version != LANES_GPU_VERSION)
+                snprintf(why, sizeof why, "a malformed hello");
+            break;
+        case LANES_SUPERVISOR_HELLO_ENDED: snprintf(why, sizeof why, "it exited before saying hello"); break;
+        case LANES_SUPERVISOR_HELLO_LATE:
+            snprintf(why, sizeof why, "no hello within %d s", LANES_SUPERVISOR_HELLO_TIMEOUT_S);
+            break;
+        case LANES_SUPERVISOR_HELLO_MALFORMED: snprintf(why, sizeof why, "a malformed hello"); break;
+        }
+        pid_t pid = w.pid;
+        if (why[0]) {
+            char how[128];
+            lanes_supervisor_reap(&w, 0, how, sizeof how);
+            snprintf(err, cap, "%s (pid %d): %s; it %s", what, (int)pid, why, how);
+            rc = -1;
+        } else if (!h->ok) {
+            lanes_supervisor_ask_exit(&w); /* it exits by itself after this hello */
+            lanes_supervisor_reap(&w, UINT64_MAX, NULL, 0);
+            snprintf(err, cap, "%s", h->detail);
+            rc = 1; /* no device: not a fault */
+        }
     }
     device_t *d = &P.d[i];
+    if (rc != 0) {
+        pthread_mutex_lock(&P.smu);
+        lanes_supervisor_backoff(&d->next, w.spawned_ns, lanes_now_ns());
+        pthread_mutex_unlock(&P.smu);
+        return rc;
+    }
     pthread_mutex_lock(&d->mu);
-    d->fd = fd;
-    d->pid = pid;
+    d->h = w;
     d->arena_sent = 0;
     pthread_mutex_unlock(&d->mu);
     return 0;
@@ -177,13 +156,9 @@ static void device_down_locked(int i, const char *doing, const char *why, lanes_
 {
     device_t *d = &P.d[i];
     char how[128] = "";
-    pid_t pid = d->pid;
-    if (d->fd >= 0)
-        close(d->fd);
-    d->fd = -1;
+    pid_t pid = d->h.pid;
     if (pid > 0)
-        reap(pid, 1, how, sizeof how);
-    d->pid = 0;
+        lanes_supervisor_reap(&d->h, 0, how, sizeof how);
     char msg[512];
     snprintf(msg, sizeof msg, "GPU worker for device %d (pid %d) failed while running %s: %s%s%s", i, (int)pid,
              doing, why, how[0] ? "; it " : "", how);
@@ -194,10 +169,8 @@ static void device_down_locked(int i, const char *doing, const char *why, lanes_
     d->deaths++;
     d->failures++;
     snprintf(d->last_error, sizeof d->last_error, "%.250s", msg);
-    d->backoff = d->backoff ? d->backoff * 2 : BACKOFF_MIN_NS;
-    if (d->backoff > BACKOFF_MAX_NS)
-        d->backoff = BACKOFF_MAX_NS;
-    d->respawn_at = lanes_now_ns() + d->backoff;
+    lanes_supervisor_backoff(&d->next, d->h.spawned_ns, lanes_now_ns());
+    d->respawn_wanted = 1;
     publish_locked();
     pthread_cond_broadcast(&P.cv);
     pthread_mutex_unlock(&P.smu);
@@ -250,8 +223,7 @@ static void *monitor_main(void *arg)
             P.d[i].up = 1;
         else {
             snprintf(P.d[i].last_error, sizeof P.d[i].last_error, "%.250s", err);
-            P.d[i].backoff = BACKOFF_MAX_NS;
-            P.d[i].respawn_at = lanes_now_ns() + BACKOFF_MAX_NS;
+            P.d[i].respawn_wanted = 1; /* spawn_device() scheduled it */
             lanes_log(LANES_LOG_WARN, 0, "cuda: device %d did not start: %s", i, err);
         }
         pthread_mutex_unlock(&P.smu);
@@ -267,17 +239,17 @@ static void *monitor_main(void *arg)
         int due = -1;
         for (int i = 0; i < P.n; i++) {
             device_t *d = &P.d[i];
-            if (d->up || d->respawn_at == 0)
+            if (d->up || !d->respawn_wanted)
                 continue;
-            if (d->respawn_at <= now) {
+            if (d->next.respawn_ns <= now) {
                 due = i;
                 break;
             }
-            if (d->respawn_at < next)
-                next = d->respawn_at;
+            if (d->next.respawn_ns < next)
+                next = d->next.respawn_ns;
         }
         if (due >= 0) {
-            P.d[due].respawn_at = 0;
+            P.d[due].respawn_wanted = 0;
             pthread_mutex_unlock(&P.smu);
             memset(&h, 0, sizeof h);
             int r = spawn_device(due, &h, err, sizeof err);
@@ -286,14 +258,11 @@ static void *monitor_main(void *arg)
             if (r == 0 && !P.stopping) {
                 d->up = 1;
                 d->respawns++;
-                lanes_log(LANES_LOG_INFO, 0, "cuda: device %d is up again (worker pid %d)", due, (int)d->pid);
+                lanes_log(LANES_LOG_INFO, 0, "cuda: device %d is up again (worker pid %d)", due, (int)d->h.pid);
             } else {
                 if (r != 0)
                     snprintf(d->last_error, sizeof d->last_error, "restart failed: %.230s", err);
-                d->backoff = d->backoff ? d->backoff * 2 : BACKOFF_MIN_NS;
-                if (d->backoff > BACKOFF_MAX_NS)
-                    d->backoff = BACKOFF_MAX_NS;
-                d->respawn_at = lanes_now_ns() + d->backoff;
+                d->respawn_wanted = 1; /* spawn_device() scheduled a failed try */
             }
             publish_locked();
             if (P.cfg.on_change) {
@@ -336,7 +305,7 @@ int lanes_gpu_pool_start(const lanes_gpu_pool_config_t *cfg, char *err, size_t c
         snprintf(err, cap, "GPU pool: an arena of %zu bytes is below 1 MiB", cfg->arena_bytes);
         return -1;
     }
-    lanes_spawn_exe(cfg->exe, P.exe, sizeof P.exe, P.argv0, sizeof P.argv0);
+    lanes_supervisor_init(&P.sup, cfg->exe, "--gpu-worker");
     P.cfg = *cfg;
     P.cfg.exe = NULL;
     P.n = 0;
@@ -345,7 +314,8 @@ int lanes_gpu_pool_start(const lanes_gpu_pool_config_t *cfg, char *err, size_t c
         device_t *d = &P.d[i];
         memset(d, 0, sizeof *d);
         pthread_mutex_init(&d->mu, NULL);
-        d->fd = d->arena_fd = -1;
+        d->arena_fd = -1;
+        lanes_supervisor_helper_init(&d->h);
     }
     /* One arena per device the pool may drive; made lazily for devices beyond the first below. */
     if (pthread_create(&P.monitor, NULL, monitor_main, NULL) != 0) {
@@ -400,13 +370,10 @@ void lanes_gpu_pool_stop(void)
     for (int i = 0; i < LANES_GPU_POOL_MAX_DEVICES; i++) {
         device_t *d = &P.d[i];
         pthread_mutex_lock(&d->mu);
-        if (d->fd >= 0) {
-            char how[128];
-            close(d->fd); /* EOF: the worker exits 0 */
-            reap(d->pid, 0, how, sizeof how);
+        if (d->h.fd >= 0) {
+            lanes_supervisor_ask_exit(&d->h); /* EOF: the worker releases its device and exits 0 */
+            lanes_supervisor_reap(&d->h, UINT64_MAX, NULL, 0); /* however long CUDA's teardown takes */
         }
-        d->fd = -1;
-        d->pid = 0;
         if (d->arena)
             munmap(d->arena, d->arena_len);
         if (d->arena_fd >= 0)
@@ -440,7 +407,7 @@ int lanes_gpu_pool_stats(lanes_gpu_device_stats_t *out, int max)
     pthread_mutex_lock(&P.smu);
     for (int i = 0; i < P.n && i < max; i++) {
         device_t *d = &P.d[i];
-        out[i] = (lanes_gpu_device_stats_t){.up = d->up, .fake = d->fake, .pid = d->up ? (int)d->pid : 0,
+        out[i] = (lanes_gpu_device_stats_t){.up = d->up, .fake = d->fake, .pid = d->up ? (int)d->h.pid : 0,
                                             .info = d->info, .commands = d->commands, .failures = d->failures,
                                             .deaths = d->deaths, .respawns = d->respawns};
         snprintf(out[i].last_error, sizeof out[i].last_error, "%s", d->last_error);
@@ -470,7 +437,7 @@ static int device_enter(int dev, lanes_error_t *err)
         return lanes_error_set(err, LANES_ENODEV, "CUDA device %d is not driven by this daemon", dev);
     device_t *d = &P.d[dev];
     pthread_mutex_lock(&d->mu);
-    if (d->fd < 0 || !d->arena) {
+    if (d->h.fd < 0 || !d->arena) {
         pthread_mutex_unlock(&d->mu);
         pthread_mutex_lock(&P.smu);
         lanes_error_set(err, LANES_ENODEV, "CUDA device %d is down: %s", dev,
@@ -494,12 +461,12 @@ static int device_run(int dev, lanes_error_t *err)
     c->id = ++P.next_id;
     pthread_mutex_unlock(&P.smu);
     const char *doing = op_name(c->op);
-    if (lanes_worker_send(d->fd, c, sizeof *c, d->arena_sent ? -1 : d->arena_fd) != 0) {
+    if (lanes_fdpass_send(d->h.fd, c, sizeof *c, d->arena_sent ? -1 : d->arena_fd) != 0) {
         device_down_locked(dev, doing, "the command could not be sent", err);
         return LANES_EDEVICE;
     }
     d->arena_sent = 1;
-    struct pollfd pfd = {.fd = d->fd, .events = POLLIN};
+    struct pollfd pfd = {.fd = d->h.fd, .events = POLLIN};
     int timeout_ms = (int)(P.cfg.timeout_s * 1000.0);
     int pr;
     do
@@ -513,7 +480,7 @@ static int device_run(int dev, lanes_error_t *err)
     }
     lanes_gpu_reply_t rep;
     int xfd = -1;
-    ssize_t n = lanes_worker_recv(d->fd, &rep, sizeof rep, &xfd);
+    ssize_t n = lanes_fdpass_recv(d->h.fd, &rep, sizeof rep, &xfd);
     if (xfd >= 0)
         close(xfd);
     if (n != (ssize_t)sizeof rep || rep.magic != LANES_GPU_MAGIC || rep.id != c->id) {
@@ -525,8 +492,6 @@ static int device_run(int dev, lanes_error_t *err)
     d->commands++;
     if (rep.code != 0)
         d->failures++;
-    if (rep.code == 0)
-        d->backoff = 0; /* a working worker resets the back-off */
     pthread_mutex_unlock(&P.smu);
     if (rep.poisoned) {
         device_down_locked(dev, doing, rep.msg[0] ? rep.msg : "the device context was lost", err);

@@ -13,8 +13,8 @@
  * a poisoned context takes its device down: the call fails with LANES_EDEVICE and a message saying
  * what happened ("GPU worker for device 0 (pid 123) was killed by signal 6 (SIGABRT) while running
  * map"), the router and the registry are told (jobs go to the CPU; Health and Info report it), and a
- * monitor thread starts a new worker after a back-off (100 ms doubling to 5 s), marking the device up
- * again once it says hello. Every worker is spawned from the monitor thread, so all of them get
+ * monitor thread starts a new worker after the supervisor's back-off (supervisor.h), marking the
+ * device up again once it says hello. Every worker is spawned from the monitor thread, so all of them get
  * SIGKILL if it ends (PR_SET_PDEATHSIG).
  *
  * Threads: start() and stop() from the main thread; every other function from any thread.
@@ -44,7 +44,8 @@ typedef struct lanes_gpu_pool_config {
     void (*on_change)(void); /* (optional) a device went down or came up; called with no pool lock held */
 } lanes_gpu_pool_config_t;
 
-/* Starts the workers and waits for their hellos (at most 60 s: CUDA start-up can take seconds).
+/* Starts the workers and waits for their hellos (at most the supervisor's hello timeout, 60 s: CUDA
+ * start-up can take seconds).
  * Having no device is not an error: the pool then stays without workers and the registry says why.
  * Returns 0, or -1 with a message (bad configuration, spawn failure). Main thread. */
 int lanes_gpu_pool_start(const lanes_gpu_pool_config_t *cfg, char *err, size_t cap);

@@ -1,4 +1,4 @@
-/* Spawning helper processes and describing their ends (see helper_spawn.h). */
+/* Spawning helper processes (see helper_spawn.h). */
 #define _GNU_SOURCE
 #include "helper_spawn.h"
 
@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -77,21 +76,6 @@ void lanes_spawn_exe(const char *exe, char *path, size_t path_cap, char *argv0, 
         argv0[len] = 0;
     else
         snprintf(argv0, argv0_cap, "%s", e);
-}
-
-void lanes_describe_exit(int status, int known, char *buf, size_t cap)
-{
-    if (!known)
-        snprintf(buf, cap, "exited (status unknown)");
-    else if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        const char *abbrev = sigabbrev_np(sig);
-        snprintf(buf, cap, "was killed by signal %d (SIG%s)%s", sig, abbrev ? abbrev : "?",
-                 WCOREDUMP(status) ? ", core dumped" : "");
-    } else if (WIFEXITED(status))
-        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
-    else
-        snprintf(buf, cap, "ended with wait status 0x%x", (unsigned)status);
 }
 
 int lanes_set_process_name(const char *name)

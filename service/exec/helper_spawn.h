@@ -1,5 +1,5 @@
-/* Starting helper processes of the daemon (the process pool's workers, the GPU workers) safely, and
- * describing how they ended.
+/* Starting helper processes of the daemon (the process pool's workers, the GPU workers) safely. The
+ * supervisor (supervisor.h) is its one caller: it greets, reaps, describes and respawns them.
  *
  * Design: the daemon has gRPC, OpenMP and pool threads by the time it starts helpers, so it never
  * forks bare: it posix_spawn()s its own binary in a worker mode, with one end of a SOCK_SEQPACKET
@@ -33,10 +33,6 @@ void lanes_spawn_exe(const char *exe, char *path, size_t path_cap, char *argv0, 
  * daemon re-executes itself through /proc/self/exe, whose name would otherwise be "exe"). Call
  * early in main, before threads start: they inherit it. Returns 0 or -1 (errno set). */
 int lanes_set_process_name(const char *name);
-
-/* Writes how a process ended from its wait status ("was killed by signal 9 (SIGKILL)", "exited with
- * status 3"); known = 0: "exited (status unknown)". Thread-safe. */
-void lanes_describe_exit(int status, int known, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

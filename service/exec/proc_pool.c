@@ -4,41 +4,32 @@
  * stopping flag, the counters and the slots' visible state (for stats()); only the manager thread (or
  * start() before the manager exists) changes a slot, spawns, sends, receives and reaps, so it reads
  * slots without the lock and does all its I/O and callbacks unlocked. A slot is empty (no process,
- * maybe a respawn time), starting (spawned, no hello yet), idle or busy (one task). A task keeps its
+ * maybe a respawn time), starting (spawned, no hello yet), idle or busy (one task). Spawning, the
+ * hello's deadline, reaping, the words for a worker's end and the respawn back-off are the
+ * supervisor's (supervisor.h); what a death means for a document stays here. A task keeps its
  * memfd and its preallocated result until done() takes the result, so a retry reuses the memfd and
  * completing a task never needs memory.
  */
 #define _GNU_SOURCE
 #include "clock.h"
 #include "proc_pool.h"
-#include "helper_spawn.h"
+#include "supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "log.h"
 #include "worker.h"
-
-extern char **environ;
-
-#define HELLO_TIMEOUT_NS (60ull * 1000000000u) /* a sanitizer build on a loaded machine starts slowly */
-#define QUICK_DEATH_NS (1000ull * 1000000u)      /* a worker that lived less died "at once" */
-#define BACKOFF_MIN_NS (100ull * 1000000u)
-#define BACKOFF_MAX_NS (5000ull * 1000000u)
-#define STOP_GRACE_NS (2000ull * 1000000u)       /* idle workers' time to exit at EOF */
 
 typedef struct task {
     struct task *next;
@@ -57,12 +48,9 @@ typedef enum { SLOT_EMPTY, SLOT_STARTING, SLOT_IDLE, SLOT_BUSY } slot_state_t;
 
 typedef struct slot {
     slot_state_t state;
-    pid_t pid;
-    int fd;
+    lanes_supervisor_helper_t h;      /* its worker (pid 0 and fd -1 while empty) */
     task_t *task;
-    uint64_t spawned_ns;
-    uint64_t respawn_ns;    /* empty slots: when to start the next worker */
-    unsigned quick_deaths;  /* deaths in a row of workers that lived less than QUICK_DEATH_NS */
+    lanes_supervisor_backoff_t next;  /* empty slots: when to start the next worker */
 } slot_t;
 
 static struct {
@@ -72,8 +60,7 @@ static struct {
     int wake_fd;
     int n;
     unsigned memory_mb, retries;
-    char exe[PATH_MAX];
-    char argv0[PATH_MAX];   /* exe, or the path /proc/self/exe points to (for ps) */
+    lanes_supervisor_t sup; /* "EXE --worker FD MEMORY_MB" */
     slot_t s[LANES_PROC_POOL_MAX_WORKERS];
     task_t *head, *tail;
     size_t queued;
@@ -141,7 +128,7 @@ static void slot_set(int i, slot_state_t state, task_t *task)
 
 /* ---- workers: spawn, lose, describe ---- */
 
-/* Starts a worker in slot i (empty). Returns 0 or -1 with err set. */
+/* Starts a worker in slot i (empty). Returns 0, or -1 with err set and the next try scheduled. */
 static int slot_spawn(int i, char *err, size_t cap)
 {
     slot_t *w = &P.s[i];
@@ -149,16 +136,17 @@ static int slot_spawn(int i, char *err, size_t cap)
     snprintf(mem_arg, sizeof mem_arg, "%u", P.memory_mb);
     snprintf(what, sizeof what, "worker %d", i);
     const char *args[] = {mem_arg, NULL};
-    int fd = -1;
-    pid_t pid = 0;
-    if (lanes_spawn_helper(P.exe, P.argv0, "--worker", args, what, &fd, &pid, err, cap) != 0)
+    lanes_supervisor_helper_t h;
+    if (lanes_supervisor_spawn(&P.sup, &h, args, what, err, cap) != 0) {
+        pthread_mutex_lock(&P.mu);
+        lanes_supervisor_backoff(&w->next, 0, lanes_now_ns());
+        pthread_mutex_unlock(&P.mu);
         return -1;
+    }
     pthread_mutex_lock(&P.mu);
-    w->pid = pid;
-    w->fd = fd;
+    w->h = h;
     w->state = SLOT_STARTING;
     w->task = NULL;
-    w->spawned_ns = lanes_now_ns();
     pthread_mutex_unlock(&P.mu);
     return 0;
 }
@@ -169,37 +157,17 @@ static int slot_spawn(int i, char *err, size_t cap)
 static task_t *slot_lose(int i, const char *why, char *how, size_t cap)
 {
     slot_t *w = &P.s[i];
-    pid_t pid = w->pid;
     /* A worker whose socket reached EOF is exiting; SIGKILL does not change an exit already under way. */
-    kill(pid, SIGKILL);
-    int status = 0, known = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, 0);
-        if (r == pid)
-            known = 1;
-        if (r == pid || (r < 0 && errno != EINTR))
-            break;
-    }
-    if (why)
-        snprintf(how, cap, "%s", why);
-    else
-        lanes_describe_exit(status, known, how, cap);
-    close(w->fd);
-    uint64_t now = lanes_now_ns();
+    lanes_supervisor_helper_t h = w->h;
+    char ended[128];
+    lanes_supervisor_reap(&h, 0, ended, sizeof ended);
+    snprintf(how, cap, "%s", why ? why : ended);
     pthread_mutex_lock(&P.mu);
     task_t *t = w->task;
-    if (now - w->spawned_ns < QUICK_DEATH_NS) {
-        uint64_t delay = BACKOFF_MIN_NS << (w->quick_deaths < 6 ? w->quick_deaths : 6);
-        w->respawn_ns = now + (delay < BACKOFF_MAX_NS ? delay : BACKOFF_MAX_NS);
-        w->quick_deaths++;
-    } else {
-        w->respawn_ns = now;
-        w->quick_deaths = 0;
-    }
+    lanes_supervisor_backoff(&w->next, h.spawned_ns, lanes_now_ns());
+    w->h = h;
     w->state = SLOT_EMPTY;
     w->task = NULL;
-    w->pid = 0;
-    w->fd = -1;
     P.deaths++;
     pthread_mutex_unlock(&P.mu);
     return t;
@@ -208,16 +176,16 @@ static task_t *slot_lose(int i, const char *why, char *how, size_t cap)
 /* The worker of slot i is gone or broken: fail or requeue its task. */
 static void slot_died(int i, const char *why)
 {
-    pid_t pid = P.s[i].pid;
+    pid_t pid = P.s[i].h.pid;
     int was_starting = P.s[i].state == SLOT_STARTING;
     char how[256];
     task_t *t = slot_lose(i, why, how, sizeof how);
     if (!t) {
         char next[64] = "";
         uint64_t now = lanes_now_ns();
-        if (P.running && P.s[i].respawn_ns > now)
+        if (P.running && P.s[i].next.respawn_ns > now)
             snprintf(next, sizeof next, "; starting another in %llu ms",
-                     (unsigned long long)((P.s[i].respawn_ns - now) / 1000000));
+                     (unsigned long long)((P.s[i].next.respawn_ns - now) / 1000000));
         else if (P.running)
             snprintf(next, sizeof next, "; starting another");
         lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s%s%s", i, (int)pid, how,
@@ -251,48 +219,29 @@ static void slot_died(int i, const char *why)
 }
 
 /* Stops every worker: idle ones get EOF and exit by themselves (a sanitizer build then checks them
- * for leaks), busy and starting ones, and any still there after STOP_GRACE_NS, get SIGKILL. Running
- * tasks fail with UNAVAILABLE. Manager thread at its end (or start()). */
+ * for leaks), busy and starting ones, and any still there after the supervisor's stop grace, get
+ * SIGKILL. Running tasks fail with UNAVAILABLE. Manager thread at its end (or start()). */
 static void workers_stop(void)
 {
-    for (int i = 0; i < P.n; i++) {
+    for (int i = 0; i < P.n; i++)
         if (P.s[i].state == SLOT_IDLE)
-            shutdown(P.s[i].fd, SHUT_RDWR);
-        else if (P.s[i].state != SLOT_EMPTY)
-            kill(P.s[i].pid, SIGKILL);
-    }
-    uint64_t deadline = lanes_now_ns() + STOP_GRACE_NS;
+            lanes_supervisor_ask_exit(&P.s[i].h);
+    uint64_t deadline = lanes_now_ns() + LANES_SUPERVISOR_STOP_GRACE_NS;
     for (int i = 0; i < P.n; i++) {
         slot_t *w = &P.s[i];
         if (w->state == SLOT_EMPTY)
             continue;
-        pid_t pid = w->pid;
-        int status = 0;
-        for (;;) {
-            pid_t r = waitpid(pid, &status, WNOHANG);
-            if (r == pid || (r < 0 && errno != EINTR))
-                break;
-            if (lanes_now_ns() > deadline) {
-                kill(pid, SIGKILL);
-                while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-                }
-                break;
-            }
-            struct timespec ms = {0, 1000000};
-            nanosleep(&ms, NULL);
-        }
-        if (w->state == SLOT_IDLE && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-            char how[128];
-            lanes_describe_exit(status, 1, how, sizeof how);
+        lanes_supervisor_helper_t h = w->h;
+        pid_t pid = h.pid;
+        char how[128];
+        int clean = lanes_supervisor_reap(&h, w->state == SLOT_IDLE ? deadline : 0, how, sizeof how);
+        if (w->state == SLOT_IDLE && !clean)
             lanes_log(LANES_LOG_WARN, 0, "process pool: worker %d (pid %d) %s at stop", i, (int)pid, how);
-        }
-        close(w->fd);
         pthread_mutex_lock(&P.mu);
         task_t *t = w->task;
+        w->h = h;
         w->state = SLOT_EMPTY;
         w->task = NULL;
-        w->pid = 0;
-        w->fd = -1;
         pthread_mutex_unlock(&P.mu);
         if (t) {
             t->res->worker = i;
@@ -309,15 +258,12 @@ static void on_hello(int i)
 {
     slot_t *w = &P.s[i];
     lanes_worker_hello_t h;
-    int fd = -1;
-    ssize_t n = lanes_worker_recv(w->fd, &h, sizeof h, &fd);
-    if (fd >= 0)
-        close(fd);
-    if (n == 0 || (n < 0 && errno != EMSGSIZE)) {
+    lanes_supervisor_hello_result_t got = lanes_supervisor_hello(&w->h, &h, sizeof h);
+    if (got == LANES_SUPERVISOR_HELLO_ENDED) {
         slot_died(i, NULL);
         return;
     }
-    if (n != (ssize_t)sizeof h || h.magic != LANES_WORKER_MAGIC || h.version != LANES_WORKER_VERSION) {
+    if (got != LANES_SUPERVISOR_HELLO_OK || h.magic != LANES_WORKER_MAGIC || h.version != LANES_WORKER_VERSION) {
         slot_died(i, "sent a malformed hello (is it a lanesd of the same version?)");
         return;
     }
@@ -346,7 +292,7 @@ static void on_reply(int i)
     slot_t *w = &P.s[i];
     lanes_worker_reply_t r;
     int fd = -1;
-    ssize_t n = lanes_worker_recv(w->fd, &r, sizeof r, &fd);
+    ssize_t n = lanes_fdpass_recv(w->h.fd, &r, sizeof r, &fd);
     if (n == 0 || (n < 0 && errno != EMSGSIZE)) {
         slot_died(i, NULL);
         return;
@@ -358,7 +304,7 @@ static void on_reply(int i)
             close(fd);
         char why[128];
         snprintf(why, sizeof why, "sent a malformed reply (%zd bytes%s)", n, t ? "" : " while idle");
-        pid_t pid = w->pid;
+        pid_t pid = w->h.pid;
         task_t *lost = slot_lose(i, why, why, sizeof why);
         lanes_log(LANES_LOG_ERR, 0, "process pool: worker %d (pid %d) %s; killed it", i, (int)pid, why);
         if (lost) {
@@ -370,7 +316,7 @@ static void on_reply(int i)
     }
     lanes_doc_result_t *res = t->res;
     res->worker = i;
-    res->pid = (int)w->pid;
+    res->pid = (int)w->h.pid;
     res->compute_ns = r.compute_ns;
     r.msg[sizeof r.msg - 1] = 0;
     lanes_error_t bad = {0};
@@ -390,7 +336,7 @@ static void on_reply(int i)
     if (fd >= 0)
         close(fd);
     if (bad.code) {
-        pid_t pid = w->pid;
+        pid_t pid = w->h.pid;
         char why[300];
         snprintf(why, sizeof why, "sent a malformed result: %.250s", bad.msg);
         slot_lose(i, why, why, sizeof why);
@@ -437,10 +383,10 @@ static void dispatch(void)
         m.min_length = t->p.min_length;
         m.nwords = t->p.nwords;
         m.timesteps = t->p.timesteps;
-        if (lanes_worker_send(P.s[i].fd, &m, sizeof m, t->doc_fd) != 0) {
+        if (lanes_fdpass_send(P.s[i].h.fd, &m, sizeof m, t->doc_fd) != 0) {
             /* The worker is gone (EPIPE) or the socket broke: the usual death path, which retries. */
             lanes_log(LANES_LOG_WARN, errno, "process pool: sendmsg() to worker %d (pid %d) failed", i,
-                      (int)P.s[i].pid);
+                      (int)P.s[i].h.pid);
             slot_died(i, NULL);
         }
     }
@@ -450,16 +396,11 @@ static void respawn_due(uint64_t now)
 {
     for (int i = 0; i < P.n; i++) {
         slot_t *w = &P.s[i];
-        if (w->state != SLOT_EMPTY || w->respawn_ns > now)
+        if (w->state != SLOT_EMPTY || w->next.respawn_ns > now)
             continue;
         char err[512];
         if (slot_spawn(i, err, sizeof err) != 0) {
             lanes_log(LANES_LOG_ERR, 0, "process pool: %s", err);
-            pthread_mutex_lock(&P.mu);
-            uint64_t delay = BACKOFF_MIN_NS << (w->quick_deaths < 6 ? w->quick_deaths : 6);
-            w->respawn_ns = now + (delay < BACKOFF_MAX_NS ? delay : BACKOFF_MAX_NS);
-            w->quick_deaths++;
-            pthread_mutex_unlock(&P.mu);
         } else {
             pthread_mutex_lock(&P.mu);
             P.respawns++;
@@ -468,12 +409,14 @@ static void respawn_due(uint64_t now)
     }
 }
 
-/* Kills workers that spawned more than HELLO_TIMEOUT_NS ago and never said hello. */
+/* Kills workers past their hello deadline that never said hello. */
 static void hello_timeouts(uint64_t now)
 {
+    char why[64];
+    snprintf(why, sizeof why, "did not say hello within %d s", LANES_SUPERVISOR_HELLO_TIMEOUT_S);
     for (int i = 0; i < P.n; i++)
-        if (P.s[i].state == SLOT_STARTING && now - P.s[i].spawned_ns > HELLO_TIMEOUT_NS)
-            slot_died(i, "did not say hello within 60 s");
+        if (P.s[i].state == SLOT_STARTING && now > lanes_supervisor_hello_deadline(&P.s[i].h))
+            slot_died(i, why);
 }
 
 /* Milliseconds until the next respawn or hello deadline, -1 if none. */
@@ -481,10 +424,10 @@ static int next_timeout_ms(uint64_t now)
 {
     uint64_t next = UINT64_MAX;
     for (int i = 0; i < P.n; i++) {
-        if (P.s[i].state == SLOT_EMPTY && P.s[i].respawn_ns < next)
-            next = P.s[i].respawn_ns;
-        if (P.s[i].state == SLOT_STARTING && P.s[i].spawned_ns + HELLO_TIMEOUT_NS < next)
-            next = P.s[i].spawned_ns + HELLO_TIMEOUT_NS;
+        if (P.s[i].state == SLOT_EMPTY && P.s[i].next.respawn_ns < next)
+            next = P.s[i].next.respawn_ns;
+        if (P.s[i].state == SLOT_STARTING && lanes_supervisor_hello_deadline(&P.s[i].h) < next)
+            next = lanes_supervisor_hello_deadline(&P.s[i].h);
     }
     if (next == UINT64_MAX)
         return -1;
@@ -507,7 +450,7 @@ static void poll_once(int timeout_ms)
     for (int i = 0; i < P.n; i++) {
         if (P.s[i].state == SLOT_EMPTY)
             continue;
-        pfd[n] = (struct pollfd){.fd = P.s[i].fd, .events = POLLIN};
+        pfd[n] = (struct pollfd){.fd = P.s[i].h.fd, .events = POLLIN};
         slot_of[n++] = i;
     }
     int rc = poll(pfd, (nfds_t)n, timeout_ms);
@@ -604,7 +547,7 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
         return -1;
     }
     const char *exe = cfg->exe ? cfg->exe : "/proc/self/exe";
-    if (strlen(exe) >= sizeof P.exe) {
+    if (strlen(exe) >= sizeof P.sup.exe) {
         snprintf(err, cap, "process pool: the worker binary's path is too long");
         return -1;
     }
@@ -613,19 +556,18 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
         return -1;
     }
     pool_reset();
-    lanes_spawn_exe(cfg->exe, P.exe, sizeof P.exe, P.argv0, sizeof P.argv0);
+    lanes_supervisor_init(&P.sup, cfg->exe, "--worker");
     P.n = cfg->workers;
     P.memory_mb = cfg->memory_mb;
     P.retries = cfg->retries;
     P.limit_enforced = cfg->memory_mb > 0;
     for (int i = 0; i < P.n; i++)
-        P.s[i].fd = -1;
+        lanes_supervisor_helper_init(&P.s[i].h);
 
     int rc = 0;
     for (int i = 0; i < P.n && rc == 0; i++)
         rc = slot_spawn(i, err, cap);
     /* Wait for every hello; a worker that dies now is a configuration problem, not a fault to ride out. */
-    uint64_t deadline = lanes_now_ns() + HELLO_TIMEOUT_NS;
     for (;;) {
         int starting = 0, lost = -1;
         for (int i = 0; i < P.n; i++) {
@@ -637,20 +579,21 @@ int lanes_proc_pool_start(const lanes_proc_pool_config_t *cfg, char *err, size_t
         if (rc != 0 || lost >= 0 || starting == 0)
             break;
         uint64_t now = lanes_now_ns();
-        if (now >= deadline) {
-            snprintf(err, cap, "process pool: %d worker(s) did not say hello within 60 s", starting);
+        if (next_timeout_ms(now) == 0) {
+            snprintf(err, cap, "process pool: %d worker(s) did not say hello within %d s", starting,
+                     LANES_SUPERVISOR_HELLO_TIMEOUT_S);
             rc = -1;
             break;
         }
         pid_t pids[LANES_PROC_POOL_MAX_WORKERS];
         for (int i = 0; i < P.n; i++)
-            pids[i] = P.s[i].pid;
-        poll_once((int)((deadline - now) / 1000000) + 1);
+            pids[i] = P.s[i].h.pid;
+        poll_once(next_timeout_ms(now));
         for (int i = 0; i < P.n && rc == 0; i++) {
             if (P.s[i].state == SLOT_EMPTY && pids[i]) {
                 snprintf(err, cap,
                          "process pool: worker %d (pid %d) of %s ended before it was ready (see its messages above)",
-                         i, (int)pids[i], P.exe);
+                         i, (int)pids[i], P.sup.exe);
                 rc = -1;
             }
         }
@@ -757,7 +700,7 @@ void lanes_proc_pool_stats(lanes_proc_pool_stats_t *st)
         st->workers = P.n;
         for (int i = 0; i < P.n; i++) {
             const slot_t *w = &P.s[i];
-            st->pid[i] = (int)w->pid;
+            st->pid[i] = (int)w->h.pid;
             st->slot_busy[i] = w->state == SLOT_BUSY;
             st->ready += w->state == SLOT_IDLE || w->state == SLOT_BUSY;
             st->busy += w->state == SLOT_BUSY;

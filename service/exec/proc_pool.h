@@ -14,8 +14,8 @@
  * and its document fails with INTERNAL (not retried: it may be deterministic). Kernel errors are
  * never retried: INVALID_ARGUMENT (invalid UTF-8 at byte N), FAILED_PRECONDITION (an ACF of a text
  * without words), RESOURCE_EXHAUSTED (over the worker's memory limit). The manager reaps a dead worker
- * with waitpid() and starts another in its slot: at once if it had lived 1 s or more, else after a
- * back-off (100 ms, doubling to 5 s) so a binary that dies at start cannot make a respawn storm.
+ * and starts another in its slot after the supervisor's back-off (supervisor.h: at once if it had
+ * lived 1 s or more), so a binary that dies at start cannot make a respawn storm.
  *
  * Threads: start() and stop() from one thread (the main thread); submit(), cancel() and stats() from
  * any thread. Callbacks run on the manager thread without the pool's lock held, one at a time; they

@@ -27,7 +27,7 @@
 #include "cuda/cuda_api.h"
 #include "log.h"
 #include "test_hooks.h"
-#include "worker.h"
+#include "fdpass.h"
 
 
 /* ---- the CUDA device (cuda_api.h) ---- */
@@ -319,7 +319,7 @@ int lanes_gpu_worker_main(int argc, char **argv)
     hello.device = (int32_t)device;
     void *dev = ops->open((int)device, (size_t)staging_mb << 20, &hello);
     hello.ok = dev != NULL;
-    if (lanes_worker_send((int)sock, &hello, sizeof hello, -1) != 0)
+    if (lanes_fdpass_send((int)sock, &hello, sizeof hello, -1) != 0)
         return 1;
     if (!dev)
         return 0;
@@ -329,7 +329,7 @@ int lanes_gpu_worker_main(int argc, char **argv)
     int status = 0;
     for (;;) {
         int fd = -1;
-        ssize_t n = lanes_worker_recv((int)sock, &cmd, sizeof cmd, &fd);
+        ssize_t n = lanes_fdpass_recv((int)sock, &cmd, sizeof cmd, &fd);
         if (n == 0)
             break;
         if (n < 0) {
@@ -360,7 +360,7 @@ int lanes_gpu_worker_main(int argc, char **argv)
         rep.code = err.code;
         rep.poisoned = ops->poisoned(dev);
         snprintf(rep.msg, sizeof rep.msg, "%s", err.msg);
-        if (lanes_worker_send((int)sock, &rep, sizeof rep, -1) != 0) {
+        if (lanes_fdpass_send((int)sock, &rep, sizeof rep, -1) != 0) {
             status = 1;
             break;
         }

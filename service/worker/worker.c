@@ -20,12 +20,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "doc_job.h"
+#include "fdpass.h"
 #include "lanes/text.h"
 #include "log.h"
 
@@ -39,71 +39,6 @@
 #ifndef WORKER_ASAN
 #define WORKER_ASAN 0
 #endif
-
-int lanes_worker_send(int sock, const void *msg, size_t len, int fd)
-{
-    struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (fd >= 0) {
-        memset(&ctl, 0, sizeof ctl);
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof ctl.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    for (;;) {
-        ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-        if (n >= 0)
-            return (size_t)n == len ? 0 : (errno = EMSGSIZE, -1);
-        if (errno != EINTR)
-            return -1;
-    }
-}
-
-ssize_t lanes_worker_recv(int sock, void *buf, size_t cap, int *fd)
-{
-    *fd = -1;
-    struct iovec iov = {.iov_base = buf, .iov_len = cap};
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(4 * sizeof(int))];
-    } ctl;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
-            continue;
-        size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < nfd; i++) {
-            int f;
-            memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-            if (*fd < 0)
-                *fd = f;
-            else
-                close(f);
-        }
-    }
-    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-        if (*fd >= 0)
-            close(*fd);
-        *fd = -1;
-        errno = EMSGSIZE;
-        return -1;
-    }
-    return n;
-}
 
 /* Bytes of address space mapped now (VmSize), 0 if unknown. */
 static uint64_t mapped_bytes(void)
@@ -272,14 +207,14 @@ int lanes_worker_main(int argc, char **argv)
     lanes_worker_hello_t hello = {LANES_WORKER_MAGIC, LANES_WORKER_VERSION, (int32_t)getpid(), 0, 0};
     hello.memory_limit_bytes = limit_memory(memory_mb);
     hello.memory_limit_enforced = hello.memory_limit_bytes != 0;
-    if (lanes_worker_send(fd, &hello, sizeof hello, -1) != 0) {
+    if (lanes_fdpass_send(fd, &hello, sizeof hello, -1) != 0) {
         lanes_log(LANES_LOG_ERR, errno, "worker: sendmsg() of the hello failed");
         return 1;
     }
     for (;;) {
         lanes_worker_task_t t;
         int doc_fd = -1;
-        ssize_t n = lanes_worker_recv(fd, &t, sizeof t, &doc_fd);
+        ssize_t n = lanes_fdpass_recv(fd, &t, sizeof t, &doc_fd);
         if (n == 0)
             return 0;
         if (n < 0 && errno != EMSGSIZE) {
@@ -300,7 +235,7 @@ int lanes_worker_main(int argc, char **argv)
         }
         if (doc_fd >= 0)
             close(doc_fd);
-        int rc = lanes_worker_send(fd, &rep, sizeof rep, result_fd);
+        int rc = lanes_fdpass_send(fd, &rep, sizeof rep, result_fd);
         int e = errno;
         if (result_fd >= 0)
             close(result_fd);

@@ -7,7 +7,7 @@
  * AddressSanitizer, whose shadow memory needs terabytes of address space), asks the kernel for SIGKILL
  * when its parent goes (PR_SET_PDEATHSIG), says hello, then serves one task at a time until EOF:
  *
- *   pool -> worker   lanes_worker_task_t, with the document's memfd (SCM_RIGHTS)
+ *   pool -> worker   lanes_worker_task_t, with the document's memfd (SCM_RIGHTS, fdpass.h)
  *   worker -> pool   lanes_worker_reply_t, with a sealed result memfd (doc_job.h) when code is 0
  *
  * The worker maps the document read-only (the bytes never pass through a socket or a gRPC thread),
@@ -58,16 +58,6 @@ typedef struct lanes_worker_reply {
 /* Runs worker mode; argv is "lanesd --worker FD [MEMORY_MB]". Returns the process exit status: 0 at
  * EOF, 2 for bad arguments, 1 when the socket fails. Call first in main(), before any thread exists. */
 int lanes_worker_main(int argc, char **argv);
-
-/* Sends one message of len bytes on a SOCK_SEQPACKET socket, with fd attached (SCM_RIGHTS) when
- * fd >= 0 (fd stays the caller's). Never raises SIGPIPE. Returns 0 or -1 with errno set. Thread-safe. */
-int lanes_worker_send(int sock, const void *msg, size_t len, int fd);
-
-/* Receives one message into buf (cap bytes) and at most one fd (received close-on-exec; extra fds a
- * peer attached are closed). Returns the message length, 0 at EOF, or -1 with errno set (EMSGSIZE for
- * a message or control data that did not fit; *fd is then -1). *fd gets the fd (the caller owns it)
- * or -1. Retries on EINTR. Thread-safe. */
-ssize_t lanes_worker_recv(int sock, void *buf, size_t cap, int *fd);
 
 #ifdef __cplusplus
 }

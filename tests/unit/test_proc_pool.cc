@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "doc_job.h"
+#include "fdpass.h"
 #include "lanes/text.h"
 #include "proc_pool.h"
 #include "spool.h"
@@ -648,8 +649,8 @@ TEST(ProcPoolSubmit, RejectsBadParameters)
 lanes_worker_reply_t Ask(int sock, const void *msg, size_t len, int fd, int *result_fd)
 {
     lanes_worker_reply_t rep{};
-    EXPECT_EQ(lanes_worker_send(sock, msg, len, fd), 0);
-    EXPECT_EQ(lanes_worker_recv(sock, &rep, sizeof rep, result_fd), (ssize_t)sizeof rep);
+    EXPECT_EQ(lanes_fdpass_send(sock, msg, len, fd), 0);
+    EXPECT_EQ(lanes_fdpass_recv(sock, &rep, sizeof rep, result_fd), (ssize_t)sizeof rep);
     rep.msg[sizeof rep.msg - 1] = 0;
     return rep;
 }
@@ -672,7 +673,7 @@ TEST(Worker, ServesTasksAndExitsCleanlyAtEof)
 
     lanes_worker_hello_t hello{};
     int fd = -1;
-    ASSERT_EQ(lanes_worker_recv(sock, &hello, sizeof hello, &fd), (ssize_t)sizeof hello);
+    ASSERT_EQ(lanes_fdpass_recv(sock, &hello, sizeof hello, &fd), (ssize_t)sizeof hello);
     EXPECT_EQ(hello.magic, LANES_WORKER_MAGIC);
     EXPECT_EQ(hello.pid, pid);
     EXPECT_EQ(fd, -1);
