@@ -32,6 +32,7 @@
 #include "arrayio.h"
 #include "client.h"
 #include "json_out.h"
+#include "lanes/bytes.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 #define EXIT_OK 0
@@ -186,29 +187,6 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Bytes with an optional K/k (KiB) or M/m (MiB) suffix. */
-static int parse_bytes(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || errno == ERANGE)
-        return -1;
-    uint64_t mult = 1;
-    if (*end == 'k' || *end == 'K')
-        mult = 1024, end++;
-    else if (*end == 'm' || *end == 'M')
-        mult = 1024 * 1024, end++;
-    if (*end == 'i' || *end == 'B')
-        end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-    if (*end != '\0' || v > UINT64_MAX / mult)
-        return -1;
-    *out = v * mult;
-    return 0;
-}
-
 static int parse_backend(const char *s, int *out)
 {
     static const struct {
@@ -243,11 +221,12 @@ typedef struct job_opts {
 static int job_option(const char *cmd, const char *name, const char *val, job_opts_t *jo)
 {
     if (strcmp(name, "chunk-bytes") == 0) {
-        if (parse_bytes(val, &jo->chunk_bytes) || jo->chunk_bytes == 0 ||
-            jo->chunk_bytes > LANES_CLIENT_MAX_MESSAGE_BYTES) {
+        double bytes; /* "4096", "64K", "1MiB" (lanes/bytes.h) */
+        if (lanes_bytes_parse(val, &bytes) || bytes < 1 || bytes > LANES_CLIENT_MAX_MESSAGE_BYTES) {
             usage_error(cmd, "bad --chunk-bytes '%s' (1 to 4194304, or with K/M suffix)", val);
             return -1;
         }
+        jo->chunk_bytes = (uint64_t)bytes;
     } else if (strcmp(name, "backend") == 0) {
         if (parse_backend(val, &jo->backend)) {
             usage_error(cmd, "bad --backend '%s' (auto, inline, cpu, process-pool, cuda)", val);
