@@ -22,6 +22,46 @@
 
 #define MAX_PARAMS 32
 
+/* ---- the files of the array commands: --dtype of the input, --out and --format of the result ---- */
+
+typedef struct array_opts {
+    lanes_dtype_t in_dtype;      /* of raw and text inputs (LANES_DTYPE_INVALID: not given) */
+    const char *out_path;        /* NULL or "-": stdout */
+    arrayio_format_t out_fmt;    /* --format, else (array_opts_finish) from the --out name; text on stdout */
+    int have_format;
+} array_opts_t;
+
+#define ARRAY_OPTS_INIT {LANES_DTYPE_INVALID, NULL, ARRAYIO_FORMAT_TEXT, 0}
+
+/* Applies an array file option. Returns 1 if 'name' is one (and valid), -1 after a usage error, 0 if
+ * not (each command's table lists the ones it takes). */
+static int array_option(const char *cmd, const char *name, const char *val, array_opts_t *ao)
+{
+    if (strcmp(name, "dtype") == 0) {
+        ao->in_dtype = arrayio_dtype_parse(val);
+        if (ao->in_dtype == LANES_DTYPE_INVALID)
+            return cli_opts_usage_error(cmd, "bad --dtype '%s' (float64, float32, int64 or int32)", val), -1;
+    } else if (strcmp(name, "out") == 0) {
+        ao->out_path = val;
+    } else if (strcmp(name, "format") == 0) {
+        if (arrayio_format_parse(val, &ao->out_fmt))
+            return cli_opts_usage_error(cmd, "bad --format '%s' (npy, raw or text)", val), -1;
+        ao->have_format = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* After the options: whether the result goes to stdout; without --format, a file's name picks it. */
+static int array_opts_finish(array_opts_t *ao)
+{
+    int to_stdout = !ao->out_path || strcmp(ao->out_path, "-") == 0;
+    if (!ao->have_format && !to_stdout)
+        ao->out_fmt = arrayio_format_from_path(ao->out_path);
+    return to_stdout;
+}
+
 /* ---- reading inputs ---- */
 
 /* Reads one --in argument: .npy (or any file with the npy magic), text (.txt, .csv, "-") or raw. */
@@ -66,16 +106,16 @@ int cli_array_map(globals_t *g, int argc, char **argv)
 {
     optiter_t it = {argc, argv, 0, 0, "lanes map"};
     const optspec_t *spec;
-    const char *val, *function = NULL, *ins[LANES_MAP_MAX_INPUTS], *out_path = NULL;
+    const char *val, *function = NULL, *ins[LANES_MAP_MAX_INPUTS];
     size_t n_in = 0, n_params = 0;
     lanes_param_t params[MAX_PARAMS];
     char param_names[MAX_PARAMS][64];
     char in_names[LANES_MAP_MAX_INPUTS][64];
     int named_inputs = 0;
-    lanes_dtype_t out_dtype = LANES_DTYPE_F64, in_dtype = LANES_DTYPE_INVALID;
-    int have_format = 0, handled, k;
+    lanes_dtype_t out_dtype = LANES_DTYPE_F64;
+    int handled, k;
     job_opts_t jo = {0};
-    arrayio_format_t out_fmt = ARRAYIO_FORMAT_TEXT;
+    array_opts_t ao = ARRAY_OPTS_INIT;
 
     while ((k = cli_opts_next(&it, map_opts, &spec, &val)) != OPT_END) {
         if (k == OPT_ERROR)
@@ -132,21 +172,12 @@ int cli_array_map(globals_t *g, int argc, char **argv)
             params[n_params].name = param_names[n_params];
             params[n_params].value = v;
             n_params++;
-        } else if (strcmp(o, "out") == 0) {
-            out_path = val;
         } else if (strcmp(o, "out-dtype") == 0) {
             out_dtype = arrayio_dtype_parse(val);
             if (out_dtype != LANES_DTYPE_F64 && out_dtype != LANES_DTYPE_F32)
                 return cli_opts_usage_error(it.cmd, "bad --out-dtype '%s' (float64 or float32)", val);
-        } else if (strcmp(o, "format") == 0) {
-            if (arrayio_format_parse(val, &out_fmt))
-                return cli_opts_usage_error(it.cmd, "bad --format '%s' (npy, raw or text)", val);
-            have_format = 1;
-        } else if (strcmp(o, "dtype") == 0) {
-            in_dtype = arrayio_dtype_parse(val);
-            if (in_dtype == LANES_DTYPE_INVALID)
-                return cli_opts_usage_error(it.cmd, "bad --dtype '%s' (float64, float32, int64 or int32)", val);
-        } else if ((handled = cli_opts_job(it.cmd, o, val, &jo)) != 0) {
+        } else if ((handled = array_option(it.cmd, o, val, &ao)) != 0 ||
+                   (handled = cli_opts_job(it.cmd, o, val, &jo)) != 0) {
             if (handled < 0)
                 return EXIT_USAGE;
         } else if (cli_opts_global(it.cmd, g, o, val) < 0) {
@@ -157,8 +188,7 @@ int cli_array_map(globals_t *g, int argc, char **argv)
         return cli_opts_usage_error(it.cmd, "missing FUNCTION (e.g. 'lanes map square --in x.npy')");
     if (n_in == 0)
         return cli_opts_usage_error(it.cmd, "missing --in (at least one input array)");
-    if (!have_format && out_path && strcmp(out_path, "-") != 0)
-        out_fmt = arrayio_format_from_path(out_path);
+    array_opts_finish(&ao);
     size_t stdin_uses = 0;
     for (size_t i = 0; i < n_in; i++)
         stdin_uses += strcmp(ins[i], "-") == 0;
@@ -171,7 +201,7 @@ int cli_array_map(globals_t *g, int argc, char **argv)
     void *out = NULL;
     lanes_client_t *c = NULL;
     for (size_t i = 0; i < n_in && rc == EXIT_OK; i++)
-        rc = read_input(it.cmd, ins[i], in_dtype, &arrays[i]);
+        rc = read_input(it.cmd, ins[i], ao.in_dtype, &arrays[i]);
     /* The inputs broadcast together as numpy's (and so the Python client's) map does; the result has
      * their broadcast shape. */
     size_t shape[ARRAYIO_MAX_DIMS], ndim = 0;
@@ -229,7 +259,7 @@ int cli_array_map(globals_t *g, int argc, char **argv)
     if (jo.want_summary)
         cli_output_summary(stderr, &summary);
     lanes_error_t err = {0};
-    if (arrayio_write_path_nd(out_path ? out_path : "-", out_fmt, out_dtype, out, shape, ndim, &err) != 0) {
+    if (arrayio_write_path_nd(ao.out_path ? ao.out_path : "-", ao.out_fmt, out_dtype, out, shape, ndim, &err) != 0) {
         fprintf(stderr, "lanes: %s\n", err.msg);
         rc = EXIT_SERVER;
     }
@@ -312,7 +342,7 @@ int cli_array_reduce(globals_t *g, int argc, char **argv)
     optiter_t it = {argc, argv, 0, 0, "lanes reduce"};
     const optspec_t *spec;
     const char *val, *op = NULL, *in = NULL;
-    lanes_dtype_t in_dtype = LANES_DTYPE_INVALID;
+    array_opts_t ao = ARRAY_OPTS_INIT;
     double ddof = 0, lo = 0, hi = 0;
     uint64_t bins = 0;
     int has_range = 0, handled, k;
@@ -340,10 +370,6 @@ int cli_array_reduce(globals_t *g, int argc, char **argv)
             if (in)
                 return cli_opts_usage_error(it.cmd, "only one --in is allowed");
             in = val;
-        } else if (strcmp(o, "dtype") == 0) {
-            in_dtype = arrayio_dtype_parse(val);
-            if (in_dtype == LANES_DTYPE_INVALID)
-                return cli_opts_usage_error(it.cmd, "bad --dtype '%s' (float64, float32, int64 or int32)", val);
         } else if (strcmp(o, "ddof") == 0) {
             if (cli_opts_parse_double(val, &ddof) || !isfinite(ddof))
                 return cli_opts_usage_error(it.cmd, "bad --ddof '%s' (a number)", val);
@@ -354,7 +380,8 @@ int cli_array_reduce(globals_t *g, int argc, char **argv)
             if (parse_range(val, &lo, &hi))
                 return cli_opts_usage_error(it.cmd, "bad --range '%s' (expected LO:HI, e.g. 0:1)", val);
             has_range = 1;
-        } else if ((handled = cli_opts_job(it.cmd, o, val, &jo)) != 0) {
+        } else if ((handled = array_option(it.cmd, o, val, &ao)) != 0 ||
+                   (handled = cli_opts_job(it.cmd, o, val, &jo)) != 0) {
             if (handled < 0)
                 return EXIT_USAGE;
         } else if (cli_opts_global(it.cmd, g, o, val) < 0) {
@@ -366,7 +393,7 @@ int cli_array_reduce(globals_t *g, int argc, char **argv)
     if (!in)
         return cli_opts_usage_error(it.cmd, "missing --in (the input array)");
     arrayio_array_t a;
-    int rc = read_input(it.cmd, in, in_dtype, &a);
+    int rc = read_input(it.cmd, in, ao.in_dtype, &a);
     if (rc != EXIT_OK)
         return rc;
     int range_from_data = 0;
@@ -454,10 +481,9 @@ int cli_array_acf(globals_t *g, int argc, char **argv)
 {
     optiter_t it = {argc, argv, 0, 0, "lanes acf"};
     const optspec_t *spec;
-    const char *val, *in = NULL, *out_path = NULL;
-    lanes_dtype_t in_dtype = LANES_DTYPE_INVALID;
-    arrayio_format_t out_fmt = ARRAYIO_FORMAT_TEXT;
-    int have_format = 0, handled, k;
+    const char *val, *in = NULL;
+    array_opts_t ao = ARRAY_OPTS_INIT;
+    int handled, k;
     job_opts_t jo = {0};
     lanes_client_acf_job_t job;
     memset(&job, 0, sizeof job);
@@ -499,17 +525,8 @@ int cli_array_acf(globals_t *g, int argc, char **argv)
         } else if (strcmp(o, "method") == 0) {
             if (parse_acf_method(val, &job.method))
                 return cli_opts_usage_error(it.cmd, "bad --method '%s' (auto, direct or fft)", val);
-        } else if (strcmp(o, "out") == 0) {
-            out_path = val;
-        } else if (strcmp(o, "format") == 0) {
-            if (arrayio_format_parse(val, &out_fmt))
-                return cli_opts_usage_error(it.cmd, "bad --format '%s' (npy, raw or text)", val);
-            have_format = 1;
-        } else if (strcmp(o, "dtype") == 0) {
-            in_dtype = arrayio_dtype_parse(val);
-            if (in_dtype == LANES_DTYPE_INVALID)
-                return cli_opts_usage_error(it.cmd, "bad --dtype '%s' (float64, float32, int64 or int32)", val);
-        } else if ((handled = cli_opts_job(it.cmd, o, val, &jo)) != 0) {
+        } else if ((handled = array_option(it.cmd, o, val, &ao)) != 0 ||
+                   (handled = cli_opts_job(it.cmd, o, val, &jo)) != 0) {
             if (handled < 0)
                 return EXIT_USAGE;
         } else if (cli_opts_global(it.cmd, g, o, val) < 0) {
@@ -518,14 +535,12 @@ int cli_array_acf(globals_t *g, int argc, char **argv)
     }
     if (!in)
         return cli_opts_usage_error(it.cmd, "missing FILE (the series, e.g. 'lanes acf x.npy')");
-    int to_stdout = !out_path || strcmp(out_path, "-") == 0;
-    if (!have_format && !to_stdout)
-        out_fmt = arrayio_format_from_path(out_path);
-    if (out_fmt != ARRAYIO_FORMAT_TEXT && to_stdout && (job.alpha != 0 || job.qstat))
+    int to_stdout = array_opts_finish(&ao);
+    if (ao.out_fmt != ARRAYIO_FORMAT_TEXT && to_stdout && (job.alpha != 0 || job.qstat))
         return cli_opts_usage_error(it.cmd, "--alpha and --qstat with %s output need --out FILE (they go to files "
-                                   "beside it)", arrayio_format_name(out_fmt));
+                                   "beside it)", arrayio_format_name(ao.out_fmt));
     arrayio_array_t a;
-    int rc = read_input(it.cmd, in, in_dtype, &a);
+    int rc = read_input(it.cmd, in, ao.in_dtype, &a);
     if (rc != EXIT_OK)
         return rc;
     /* One series, as the Python client's acf(): a (n,) array, or one of shape (1, n), (n, 1) ... */
@@ -557,19 +572,19 @@ int cli_array_acf(globals_t *g, int argc, char **argv)
             cli_output_summary(stderr, &reply.summary);
         }
         int bad;
-        if (out_fmt == ARRAYIO_FORMAT_TEXT && to_stdout) {
+        if (ao.out_fmt == ARRAYIO_FORMAT_TEXT && to_stdout) {
             bad = cli_output_acf_text(stdout, &reply);
             if (bad)
                 fprintf(stderr, "lanes: cannot write to stdout: %s\n", strerror(errno));
-        } else if (out_fmt == ARRAYIO_FORMAT_TEXT) {
-            FILE *f = fopen(out_path, "w");
+        } else if (ao.out_fmt == ARRAYIO_FORMAT_TEXT) {
+            FILE *f = fopen(ao.out_path, "w");
             bad = !f || cli_output_acf_text(f, &reply) != 0;
             if (f && fclose(f) != 0)
                 bad = 1;
             if (bad)
-                fprintf(stderr, "lanes: cannot write '%s': %s\n", out_path, strerror(errno));
+                fprintf(stderr, "lanes: cannot write '%s': %s\n", ao.out_path, strerror(errno));
         } else {
-            bad = cli_output_acf_arrays(to_stdout ? "-" : out_path, out_fmt, &reply);
+            bad = cli_output_acf_arrays(to_stdout ? "-" : ao.out_path, ao.out_fmt, &reply);
         }
         if (bad)
             rc = EXIT_SERVER;
