@@ -17,8 +17,8 @@ step "setup and build (build/)"
 scripts/setup.sh
 PY="$ROOT/.venv/bin/python"
 
-step "unit tests (build/)"
-ctest --test-dir build -L unit --output-on-failure -j "$JOBS"
+step "unit and backend tests (build/)"
+ctest --test-dir build -L 'unit|backend' --output-on-failure -j "$JOBS"
 
 if [ -x "$(readlink -f "${CUDA_HOME:-/usr/local/cuda}")/bin/nvcc" ]; then
   step "the CUDA build configures with Debian 12's stock CMake (scripts/check-stock-cmake.sh)"
@@ -35,8 +35,8 @@ if [ "${LANES_TEST_SKIP_ASAN:-0}" != 1 ]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
 
-  step "unit tests (build-asan/)"
-  ctest --test-dir build-asan -L unit --output-on-failure -j "$JOBS"
+  step "unit and backend tests (build-asan/)"
+  ctest --test-dir build-asan -L 'unit|backend' --output-on-failure -j "$JOBS"
 
   step "integration tests (build-asan/; the GiB memory tests run on the plain build only)"
   LANES_BUILD_DIR=build-asan "$PY" -m pytest -q tests/integration --deselect tests/integration/test_memory.py

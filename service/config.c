@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lanes/bytes.h"
 #include "log.h"
 
 /* CFG_INT_AUTO: an integer, or "auto" stored as -1. */
@@ -100,37 +101,6 @@ static const cfg_key_t *find_key(const char *name)
     return NULL;
 }
 
-/* Parses "1048576", "1MiB", "64KiB", "1M", "2G" (binary multiples). */
-static int parse_bytes(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !isfinite(v))
-        return -1;
-    while (isspace((unsigned char)*end))
-        end++;
-    double mult = 1;
-    if (*end) {
-        switch (toupper((unsigned char)*end)) {
-        case 'K': mult = 1024.0; break;
-        case 'M': mult = 1024.0 * 1024; break;
-        case 'G': mult = 1024.0 * 1024 * 1024; break;
-        case 'B': mult = 1; break;
-        default: return -1;
-        }
-        end++;
-        if (mult > 1 && (*end == 'i' || *end == 'I'))
-            end++;
-        if (mult > 1 && (*end == 'b' || *end == 'B'))
-            end++;
-        if (*end)
-            return -1;
-    }
-    *out = v * mult;
-    return 0;
-}
-
 int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, const char *origin, char *err,
                      size_t err_cap)
 {
@@ -167,7 +137,7 @@ int lanes_config_set(lanes_config_t *cfg, const char *key, const char *value, co
                         k->type == CFG_INT_AUTO ? " or auto" : "");
         break;
     case CFG_BYTES:
-        if (parse_bytes(value, &v) != 0 || v != floor(v))
+        if (lanes_bytes_parse(value, &v) != 0) /* "1048576", "1MiB", "64KiB", "1M", "2G" (lanes/bytes.h) */
             return lanes_errf(err, err_cap, "%s: %s: '%s' is not a byte count (examples: 1048576, 64KiB, 1MiB)", origin,
                         key, value);
         break;

@@ -29,7 +29,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "lanes/kernels.h"
+#include "lanes/dtype.h"
+#include "lanes/error.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -7,8 +7,9 @@
  *   - run_stream(): a small event loop over one call with three kinds of batch in flight at most, one
  *     of each: SEND (the next request message; SEND_CLOSE_FROM_CLIENT rides with the last one), RECV
  *     (the next response message) and STATUS (RECV_STATUS_ON_CLIENT, started at once so a server
- *     error ends the loop early). A job plugs in two callbacks: next() packs the next request message,
- *     on_message() consumes one response. The loop stops sending once the status has arrived or a send
+ *     error ends the loop early). A job plugs in two callbacks: next() packs the next request message
+ *     (for every streamed job the one builder job_next(): the spec, then the data messages, see
+ *     client_internal.h), on_message() consumes one response. The loop stops sending once the status has arrived or a send
  *     failed, and returns only when every batch it started has completed, so the queue is empty
  *     between calls and can be reused.
  * Everything the core writes into during a call lives in one heap call_state_t, so a call that the core
@@ -451,7 +452,7 @@ grpc_status_code run_stream(lanes_client_t *c, const char *method, const stream_
     lanes_client_status_t local;
     int last = 0, failed = 0;
     st_ok(&local);
-    grpc_byte_buffer *first = io->next(io->ctx, &last, &local);
+    grpc_byte_buffer *first = io->next(io->next_ctx, &last, &local);
     if (!first) {
         *st = local;
         return st->code;
@@ -520,7 +521,7 @@ grpc_status_code run_stream(lanes_client_t *c, const char *method, const stream_
             cs->send = NULL;
             if (!ev.success || closed || status_done || failed)
                 continue; /* the call is over or broken: the status says why */
-            grpc_byte_buffer *next = io->next(io->ctx, &last, &local);
+            grpc_byte_buffer *next = io->next(io->next_ctx, &last, &local);
             if (!next) {
                 failed = 1;
                 grpc_call_cancel(cs->call, NULL);
@@ -631,7 +632,7 @@ grpc_status_code lanes_client_health(lanes_client_t *c, const char *service, int
     return GRPC_STATUS_OK;
 }
 
-/* ---- data chunks, shared by the three streaming jobs ---- */
+/* ---- data chunks of in-memory arrays or a source: Map, Reduce, Acf and Echo ---- */
 
 /* Points bins[] at the next run of elements; returns its length (0 with st set on failure). */
 size_t feed_next(feed_t *f, ProtobufCBinaryData *bins, lanes_client_status_t *st)
@@ -663,6 +664,106 @@ size_t feed_next(feed_t *f, ProtobufCBinaryData *bins, lanes_client_status_t *st
     }
     f->sent += m;
     return m;
+}
+
+/* A job_data_fn over a feed: the next Chunk, none once every element is sent. */
+int feed_chunk(void *ctx, const ProtobufCMessage **m, int *last, lanes_client_status_t *st)
+{
+    feed_t *f = ctx;
+    *m = NULL;
+    *last = 1;
+    if (f->sent == f->n)
+        return 0;
+    if (feed_next(f, f->bins, st) == 0)
+        return -1;
+    lanes__v1__chunk__init(&f->chunk);
+    f->chunk.n_arrays = f->n_arrays;
+    f->chunk.arrays = f->bins;
+    *m = &f->chunk.base;
+    *last = f->sent == f->n;
+    return 0;
+}
+
+/* ---- a streamed job's requests: the spec, then the data (client_internal.h says why one builder
+ * serves every streamed job) ---- */
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    for (; v >= 0x80; v >>= 7)
+        p[n++] = (uint8_t)(v | 0x80);
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A request holding m as its length-delimited field 'field'. */
+static grpc_byte_buffer *pack_request_field(uint32_t field, const ProtobufCMessage *m)
+{
+    uint8_t head[20];
+    size_t len = protobuf_c_message_get_packed_size(m);
+    size_t h = put_varint(head, (uint64_t)field << 3 | 2);
+    h += put_varint(head + h, len);
+    grpc_slice s = grpc_slice_malloc(h + len);
+    memcpy(GRPC_SLICE_START_PTR(s), head, h);
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s) + h);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+void job_requests_init(job_requests_t *jr, const ProtobufCMessage *spec, job_data_fn data, void *ctx)
+{
+    memset(jr, 0, sizeof *jr);
+    jr->spec = pack_request_field(1, spec);
+    jr->data = data;
+    jr->ctx = ctx;
+}
+
+void job_requests_free(job_requests_t *jr)
+{
+    if (jr->spec)
+        grpc_byte_buffer_destroy(jr->spec);
+    if (jr->first)
+        grpc_byte_buffer_destroy(jr->first);
+    jr->spec = jr->first = NULL;
+}
+
+/* The next data message as a request (*bb NULL: none). Returns 0, or -1 with st set. */
+static int job_data(job_requests_t *jr, grpc_byte_buffer **bb, int *last, lanes_client_status_t *st)
+{
+    const ProtobufCMessage *m = NULL;
+    *bb = NULL;
+    if (jr->data(jr->ctx, &m, last, st))
+        return -1;
+    if (m)
+        *bb = pack_request_field(2, m);
+    return 0;
+}
+
+grpc_byte_buffer *job_next(void *next_ctx, int *last, lanes_client_status_t *st)
+{
+    job_requests_t *jr = next_ctx;
+    grpc_byte_buffer *bb;
+    if (jr->spec) {
+        /* Read the first data message now: a job without data ends with the spec. */
+        if (job_data(jr, &jr->first, &jr->first_last, st))
+            return NULL;
+        *last = jr->first == NULL;
+        bb = jr->spec;
+        jr->spec = NULL;
+        return bb;
+    }
+    if (jr->first) {
+        bb = jr->first;
+        jr->first = NULL;
+        *last = jr->first_last;
+        return bb;
+    }
+    if (job_data(jr, &bb, last, st))
+        return NULL;
+    if (!bb)
+        st_set(st, GRPC_STATUS_INTERNAL, "client: a job's data ended without its last message");
+    return bb;
 }
 
 /* Delivers received output elements to out or a sink. */
@@ -705,7 +806,7 @@ typedef struct map_call {
     feed_t feed;
     drain_t drain;
     lanes_dtype_t out_dtype;
-    int spec_sent, got_summary;
+    int got_summary;
     int once; /* decoding a MapResult: a chunk may hold several pieces */
     lanes_client_summary_t summary;
 } map_call_t;
@@ -765,35 +866,6 @@ static void map_spec_free(map_spec_buf_t *b)
 {
     free(b->entries);
     free(b->eptrs);
-}
-
-static grpc_byte_buffer *map_next(void *ctx, int *last, lanes_client_status_t *st)
-{
-    map_call_t *mc = ctx;
-    const lanes_client_map_job_t *job = mc->job;
-    Lanes__V1__MapRequest req = LANES__V1__MAP_REQUEST__INIT;
-    if (!mc->spec_sent) {
-        map_spec_buf_t b;
-        if (map_spec_build(mc, &b, st))
-            return NULL;
-        req.msg_case = LANES__V1__MAP_REQUEST__MSG_SPEC;
-        req.spec = &b.spec;
-        grpc_byte_buffer *bb = pack_message(&req.base);
-        map_spec_free(&b);
-        mc->spec_sent = 1;
-        *last = job->n == 0;
-        return bb;
-    }
-    ProtobufCBinaryData bins[LANES_MAP_MAX_INPUTS];
-    Lanes__V1__Chunk chunk = LANES__V1__CHUNK__INIT;
-    if (feed_next(&mc->feed, bins, st) == 0)
-        return NULL;
-    chunk.n_arrays = job->n_inputs;
-    chunk.arrays = bins;
-    req.msg_case = LANES__V1__MAP_REQUEST__MSG_CHUNK;
-    req.chunk = &chunk;
-    *last = mc->feed.sent == mc->feed.n;
-    return pack_message(&req.base);
 }
 
 /* MapResponse: oneof { Chunk chunk = 1; JobSummary summary = 2; }; Chunk: repeated bytes arrays = 1.
@@ -935,8 +1007,15 @@ grpc_status_code lanes_client_map(lanes_client_t *c, const lanes_client_map_job_
         }
     }
     if (code == GRPC_STATUS_UNIMPLEMENTED && job->call != LANES_CLIENT_CALL_ONCE) {
-        stream_io_t io = {map_next, map_on_message, &mc};
+        map_spec_buf_t b;
+        job_requests_t jr;
+        if (map_spec_build(&mc, &b, st))
+            return st->code;
+        job_requests_init(&jr, &b.spec.base, feed_chunk, &mc.feed);
+        map_spec_free(&b);
+        stream_io_t io = {job_next, &jr, map_on_message, &mc};
         code = run_stream(c, METHOD_MAP, &io, st);
+        job_requests_free(&jr);
     }
     if (code != GRPC_STATUS_OK)
         return code;
@@ -953,7 +1032,7 @@ grpc_status_code lanes_client_map(lanes_client_t *c, const lanes_client_map_job_
 typedef struct reduce_call {
     const lanes_client_reduce_job_t *job;
     feed_t feed;
-    int spec_sent, got_reply;
+    int got_reply;
     lanes_client_reduce_reply_t *reply;
 } reduce_call_t;
 
@@ -974,33 +1053,6 @@ static void reduce_spec_build(const lanes_client_reduce_job_t *job, Lanes__V1__R
     }
     spec->range_from_data = job->range_from_data != 0;
     spec->backend = (Lanes__V1__Backend)job->backend;
-}
-
-static grpc_byte_buffer *reduce_next(void *ctx, int *last, lanes_client_status_t *st)
-{
-    reduce_call_t *rc = ctx;
-    const lanes_client_reduce_job_t *job = rc->job;
-    Lanes__V1__ReduceRequest req = LANES__V1__REDUCE_REQUEST__INIT;
-    if (!rc->spec_sent) {
-        Lanes__V1__ReduceSpec spec;
-        Lanes__V1__Range range;
-        reduce_spec_build(job, &spec, &range);
-        req.msg_case = LANES__V1__REDUCE_REQUEST__MSG_SPEC;
-        req.spec = &spec;
-        rc->spec_sent = 1;
-        *last = job->n == 0;
-        return pack_message(&req.base);
-    }
-    ProtobufCBinaryData bin;
-    Lanes__V1__Chunk chunk = LANES__V1__CHUNK__INIT;
-    if (feed_next(&rc->feed, &bin, st) == 0)
-        return NULL;
-    chunk.n_arrays = 1;
-    chunk.arrays = &bin;
-    req.msg_case = LANES__V1__REDUCE_REQUEST__MSG_CHUNK;
-    req.chunk = &chunk;
-    *last = rc->feed.sent == rc->feed.n;
-    return pack_message(&req.base);
 }
 
 static int reduce_on_message(void *ctx, const uint8_t *data, size_t len, lanes_client_status_t *st)
@@ -1114,8 +1166,14 @@ grpc_status_code lanes_client_reduce(lanes_client_t *c, const lanes_client_reduc
     if (fits && job->call != LANES_CLIENT_CALL_STREAM)
         code = reduce_once(c, &rc, st);
     if (code == GRPC_STATUS_UNIMPLEMENTED && job->call != LANES_CLIENT_CALL_ONCE) {
-        stream_io_t io = {reduce_next, reduce_on_message, &rc};
+        Lanes__V1__ReduceSpec spec;
+        Lanes__V1__Range range;
+        job_requests_t jr;
+        reduce_spec_build(job, &spec, &range);
+        job_requests_init(&jr, &spec.base, feed_chunk, &rc.feed);
+        stream_io_t io = {job_next, &jr, reduce_on_message, &rc};
         code = run_stream(c, METHOD_REDUCE, &io, st);
+        job_requests_free(&jr);
     }
     if (code != GRPC_STATUS_OK) {
         lanes_client_reduce_reply_free(reply);
@@ -1188,7 +1246,7 @@ grpc_status_code lanes_client_echo(lanes_client_t *c, const lanes_client_echo_jo
     ec.drain.sink = job->sink;
     ec.drain.sink_ctx = job->sink_ctx;
 
-    stream_io_t io = {echo_next, echo_on_message, &ec};
+    stream_io_t io = {echo_next, &ec, echo_on_message, &ec};
     if (run_stream(c, METHOD_ECHO, &io, st) != GRPC_STATUS_OK)
         return st->code;
     if (bytes_back)

@@ -28,8 +28,10 @@
 
 #include <grpc/status.h>
 
-#include "lanes/kernels.h"
-#include "lanes/text.h"
+/* The base library only (lanes_base): element types, errors, word entries; not the compute stack. */
+#include "lanes/dtype.h"
+#include "lanes/error.h"
+#include "lanes/text_format.h"
 #include "lanes/v1/lanes.pb-c.h"
 
 #ifdef __cplusplus

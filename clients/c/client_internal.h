@@ -27,6 +27,10 @@
 #define run_unary lanes_client__run_unary
 #define run_stream lanes_client__run_stream
 #define feed_next lanes_client__feed_next
+#define feed_chunk lanes_client__feed_chunk
+#define job_requests_init lanes_client__job_requests_init
+#define job_requests_free lanes_client__job_requests_free
+#define job_next lanes_client__job_next
 
 /* Sets st to code and a formatted message; returns code. */
 grpc_status_code st_set(lanes_client_status_t *st, grpc_status_code code, const char *fmt, ...)
@@ -62,8 +66,9 @@ grpc_status_code run_unary(lanes_client_t *c, const char *method, const Protobuf
 
 typedef struct stream_io {
     /* Packs the next request message into a new byte buffer and sets *last when no more follow.
-     * Returns NULL with st set to abort the call. */
-    grpc_byte_buffer *(*next)(void *ctx, int *last, lanes_client_status_t *st);
+     * Returns NULL with st set to abort the call. A streamed job's next is job_next (below). */
+    grpc_byte_buffer *(*next)(void *next_ctx, int *last, lanes_client_status_t *st);
+    void *next_ctx;
     /* Consumes one response message. Returns 0, or nonzero with st set to abort the call. */
     int (*on_message)(void *ctx, const uint8_t *data, size_t len, lanes_client_status_t *st);
     void *ctx;
@@ -74,6 +79,35 @@ typedef struct stream_io {
 grpc_status_code run_stream(lanes_client_t *c, const char *method, const stream_io_t *io,
                             lanes_client_status_t *st);
 
+/* ---- a streamed job's requests: the spec, then the data ----
+ * Every streamed request of lanes.proto (MapRequest, ReduceRequest, AcfRequest, WordCountRequest,
+ * WordAcfRequest, CorpusRequest) is `oneof msg { XSpec spec = 1; <data> = 2; }`, the data being a
+ * Chunk (a Corpus: a DocPiece). So one builder writes every job's requests: field 1 holding the packed
+ * spec, then field 2 holding each data message, the very bytes protobuf-c packs for the request with
+ * that member set. A job gives the spec and a callback for its data messages. The first data message
+ * is read with the spec, so a job without data (no elements, an empty text, no documents) ends its
+ * stream with the spec. */
+
+/* Sets *m to the job's next data message (valid until the next call) and *last when no more follow;
+ * *m = NULL: the job has no more data (only asked again after *last when there was none at all).
+ * Returns 0, or -1 with st set (which aborts the call). */
+typedef int (*job_data_fn)(void *ctx, const ProtobufCMessage **m, int *last, lanes_client_status_t *st);
+
+typedef struct job_requests {
+    grpc_byte_buffer *spec;    /* the first message, until sent */
+    grpc_byte_buffer *first;   /* the first data message, read with the spec, until sent */
+    int first_last;
+    job_data_fn data;
+    void *ctx;
+} job_requests_t;
+
+/* Packs spec (borrowed for this call only) as the first request; data and ctx give the rest. */
+void job_requests_init(job_requests_t *jr, const ProtobufCMessage *spec, job_data_fn data, void *ctx);
+/* Destroys the messages a call did not send. */
+void job_requests_free(job_requests_t *jr);
+/* stream_io_t's next for every streamed job; next_ctx is its job_requests_t. */
+grpc_byte_buffer *job_next(void *next_ctx, int *last, lanes_client_status_t *st);
+
 /* Data chunks of in-memory arrays or a source callback. */
 typedef struct feed {
     size_t n_arrays;
@@ -83,9 +117,13 @@ typedef struct feed {
     void *source_ctx;
     uint64_t n, sent;
     size_t chunk_elems;
+    Lanes__V1__Chunk chunk;          /* feed_chunk's last message, pointing at bins */
+    ProtobufCBinaryData bins[LANES_MAP_MAX_INPUTS];
 } feed_t;
 
 /* Points bins[] at the next run of elements; returns its length (0 with st set on failure). */
 size_t feed_next(feed_t *f, ProtobufCBinaryData *bins, lanes_client_status_t *st);
+/* A job_data_fn (ctx: the feed_t): the next Chunk of n_arrays arrays, none once all n are sent. */
+int feed_chunk(void *ctx, const ProtobufCMessage **m, int *last, lanes_client_status_t *st);
 
 #endif /* LANES_CLIENT_INTERNAL_H */

@@ -1,8 +1,9 @@
 /* lanes_client: the Acf, AcfOnce, WordCount, WordAcf and Corpus calls (see client.h).
  *
- * Design: each job plugs next()/on_message() callbacks into client.c's run_stream() (or one message
- * into run_unary() for AcfOnce), so a text or a corpus streams out while results stream back, with one
- * send and one receive in flight and gRPC's flow control as the only buffer.
+ * Design: each job gives its spec and a data callback to client.c's one request builder
+ * (job_requests_t: the spec, then Chunks or DocPieces) and an on_message() callback to run_stream()
+ * (or one message to run_unary() for AcfOnce), so a text or a corpus streams out while results stream
+ * back, with one send and one receive in flight and gRPC's flow control as the only buffer.
  *   - Texts are read in pieces of chunk_bytes from a callback, memory or a file descriptor by a
  *     text_reader_t, which peeks one byte past a full piece so that the last piece of a text carries
  *     the end (SEND_CLOSE_FROM_CLIENT, or DocPiece.last) without an extra empty message. A text is
@@ -265,48 +266,31 @@ static int text_reader_next(text_reader_t *r, size_t *len, int *last, lanes_clie
     return 0;
 }
 
-/* A text job's requests: the packed spec, then the text's pieces as Chunk{arrays: [piece]}. WordCount
- * and WordAcf requests are both oneof { spec = 1; Chunk chunk = 2; }, so a chunk packed as a
- * WordCountRequest is the same bytes as one packed as a WordAcfRequest. */
+/* A text job's data: the text's pieces as Chunk{arrays: [piece]} (job_requests_t sends the spec
+ * first). An empty text is no chunk at all: the spec ends the stream. */
 typedef struct text_stream {
     text_reader_t rd;
-    grpc_byte_buffer *spec;   /* the first message, until sent */
-    int have_piece, piece_last;
-    size_t piece_len;
+    ProtobufCBinaryData bin;
+    Lanes__V1__Chunk chunk;
 } text_stream_t;
 
-static grpc_byte_buffer *text_stream_next(text_stream_t *ts, int *last, lanes_client_status_t *st)
+/* A job_data_fn (ctx: the text_stream_t). */
+static int text_stream_chunk(void *ctx, const ProtobufCMessage **m, int *last, lanes_client_status_t *st)
 {
-    if (ts->spec) {
-        /* Read the first piece now: an empty text ends with the spec. */
-        if (text_reader_next(&ts->rd, &ts->piece_len, &ts->piece_last, st))
-            return NULL;
-        ts->have_piece = !(ts->piece_len == 0 && ts->piece_last);
-        *last = !ts->have_piece;
-        grpc_byte_buffer *bb = ts->spec;
-        ts->spec = NULL;
-        return bb;
-    }
-    if (!ts->have_piece && text_reader_next(&ts->rd, &ts->piece_len, &ts->piece_last, st))
-        return NULL;
-    ts->have_piece = 0;
-    ProtobufCBinaryData bin = {ts->piece_len, ts->rd.buf};
-    Lanes__V1__Chunk chunk = LANES__V1__CHUNK__INIT;
-    Lanes__V1__WordCountRequest req = LANES__V1__WORD_COUNT_REQUEST__INIT;
-    chunk.n_arrays = 1;
-    chunk.arrays = &bin;
-    req.msg_case = LANES__V1__WORD_COUNT_REQUEST__MSG_CHUNK;
-    req.chunk = &chunk;
-    *last = ts->piece_last;
-    return pack_message(&req.base);
-}
-
-static void text_stream_free(text_stream_t *ts)
-{
-    if (ts->spec)
-        grpc_byte_buffer_destroy(ts->spec);
-    ts->spec = NULL;
-    text_reader_free(&ts->rd);
+    text_stream_t *ts = ctx;
+    size_t len;
+    *m = NULL;
+    if (text_reader_next(&ts->rd, &len, last, st))
+        return -1;
+    if (len == 0 && *last)
+        return 0;
+    ts->bin.len = len;
+    ts->bin.data = ts->rd.buf;
+    lanes__v1__chunk__init(&ts->chunk);
+    ts->chunk.n_arrays = 1;
+    ts->chunk.arrays = &ts->bin;
+    *m = &ts->chunk.base;
+    return 0;
 }
 
 static int text_valid(const lanes_client_text_t *t, lanes_client_status_t *st)
@@ -321,7 +305,7 @@ static int text_valid(const lanes_client_text_t *t, lanes_client_status_t *st)
 typedef struct acf_call {
     const lanes_client_acf_job_t *job;
     feed_t feed;
-    int spec_sent, got_done;
+    int got_done;
     lanes_client_acf_reply_t *reply;
     size_t n_acf, n_confint, n_qstat, n_pvalues; /* values received */
     size_t cap_acf, cap_confint, cap_qstat, cap_pvalues;
@@ -341,31 +325,6 @@ static void acf_spec_build(const lanes_client_acf_job_t *job, Lanes__V1__AcfSpec
     spec->qstat = job->qstat != 0;
     spec->method = (Lanes__V1__AcfSpec__Method)job->method;
     spec->backend = (Lanes__V1__Backend)job->backend;
-}
-
-static grpc_byte_buffer *acf_next(void *ctx, int *last, lanes_client_status_t *st)
-{
-    acf_call_t *ac = ctx;
-    Lanes__V1__AcfRequest req = LANES__V1__ACF_REQUEST__INIT;
-    if (!ac->spec_sent) {
-        Lanes__V1__AcfSpec spec;
-        acf_spec_build(ac->job, &spec);
-        req.msg_case = LANES__V1__ACF_REQUEST__MSG_SPEC;
-        req.spec = &spec;
-        ac->spec_sent = 1;
-        *last = ac->job->n == 0;
-        return pack_message(&req.base);
-    }
-    ProtobufCBinaryData bin;
-    Lanes__V1__Chunk chunk = LANES__V1__CHUNK__INIT;
-    if (feed_next(&ac->feed, &bin, st) == 0)
-        return NULL;
-    chunk.n_arrays = 1;
-    chunk.arrays = &bin;
-    req.msg_case = LANES__V1__ACF_REQUEST__MSG_CHUNK;
-    req.chunk = &chunk;
-    *last = ac->feed.sent == ac->feed.n;
-    return pack_message(&req.base);
 }
 
 /* Appends len bytes of float64 values to *arr (holding *n of *cap). */
@@ -539,8 +498,13 @@ grpc_status_code lanes_client_acf(lanes_client_t *c, const lanes_client_acf_job_
         ac.job = job;
         ac.reply = reply;
         ac.feed = feed;
-        stream_io_t io = {acf_next, acf_on_message, &ac};
+        Lanes__V1__AcfSpec spec;
+        job_requests_t jr;
+        acf_spec_build(job, &spec);
+        job_requests_init(&jr, &spec.base, feed_chunk, &ac.feed);
+        stream_io_t io = {job_next, &jr, acf_on_message, &ac};
         code = run_stream(c, METHOD_ACF, &io, st);
+        job_requests_free(&jr);
     }
     if (code == GRPC_STATUS_OK && !ac.got_done)
         code = st_set(st, GRPC_STATUS_INTERNAL, "client: Acf returned OK but no AcfDone");
@@ -558,12 +522,6 @@ typedef struct word_count_call {
     lanes_client_word_count_reply_t *reply;
     int got_done;
 } word_count_call_t;
-
-static grpc_byte_buffer *word_count_next(void *ctx, int *last, lanes_client_status_t *st)
-{
-    word_count_call_t *wc = ctx;
-    return text_stream_next(&wc->ts, last, st);
-}
 
 static int word_count_on_message(void *ctx, const uint8_t *data, size_t len, lanes_client_status_t *st)
 {
@@ -625,19 +583,18 @@ grpc_status_code lanes_client_word_count(lanes_client_t *c, const lanes_client_w
     if (text_valid(&job->text, st) || text_reader_init(&wc.ts.rd, &job->text, "the text", job->chunk_bytes, st))
         return st->code;
     Lanes__V1__WordCountSpec spec = LANES__V1__WORD_COUNT_SPEC__INIT;
-    Lanes__V1__WordCountRequest req = LANES__V1__WORD_COUNT_REQUEST__INIT;
+    job_requests_t jr;
     spec.min_length = job->min_length;
     spec.top = job->top;
     spec.backend = (Lanes__V1__Backend)job->backend;
-    req.msg_case = LANES__V1__WORD_COUNT_REQUEST__MSG_SPEC;
-    req.spec = &spec;
-    wc.ts.spec = pack_message(&req.base);
+    job_requests_init(&jr, &spec.base, text_stream_chunk, &wc.ts);
 
-    stream_io_t io = {word_count_next, word_count_on_message, &wc};
+    stream_io_t io = {job_next, &jr, word_count_on_message, &wc};
     grpc_status_code code = run_stream(c, METHOD_WORD_COUNT, &io, st);
     if (code == GRPC_STATUS_OK && !wc.got_done)
         code = st_set(st, GRPC_STATUS_INTERNAL, "client: WordCount returned OK but no WordCountDone");
-    text_stream_free(&wc.ts);
+    job_requests_free(&jr);
+    text_reader_free(&wc.ts.rd);
     if (code != GRPC_STATUS_OK) {
         word_table_free(&wc.table);
         lanes_client_word_count_reply_free(reply);
@@ -656,12 +613,6 @@ typedef struct word_acf_call {
     lanes_client_word_acf_reply_t *reply;
     int got_reply;
 } word_acf_call_t;
-
-static grpc_byte_buffer *word_acf_next(void *ctx, int *last, lanes_client_status_t *st)
-{
-    word_acf_call_t *wa = ctx;
-    return text_stream_next(&wa->ts, last, st);
-}
 
 static int word_acf_on_message(void *ctx, const uint8_t *data, size_t len, lanes_client_status_t *st)
 {
@@ -732,21 +683,20 @@ grpc_status_code lanes_client_word_acf(lanes_client_t *c, const lanes_client_wor
     if (text_valid(&job->text, st) || text_reader_init(&wa.ts.rd, &job->text, "the text", job->chunk_bytes, st))
         return st->code;
     Lanes__V1__WordAcfSpec spec = LANES__V1__WORD_ACF_SPEC__INIT;
-    Lanes__V1__WordAcfRequest req = LANES__V1__WORD_ACF_REQUEST__INIT;
+    job_requests_t jr;
     spec.mode = (Lanes__V1__WordAcfSpec__Mode)job->mode;
     spec.nwords = job->nwords;
     spec.timesteps = job->timesteps;
     spec.min_length = job->min_length;
     spec.backend = (Lanes__V1__Backend)job->backend;
-    req.msg_case = LANES__V1__WORD_ACF_REQUEST__MSG_SPEC;
-    req.spec = &spec;
-    wa.ts.spec = pack_message(&req.base);
+    job_requests_init(&jr, &spec.base, text_stream_chunk, &wa.ts);
 
-    stream_io_t io = {word_acf_next, word_acf_on_message, &wa};
+    stream_io_t io = {job_next, &jr, word_acf_on_message, &wa};
     grpc_status_code code = run_stream(c, METHOD_WORD_ACF, &io, st);
     if (code == GRPC_STATUS_OK && !wa.got_reply)
         code = st_set(st, GRPC_STATUS_INTERNAL, "client: WordAcf returned OK but no WordAcfResponse");
-    text_stream_free(&wa.ts);
+    job_requests_free(&jr);
+    text_reader_free(&wa.ts.rd);
     if (code != GRPC_STATUS_OK)
         lanes_client_word_acf_reply_free(reply);
     return code;
@@ -766,8 +716,9 @@ typedef struct corpus_call {
     word_table_t *tables;     /* n_docs: tables of documents still coming back */
     unsigned char *finished;  /* n_docs: done = true seen */
     text_reader_t rd;
+    Lanes__V1__DocPiece piece; /* corpus_piece's last message */
     size_t doc;               /* the document being sent */
-    int spec_sent, in_doc;    /* in_doc: its first piece went out */
+    int in_doc;               /* its first piece went out */
     lanes_client_corpus_reply_t *reply;
     int got_done;
 } corpus_call_t;
@@ -831,23 +782,6 @@ static ptrdiff_t corpus_find(const corpus_call_t *cc, const char *name)
     return -1;
 }
 
-static grpc_byte_buffer *corpus_spec_message(const lanes_client_corpus_job_t *job)
-{
-    Lanes__V1__CorpusSpec spec = LANES__V1__CORPUS_SPEC__INIT;
-    Lanes__V1__CorpusRequest req = LANES__V1__CORPUS_REQUEST__INIT;
-    spec.word_count = job->word_count != 0;
-    spec.word_acf = job->word_acf != 0;
-    spec.min_length = job->min_length;
-    spec.mode = (Lanes__V1__WordAcfSpec__Mode)job->mode;
-    spec.nwords = job->nwords;
-    spec.timesteps = job->timesteps;
-    spec.zipf_words = job->zipf_words;
-    spec.backend = (Lanes__V1__Backend)job->backend;
-    req.msg_case = LANES__V1__CORPUS_REQUEST__MSG_SPEC;
-    req.spec = &spec;
-    return pack_message(&req.base);
-}
-
 /* Opens document cc->doc for reading. */
 static int corpus_open(corpus_call_t *cc, lanes_client_status_t *st)
 {
@@ -873,31 +807,28 @@ static int corpus_open(corpus_call_t *cc, lanes_client_status_t *st)
     return 0;
 }
 
-static grpc_byte_buffer *corpus_next(void *ctx, int *last, lanes_client_status_t *st)
+/* A job_data_fn (ctx: the corpus_call_t): the next DocPiece, the documents one after another, each
+ * named in its first piece; none for a corpus of no documents. */
+static int corpus_piece(void *ctx, const ProtobufCMessage **m, int *last, lanes_client_status_t *st)
 {
     corpus_call_t *cc = ctx;
     const lanes_client_corpus_job_t *job = cc->job;
-    if (!cc->spec_sent) {
-        cc->spec_sent = 1;
-        *last = job->n_docs == 0;
-        return corpus_spec_message(job);
-    }
+    *m = NULL;
+    *last = 1;
+    if (cc->doc == job->n_docs)
+        return 0;
     if (!cc->rd.fd_open && corpus_open(cc, st))
-        return NULL;
+        return -1;
     size_t len;
     int end;
     if (text_reader_next(&cc->rd, &len, &end, st))
-        return NULL;
-    Lanes__V1__DocPiece piece = LANES__V1__DOC_PIECE__INIT;
-    Lanes__V1__CorpusRequest req = LANES__V1__CORPUS_REQUEST__INIT;
+        return -1;
+    lanes__v1__doc_piece__init(&cc->piece);
     if (!cc->in_doc)
-        piece.name = (char *)cc->names[cc->doc];
-    piece.data.len = len;
-    piece.data.data = cc->rd.buf;
-    piece.last = end != 0;
-    req.msg_case = LANES__V1__CORPUS_REQUEST__MSG_DOC;
-    req.doc = &piece;
-    grpc_byte_buffer *bb = pack_message(&req.base);
+        cc->piece.name = (char *)cc->names[cc->doc];
+    cc->piece.data.len = len;
+    cc->piece.data.data = cc->rd.buf; /* the buffer outlives the close below */
+    cc->piece.last = end != 0;
     cc->in_doc = 1;
     *last = 0;
     if (end) {
@@ -905,7 +836,8 @@ static grpc_byte_buffer *corpus_next(void *ctx, int *last, lanes_client_status_t
         cc->doc++;
         *last = cc->doc == job->n_docs;
     }
-    return bb;
+    *m = &cc->piece.base;
+    return 0;
 }
 
 /* Appends the word table piece of a DocResult (field 2, WordCounts) to t, if it has one. */
@@ -1057,8 +989,20 @@ grpc_status_code lanes_client_corpus(lanes_client_t *c, const lanes_client_corpu
     else if (corpus_names(&cc, st) || text_reader_init(&cc.rd, &none, "", job->chunk_bytes, st))
         code = st->code;
     else {
-        stream_io_t io = {corpus_next, corpus_on_message, &cc};
+        Lanes__V1__CorpusSpec spec = LANES__V1__CORPUS_SPEC__INIT;
+        job_requests_t jr;
+        spec.word_count = job->word_count != 0;
+        spec.word_acf = job->word_acf != 0;
+        spec.min_length = job->min_length;
+        spec.mode = (Lanes__V1__WordAcfSpec__Mode)job->mode;
+        spec.nwords = job->nwords;
+        spec.timesteps = job->timesteps;
+        spec.zipf_words = job->zipf_words;
+        spec.backend = (Lanes__V1__Backend)job->backend;
+        job_requests_init(&jr, &spec.base, corpus_piece, &cc);
+        stream_io_t io = {job_next, &jr, corpus_on_message, &cc};
         code = run_stream(c, METHOD_CORPUS, &io, st);
+        job_requests_free(&jr);
         if (code == GRPC_STATUS_OK && !cc.got_done)
             code = st_set(st, GRPC_STATUS_INTERNAL, "client: Corpus returned OK but no CorpusDone");
     }

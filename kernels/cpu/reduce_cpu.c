@@ -70,6 +70,7 @@
 
 #include "cpu/convert.h"
 #include "lanes/kernels.h"
+#include "lanes/text_format.h" /* lanes_py_float_repr: Python's repr() of a float in numpy's messages */
 
 #define BLOCK LANES_REDUCE_BLOCK
 #define N_LANES 16
@@ -599,36 +600,6 @@ static void hist_feed(lanes_reducer_t *r, const unsigned char *p, size_t n, int 
     hist_range(r, p, n, r->counts);
 }
 
-/* Python's repr() of a float, for numpy's messages: "inf", "nan", "1.5", "100000.0", "1e+16". */
-static void py_float_repr(double v, char *buf, size_t cap)
-{
-    if (isnan(v)) {
-        snprintf(buf, cap, "nan");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(buf, cap, v < 0 ? "-inf" : "inf");
-        return;
-    }
-    char tmp[40];
-    int prec = 1;
-    for (; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    if (prec > 17)
-        prec = 17;
-    const char *e = strchr(tmp, 'e');
-    int exp10 = e ? atoi(e + 1) : 0;
-    if (exp10 < -4 || exp10 >= 16) {
-        snprintf(buf, cap, "%s", tmp);
-    } else {
-        int decimals = prec - 1 - exp10;
-        snprintf(buf, cap, "%.*f", decimals < 1 ? 1 : decimals, v);
-    }
-}
-
 static int hist_init(lanes_reducer_t *r, const lanes_reduce_spec_t *spec, lanes_error_t *err)
 {
     if (spec->bins < 1)
@@ -644,8 +615,8 @@ static int hist_init(lanes_reducer_t *r, const lanes_reduce_spec_t *spec, lanes_
         return lanes_error_set(err, LANES_EINVAL, "max must be larger than min in range parameter.");
     if (!isfinite(lo) || !isfinite(hi)) {
         char a[40], b[40];
-        py_float_repr(lo, a, sizeof a);
-        py_float_repr(hi, b, sizeof b);
+        lanes_py_float_repr(lo, a, sizeof a);
+        lanes_py_float_repr(hi, b, sizeof b);
         return lanes_error_set(err, LANES_EINVAL, "supplied range of [%s, %s] is not finite", a, b);
     }
     if (lo == hi) {
@@ -757,7 +728,7 @@ lanes_reducer_t *lanes_reducer_new(const lanes_reduce_spec_t *spec, lanes_error_
     }
     if ((spec->op == LANES_REDUCE_VAR || spec->op == LANES_REDUCE_STD) && !isfinite(spec->ddof)) {
         char d[40];
-        py_float_repr(spec->ddof, d, sizeof d);
+        lanes_py_float_repr(spec->ddof, d, sizeof d);
         lanes_error_set(err, LANES_EINVAL, "ddof must be finite, got %s", d);
         return NULL;
     }

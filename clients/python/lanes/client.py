@@ -10,13 +10,16 @@ ReduceOnce, AcfOnce, WordCountOnce, WordAcfOnce): one
 round trip, no streaming threads. Text jobs (word_count, word_acf, corpus) stream a file's bytes in
 chunks read as gRPC asks for them; corpus keeps sending documents while their results come back, and
 an exception raised while reading a source ends the requests and is raised again in the caller's thread.
-Every gRPC error becomes a `lanes.Error` subclass carrying the status code and the server's message,
-and every check the client makes itself (dtypes, shapes, argument types and ranges, paths) raises
+Every job but corpus runs through one path, Client._job: the unary twin for a job that fits one message,
+else the stream (the spec, then chunks). One guard, _rpc_errors, wraps every call: each gRPC error
+becomes a `lanes.Error` subclass carrying the status code and the server's message, and every check
+the client makes itself (dtypes, shapes, argument types and ranges, paths) raises
 one too, with a message naming the argument (see errors.py). Exceptions raised by the caller's own
 objects (a chunk iterable, a file object's read()) other than OSError pass through unchanged.
 Summaries and Info come back as plain dicts whose counts are ints and whose times are floats.
 """
 import collections
+import contextlib
 import itertools
 import operator
 import os
@@ -285,24 +288,70 @@ class Client:
     def _timeout(self, timeout):
         return self.timeout if timeout is None else _check_timeout(timeout)
 
+    # ---- the one path of every job: once or streamed ----
+
+    def _job(self, name, spec, timeout, whole=None, chunks=()):
+        """Runs job `name` (a key of _CALLS) with `spec`, once or streamed, under _rpc_errors.
+
+        whole (the input fits one message: the bytes arrays of its one chunk, [] for none): one unary
+        call of the job's twin (XOnce, an XCall of spec and chunk); returns its reply. Otherwise the
+        job's stream (X) gets the spec, then a Chunk per tuple of bytes arrays of `chunks`, which is read
+        lazily in gRPC's request thread (_guarded: an exception there ends the requests and is raised in
+        the caller's thread once the call is over). Returns the stream's reply: its one response for a
+        client stream (Reduce, WordAcf), else an iterator over the responses (Map, Acf, WordCount) that
+        cancels the call when left early.
+        """
+        once, call_cls, request_cls, streamed = _CALLS[name]
+        if whole is not None:
+            req = call_cls(spec=spec)
+            if whole:
+                req.chunk.arrays.extend(whole)
+            with _rpc_errors():
+                return getattr(self._stub, once)(req, timeout=self._timeout(timeout))
+        failure = []
+
+        def requests():
+            yield request_cls(spec=spec)
+            for arrays in _guarded(chunks, failure):
+                m = request_cls()  # filled in place: a Chunk passed to the constructor is copied again
+                m.chunk.arrays.extend(arrays)
+                yield m
+
+        stub = getattr(self._stub, name)
+        if streamed:
+            return self._responses(stub, requests(), failure, timeout)
+        with _rpc_errors(failure):
+            return stub(requests(), timeout=self._timeout(timeout))
+
+    def _responses(self, stub, requests, failure, timeout):
+        """The responses of a bidirectional stream, as they arrive; stops at a request source's failure
+        (raised by the guard) and cancels the call when it ends or the caller stops early."""
+        call = None
+        with _rpc_errors(failure):
+            try:
+                call = stub(requests, timeout=self._timeout(timeout))
+                for r in call:
+                    if failure:
+                        break
+                    yield r
+            finally:
+                if call is not None:
+                    call.cancel()  # no-op once the call ended; stops the stream if the caller stopped early
+
     # ---- Info and health ----
 
     def info(self, *, timeout=None):
         """The daemon's version, backends, devices, thread counts and limits, as a dict (counts and
         sizes are ints, uptime_seconds a float)."""
-        try:
+        with _rpc_errors():
             r = self._stub.Info(lanes_pb2.InfoRequest(), timeout=self._timeout(timeout))
-        except grpc.RpcError as e:
-            raise errors.from_rpc_error(e) from None
         return _message_dict(r)
 
     def health(self, service="", *, timeout=None):
         """The serving status of `service` ("" for the whole daemon): "SERVING" or "NOT_SERVING"."""
         req = health_pb2.HealthCheckRequest(service=_str_arg("service", service))
-        try:
+        with _rpc_errors():
             r = self._health.Check(req, timeout=self._timeout(timeout))
-        except grpc.RpcError as e:
-            raise errors.from_rpc_error(e) from None
         return health_pb2.HealthCheckResponse.ServingStatus.Name(r.status)
 
     # ---- Map ----
@@ -438,44 +487,17 @@ class Client:
 
     def _map_once(self, spec, flat, out_np, timeout):
         """A job that fits one message: one unary MapOnce round trip instead of a stream."""
-        req = lanes_pb2.MapCall(spec=spec)
-        if flat and flat[0].size:
-            req.chunk.arrays.extend([a.tobytes() for a in flat])
-        try:
-            r = self._stub.MapOnce(req, timeout=self._timeout(timeout))
-        except grpc.RpcError as e:
-            raise errors.from_rpc_error(e) from None
+        r = self._job("Map", spec, timeout, whole=[a.tobytes() for a in flat] if flat and flat[0].size else [])
         self._last_summary = r.summary
         parts = [np.frombuffer(p, dtype=out_np) for p in r.chunk.arrays]
         return np.concatenate(parts) if parts else np.empty(0, dtype=out_np)
 
     def _map_stream(self, spec, out_np, chunks, timeout):
-        failure = []
-
-        def requests():
-            yield lanes_pb2.MapRequest(spec=spec)
-            for c in _guarded(chunks, failure):
-                m = lanes_pb2.MapRequest()  # filled in place: a Chunk passed to the constructor is copied again
-                m.chunk.arrays.extend([a.tobytes() for a in c])
-                yield m
-
-        call = None
-        try:
-            call = self._stub.Map(requests(), timeout=self._timeout(timeout))
-            for r in call:
-                if failure:
-                    break
-                if r.HasField("summary"):
-                    self._last_summary = r.summary
-                    continue
-                yield np.frombuffer(r.chunk.arrays[0], dtype=out_np)
-        except grpc.RpcError as e:
-            _reraise(failure)
-            raise errors.from_rpc_error(e) from None
-        finally:
-            if call is not None:
-                call.cancel()  # no-op once the call ended; stops the stream if the caller stopped early
-        _reraise(failure)
+        for r in self._job("Map", spec, timeout, chunks=(tuple(a.tobytes() for a in c) for c in chunks)):
+            if r.HasField("summary"):
+                self._last_summary = r.summary
+                continue
+            yield np.frombuffer(r.chunk.arrays[0], dtype=out_np)
 
     # ---- Reduce ----
 
@@ -547,13 +569,7 @@ class Client:
 
     def _reduce_call(self, spec, dtype, flat, timeout):
         """A job that fits one message: one unary ReduceOnce round trip."""
-        req = lanes_pb2.ReduceCall(spec=spec)
-        if flat and flat[0].size:
-            req.chunk.arrays.extend(a.tobytes() for a in flat)
-        try:
-            r = self._stub.ReduceOnce(req, timeout=self._timeout(timeout))
-        except grpc.RpcError as e:
-            raise errors.from_rpc_error(e) from None
+        r = self._job("Reduce", spec, timeout, whole=[a.tobytes() for a in flat] if flat and flat[0].size else [])
         return self._reduce_result(spec.op, dtype, r)
 
     def reduce_iter(self, op, chunks, *, dtype=None, ddof=0, bins=10, range=None, backend=None, timeout=None):
@@ -589,21 +605,9 @@ class Client:
         return spec
 
     def _reduce_stream(self, spec, dtype, chunks, timeout):
-        failure = []
-
-        def requests():
-            yield lanes_pb2.ReduceRequest(spec=spec)
-            for c in _guarded(chunks, failure):  # tuples: one array per streamed input
-                m = lanes_pb2.ReduceRequest()
-                m.chunk.arrays.extend(a.tobytes() for a in c)
-                yield m
-
-        try:
-            r = self._stub.Reduce(requests(), timeout=self._timeout(timeout))
-        except grpc.RpcError as e:
-            _reraise(failure)
-            raise errors.from_rpc_error(e) from None
-        _reraise(failure)  # the daemon reduced what came before the failing chunk: not an answer
+        # tuples: one array per streamed input. A source that fails raises here, though the daemon
+        # reduced what came before the failing chunk: that is not an answer.
+        r = self._job("Reduce", spec, timeout, chunks=(tuple(a.tobytes() for a in c) for c in chunks))
         return self._reduce_result(spec.op, dtype, r)
 
     def _reduce_result(self, op, dtype, r):
@@ -667,13 +671,7 @@ class Client:
             spec.n = a.size
             lags = nlags if nlags is not None else (_default_nlags(a.size) if a.size > 1 else 0)
             if a.nbytes <= self.chunk_bytes and _acf_result_bytes(lags, alpha, qstat) <= MAX_MESSAGE_BYTES // 2:
-                call = lanes_pb2.AcfCall(spec=spec)
-                if a.size:
-                    call.chunk.arrays.append(a.tobytes())
-                try:
-                    r = self._stub.AcfOnce(call, timeout=self._timeout(timeout))
-                except grpc.RpcError as e:
-                    raise errors.from_rpc_error(e) from None
+                r = self._job("Acf", spec, timeout, whole=[a.tobytes()] if a.size else [])
                 return self._acf_result(list(r.values), r.done, alpha, qstat)
             per = _chunk_elements([a.itemsize], self.chunk_bytes)
             chunks = ((a[i:i + per],) for i in builtin_range(0, a.size, per))
@@ -690,26 +688,12 @@ class Client:
         return self._acf_stream(spec, chunks, alpha, qstat, timeout)
 
     def _acf_stream(self, spec, chunks, alpha, qstat, timeout):
-        failure = []
-
         values, done = [], None
-        call = None
-        try:
-            arrays = (c[0].tobytes() for c in chunks)
-            call = self._stub.Acf(_spec_then_chunks(lanes_pb2.AcfRequest, spec, arrays, failure),
-                                  timeout=self._timeout(timeout))
-            for r in call:
-                if r.HasField("done"):
-                    done = r.done
-                else:
-                    values.append(r.values)
-        except grpc.RpcError as e:
-            _reraise(failure)
-            raise errors.from_rpc_error(e) from None
-        finally:
-            if call is not None:
-                call.cancel()
-        _reraise(failure)
+        for r in self._job("Acf", spec, timeout, chunks=((c[0].tobytes(),) for c in chunks)):
+            if r.HasField("done"):
+                done = r.done
+            else:
+                values.append(r.values)
         if done is None:
             raise errors.Internal("the Acf stream ended without its AcfDone message")
         return self._acf_result(values, done, alpha, qstat)
@@ -759,37 +743,25 @@ class Client:
         spec = lanes_pb2.WordCountSpec(min_length=_int_arg("min_length", min_length),
                                        top=_int_arg("top", top, 0, 2**64 - 1), backend=_backend(backend))
         opened = _open_text(source, text, "word_count")
-        failure = []
         words, counts, done = [], [], None
-        call = None
         try:
             pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes, "word_count source"))
             if one is not None:
                 # the whole text fits one message: one unary round trip
-                req = lanes_pb2.WordCountCall(spec=spec)
-                req.chunk.arrays.append(one)
-                r = self._stub.WordCountOnce(req, timeout=self._timeout(timeout))
+                r = self._job("WordCount", spec, timeout, whole=[one])
                 for c in r.counts:
                     words.extend(c.words)
                     counts.extend(c.counts)
                 done = r.done
             else:
-                call = self._stub.WordCount(_spec_then_chunks(lanes_pb2.WordCountRequest, spec, pieces, failure),
-                                            timeout=self._timeout(timeout))
-                for r in call:
+                for r in self._job("WordCount", spec, timeout, chunks=((b,) for b in pieces)):
                     if r.HasField("done"):
                         done = r.done
                     else:
                         words.extend(r.counts.words)
                         counts.extend(r.counts.counts)
-        except grpc.RpcError as e:
-            _reraise(failure)
-            raise errors.from_rpc_error(e) from None
         finally:
-            if call is not None:
-                call.cancel()
             _close(opened)
-        _reraise(failure)
         if done is None:
             raise errors.Internal("the WordCount stream ended without its WordCountDone message")
         self._last_summary = done.summary
@@ -819,22 +791,14 @@ class Client:
                                      timesteps=_int_arg("timesteps", timesteps),
                                      min_length=_int_arg("min_length", min_length), backend=_backend(backend))
         opened = _open_text(source, text, "word_acf")
-        failure = []
         try:
             pieces, one = _one_piece(_text.text_chunks(opened, self.chunk_bytes, "word_acf source"))
             if one is not None:
-                req = lanes_pb2.WordAcfCall(spec=spec)
-                req.chunk.arrays.append(one)
-                r = self._stub.WordAcfOnce(req, timeout=self._timeout(timeout))
+                r = self._job("WordAcf", spec, timeout, whole=[one])
             else:
-                r = self._stub.WordAcf(_spec_then_chunks(lanes_pb2.WordAcfRequest, spec, pieces, failure),
-                                       timeout=self._timeout(timeout))
-        except grpc.RpcError as e:
-            _reraise(failure)
-            raise errors.from_rpc_error(e) from None
+                r = self._job("WordAcf", spec, timeout, chunks=((b,) for b in pieces))
         finally:
             _close(opened)
-        _reraise(failure)
         self._last_summary = r.summary
         acf = np.frombuffer(r.acf, dtype="<f8").astype(np.float64)
         return WordAcfResult(acf, r.words, r.counts, r.first_label, r.total_words, _summary(r.summary))
@@ -1118,51 +1082,52 @@ class CorpusRun:
             bar = tqdm(total=len(self._docs), unit="doc", desc="corpus")
         parts = {}  # name -> (words, counts) of a word table sent in several DocResult messages
         call = None
-        try:
-            for name, err in self._bad.items():
-                self._unread.append(DocResult(name, err))
-            yield from self._local_failures(bar)
-            call = self._client._stub.Corpus(self._requests(failure, sent), timeout=self._timeout)
-            for r in call:
-                if failure:
-                    call.cancel()
-                    break
+
+        def unreadable():
+            """The error when no document could be read here: that, not the daemon's error, is the reason."""
+            return _nothing_readable(self._local) if sent[0] == 0 and len(self._local) == len(self._docs) else None
+
+        with _rpc_errors(failure, instead=unreadable):
+            try:
+                for name, err in self._bad.items():
+                    self._unread.append(DocResult(name, err))
                 yield from self._local_failures(bar)
-                if r.HasField("done"):
-                    d = r.done
-                    self.zipf = [(z.book, [int(c) for c in z.counts]) for z in d.zipf]
-                    self.documents, self.failed = int(d.documents), int(d.failed)
-                    self.summary = _summary(d.summary)
-                    self._client._last_summary = d.summary
-                    continue
-                doc = r.doc
-                words, counts = parts.setdefault(doc.name, ([], []))
-                words.extend(doc.counts.words)
-                counts.extend(doc.counts.counts)
-                if not doc.done:
-                    continue
-                del parts[doc.name]
-                res = self._doc_result(doc, words, counts)
+                call = self._client._stub.Corpus(self._requests(failure, sent), timeout=self._timeout)
+                for r in call:
+                    if failure:
+                        call.cancel()
+                        break
+                    yield from self._local_failures(bar)
+                    if r.HasField("done"):
+                        d = r.done
+                        self.zipf = [(z.book, [int(c) for c in z.counts]) for z in d.zipf]
+                        self.documents, self.failed = int(d.documents), int(d.failed)
+                        self.summary = _summary(d.summary)
+                        self._client._last_summary = d.summary
+                        continue
+                    doc = r.doc
+                    words, counts = parts.setdefault(doc.name, ([], []))
+                    words.extend(doc.counts.words)
+                    counts.extend(doc.counts.counts)
+                    if not doc.done:
+                        continue
+                    del parts[doc.name]
+                    res = self._doc_result(doc, words, counts)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix_str(doc.name, refresh=False)
+                    if res.error is not None and self._raise:
+                        raise res.error
+                    yield res
+                yield from self._local_failures(bar)
+            finally:
+                if call is not None:
+                    call.cancel()
                 if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix_str(doc.name, refresh=False)
-                if res.error is not None and self._raise:
-                    raise res.error
-                yield res
-            yield from self._local_failures(bar)
-        except grpc.RpcError as e:
-            _reraise(failure)
-            if sent[0] == 0 and len(self._local) == len(self._docs):
-                raise _nothing_readable(self._local) from None
-            raise errors.from_rpc_error(e) from None
-        finally:
-            if call is not None:
-                call.cancel()
-            if bar is not None:
-                bar.close()
-        _reraise(failure)
-        if sent[0] == 0 and len(self._local) == len(self._docs):
-            raise _nothing_readable(self._local)  # every path vanished between corpus() and its reading
+                    bar.close()
+        err = unreadable()
+        if err is not None:
+            raise err  # every path vanished between corpus() and its reading
         if self.zipf is None:
             raise errors.Internal("the Corpus stream ended without its CorpusDone message")
         self.documents += len(self._local)
@@ -1234,14 +1199,32 @@ def _acf_result_bytes(nlags, alpha, qstat):
     return (int(nlags) + 1) * per
 
 
-def _spec_then_chunks(request_cls, spec, arrays, failure):
-    """The requests of a one-array stream (Acf, WordCount, WordAcf): the spec, then one Chunk per
-    bytes piece of `arrays`, iterated under _guarded."""
-    yield request_cls(spec=spec)
-    for b in _guarded(arrays, failure):
-        m = request_cls()
-        m.chunk.arrays.append(b)
-        yield m
+# Each job's two calls (Client._job): its unary twin (method, call message), its stream's request message,
+# and whether the stream's reply is a stream too. Every stream starts with the spec, then chunks.
+_CALLS = {
+    "Map": ("MapOnce", lanes_pb2.MapCall, lanes_pb2.MapRequest, True),
+    "Reduce": ("ReduceOnce", lanes_pb2.ReduceCall, lanes_pb2.ReduceRequest, False),
+    "Acf": ("AcfOnce", lanes_pb2.AcfCall, lanes_pb2.AcfRequest, True),
+    "WordCount": ("WordCountOnce", lanes_pb2.WordCountCall, lanes_pb2.WordCountRequest, True),
+    "WordAcf": ("WordAcfOnce", lanes_pb2.WordAcfCall, lanes_pb2.WordAcfRequest, False),
+}
+
+
+@contextlib.contextmanager
+def _rpc_errors(failure=None, instead=None):
+    """The error guard of every call: a grpc.RpcError becomes the lanes.Error of its code
+    (errors.from_rpc_error), unless a request source failed first (`failure`, filled by _guarded),
+    whose own exception is raised instead, or `instead()` gives the error that explains it better.
+    When the call ends without a gRPC error, a request source's failure is raised too."""
+    try:
+        yield
+    except grpc.RpcError as e:
+        _reraise(failure)
+        better = instead() if instead is not None else None
+        if better is not None:
+            raise better from None
+        raise errors.from_rpc_error(e) from None
+    _reraise(failure)
 
 
 def _guarded(iterable, failure):

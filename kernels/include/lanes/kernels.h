@@ -6,6 +6,9 @@
  * how the stream was chunked or on the thread count (reductions follow one fixed blocked-pairwise
  * order), so a job can be split over inline and pooled execution freely.
  *
+ * The element types (lanes/dtype.h) and the errors (lanes/error.h) are the base library's (lanes_base,
+ * kernels/base/), which the clients link without the compute stack; this header includes both.
+ *
  * Errors: functions return 0 or a negative LANES_E* code (lanes/error.h); functions that can fail
  * for a reason worth telling a user also fill a lanes_error_t with a message that names the problem.
  *
@@ -19,35 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lanes/dtype.h"
 #include "lanes/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- element types (numbers match lanes.v1.DType) ---- */
-
-typedef enum lanes_dtype {
-    LANES_DTYPE_INVALID = 0,
-    LANES_DTYPE_F64 = 1,
-    LANES_DTYPE_F32 = 2,
-    LANES_DTYPE_I64 = 3,
-    LANES_DTYPE_I32 = 4,
-} lanes_dtype_t;
-
-/* Bytes per element, 0 for an invalid dtype. Thread-safe. */
-size_t lanes_dtype_size(lanes_dtype_t dt);
-/* "float64", "float32", "int64", "int32", or "invalid". Static string. Thread-safe. */
-const char *lanes_dtype_name(lanes_dtype_t dt);
-
 /* ---- map: elementwise functions ---- */
 
-#define LANES_MAP_MAX_INPUTS 8
-
-typedef struct lanes_param {
-    const char *name;   /* borrowed */
-    double value;
-} lanes_param_t;
+/* LANES_MAP_MAX_INPUTS and lanes_param_t: lanes/dtype.h. */
 
 typedef struct lanes_map_plan lanes_map_plan_t;
 

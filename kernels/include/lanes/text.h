@@ -18,8 +18,10 @@
  * by the object and valid until it is freed.
  *
  * Threads: all functions run on the calling thread. Distinct objects may be used concurrently; one
- * object must not be used by two threads at once. lanes_py_float_repr() and the row writers are
- * thread-safe.
+ * object must not be used by two threads at once. The row writers are thread-safe.
+ *
+ * Formats: Python's float repr and the word count's .dat line (lanes_py_float_repr,
+ * lanes_word_dat_line) are the base library's, in lanes/text_format.h, which this header includes.
  */
 #ifndef LANES_TEXT_H
 #define LANES_TEXT_H
@@ -28,6 +30,7 @@
 #include <stdint.h>
 
 #include "lanes/kernels.h"
+#include "lanes/text_format.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,11 +38,7 @@ extern "C" {
 
 /* ---- word count ---- */
 
-typedef struct lanes_word_entry {
-    const char *word;   /* lower-cased UTF-8, NUL-terminated; owned by the counter */
-    size_t len;         /* bytes, without the NUL */
-    uint64_t count;
-} lanes_word_entry_t;
+/* lanes_word_entry_t (a word, its length and count; here owned by the counter): lanes/text_format.h. */
 
 typedef struct lanes_word_counter lanes_word_counter_t;
 
@@ -62,17 +61,6 @@ int lanes_word_counter_finish(lanes_word_counter_t *wc, const lanes_word_entry_t
 
 /* Frees the counter and its entries; NULL is allowed. */
 void lanes_word_counter_free(lanes_word_counter_t *wc);
-
-/* Writes Python's repr() of a float: the shortest digits that read back to v; scientific notation
- * when the decimal exponent is < -4 or >= 16 ("1e-05", "1.5e+16"), otherwise positional with a '.'
- * ("50.0"); "nan", "inf", "-inf", "-0.0". Returns the length (snprintf-style: the output is cut and
- * NUL-terminated if cap is too small; a 32-byte buffer always suffices). Thread-safe. */
-int lanes_py_float_repr(double v, char *buf, size_t cap);
-
-/* Writes the course's .dat line "word count pct\n", pct = count / total * 100 as Python's repr.
- * Returns the length snprintf-style (the line is cut if cap is too small), or LANES_EINVAL for a
- * NULL entry. Thread-safe. */
-int lanes_word_dat_line(const lanes_word_entry_t *e, uint64_t total, char *buf, size_t cap);
 
 /* ---- word autocorrelation ---- */
 

@@ -1,9 +1,9 @@
-/* Error codes and messages of the compute library: one X-macro table (LANES_ERRNO_MAP in kernels.h)
+/* Error codes and messages of lanes (base library): one X-macro table (LANES_ERRNO_MAP in lanes/error.h)
  * gives the codes and their static texts; lanes_error_t carries a formatted message for a person. */
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "lanes/kernels.h"
+#include "lanes/error.h"
 
 const char *lanes_strerror(int err)
 {

@@ -1,5 +1,6 @@
-/* Element types: sizes and names. Numbers match lanes.v1.DType so the daemon converts by cast. */
-#include "lanes/kernels.h"
+/* Element types (base library): sizes and names. Numbers match lanes.v1.DType so the daemon converts by
+ * cast. */
+#include "lanes/dtype.h"
 
 size_t lanes_dtype_size(lanes_dtype_t dt)
 {

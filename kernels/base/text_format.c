@@ -1,5 +1,7 @@
-/* text_format.c: the course's output formats: Python's repr() of a float, the word count's .dat
- * line and the word ACF's CSV row (in text_acf.c, which owns the ACF object).
+/* text_format.c (base library): the course's output formats of lanes/text_format.h: Python's repr() of
+ * a float (the one implementation: the kernels' messages, e.g. the reducer's "supplied range of [0.0,
+ * inf]", and the .dat line both use it) and the word count's .dat line. The word ACF's CSV row is in
+ * kernels/cpu/text_acf.c, which owns the ACF object.
  *
  * Design: repr() is the shortest decimal that reads back to the same double. We try %.{p}e for
  * p = 1 .. 17 significant digits and keep the first that strtod() maps back to v (glibc's printf
@@ -13,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/text_internal.h"
+#include "lanes/text_format.h"
 
 int lanes_py_float_repr(double v, char *buf, size_t cap)
 {
