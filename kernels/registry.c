@@ -1,10 +1,14 @@
-/* The backend registry: the one list of compute backends (inline, cpu, process-pool, cuda).
+/* The registry: the one list of compute backends this build has (cpu, cuda) and of the placements
+ * the daemon reports (inline, cpu, process-pool, cuda).
  *
- * Design: a static table filled by lanes_registry_init() and guarded by one mutex; readers copy
- * entries out. The CUDA entry is "compiled" from cuda_api.h's lanes_cuda_compiled() (cuda_stub.c
- * in a CPU-only build) and starts unavailable: the daemon's GPU pool (service/exec/gpu_pool.c) probes the
- * devices in its worker processes, so CUDA never starts in the daemon, and marks the backend up or
- * down as its workers come and go. The process pool lives in the daemon too and is marked at start.
+ * Design: the compute backends are a static table of their entry points (backend_impl.h), and this is
+ * the only file with per-backend build conditions (ggml's registry): LANES_HAVE_CUDA adds the cuda
+ * entry. Opening, probing and supports() go through that table. The placements are a second static
+ * table filled by lanes_registry_init() and guarded by one mutex; readers copy entries out. The CUDA
+ * placement is "compiled" when the table has the cuda backend and starts unavailable: the daemon's GPU
+ * pool (service/exec/gpu_pool.c) probes the devices in its worker processes, so CUDA never starts in
+ * the daemon, and marks the placement up or down as its workers come and go. The process pool lives in
+ * the daemon too and is marked at start.
  */
 #include "lanes/registry.h"
 
@@ -13,8 +17,62 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cuda/cuda_api.h"
+#include "backend_impl.h"
 #include "lanes/kernels.h"
+
+static const lanes_backend_iface_t *const g_ifaces[] = {
+    &lanes__backend_cpu,
+#ifdef LANES_HAVE_CUDA
+    &lanes__backend_cuda,
+#endif
+};
+#define N_IFACES (sizeof g_ifaces / sizeof g_ifaces[0])
+
+static const char *const g_iface_names[] = {
+    "cpu",
+#ifdef LANES_HAVE_CUDA
+    "cuda",
+#endif
+    NULL,
+};
+
+static const lanes_backend_iface_t *find_iface(const char *name)
+{
+    for (size_t i = 0; name && i < N_IFACES; i++)
+        if (strcmp(g_ifaces[i]->name, name) == 0)
+            return g_ifaces[i];
+    return NULL;
+}
+
+const char *const *lanes_registry_backend_names(void) { return g_iface_names; }
+
+int lanes_registry_backend_probe(const char *name, lanes_device_info_t *devs, int max, char *detail,
+                                 size_t detail_cap)
+{
+    const lanes_backend_iface_t *i = find_iface(name);
+    if (!i) {
+        snprintf(detail, detail_cap, "backend '%s' is not built into this binary", name ? name : "");
+        return LANES_ENODEV;
+    }
+    return i->probe(devs, max, detail, detail_cap);
+}
+
+lanes_backend_t *lanes_registry_backend_open(const char *name, int device, size_t staging_bytes,
+                                             lanes_error_t *err)
+{
+    const lanes_backend_iface_t *i = find_iface(name);
+    if (!i) {
+        lanes_error_set(err, LANES_ENODEV, "backend '%s' is not built into this binary", name ? name : "");
+        return NULL;
+    }
+    return lanes__backend_open(i, device, staging_bytes, err);
+}
+
+int lanes_registry_backend_supports(const char *name, lanes_backend_op_t op, const lanes_backend_spec_t *spec)
+{
+    const lanes_backend_iface_t *i = find_iface(name);
+    return i && lanes__backend_iface_supports(i, op, spec);
+}
 
 #define LANES_MAX_DEVICES 16
 
@@ -50,7 +108,7 @@ void lanes_registry_init(int cpu_threads)
     snprintf(b->detail, sizeof b->detail, "not started");
 
     b = &g_backends[g_n_backends++];
-    *b = (lanes_backend_info_t){.id = LANES_BACKEND_CUDA, .name = "cuda", .compiled = lanes_cuda_compiled()};
+    *b = (lanes_backend_info_t){.id = LANES_BACKEND_CUDA, .name = "cuda", .compiled = find_iface("cuda") != NULL};
     snprintf(b->detail, sizeof b->detail, "%s",
              b->compiled ? "not started: no GPU worker has probed the devices"
                          : "not built: this is a CPU-only build (configure with nvcc present)");

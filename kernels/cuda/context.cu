@@ -49,8 +49,6 @@ int lanes__cuda_fail(lanes_cuda_ctx_t *ctx, cudaError_t e, const char *call, lan
     return code;
 }
 
-extern "C" int lanes_cuda_compiled(void) { return 1; }
-
 /* Why the runtime sees no device, in words a user can act on: the runtime reports a missing driver
  * library and a too-old driver alike as cudaErrorInsufficientDriver, so the driver library is looked
  * for here to tell them apart. */

@@ -1,9 +1,12 @@
-/* extern "C" entry points of the CUDA backend (kernels/cuda/ (.cu files)), with the same names in
- * cuda_stub.c for builds without CUDA (each then fails with LANES_ENODEV and says so).
+/* extern "C" entry points of the CUDA code (kernels/cuda/ (.cu files)), with the same names in
+ * cuda_stub.c for builds without CUDA (each then fails with LANES_ENODEV and says so). Internal to
+ * kernels/: not on lanes_kernels' public include path.
  *
- * Who calls these: the GPU worker process (service/worker/gpu_worker.c, `lanesd --gpu-worker`), the CUDA
- * tests and benchmarks. The daemon process itself never calls them, so no CUDA context ever exists in
- * the process that forks or serves RPCs, and a sticky CUDA error kills only a respawnable worker.
+ * Who calls these: the cuda backend (backend_cuda.c, the one way in from outside kernels/: lanes/backend.h,
+ * which the GPU worker process `lanesd --gpu-worker` runs), and the CUDA tests and benchmarks (with a
+ * private include of kernels/). The daemon process itself never calls them, so no CUDA context ever
+ * exists in the process that forks or serves RPCs, and a sticky CUDA error kills only a respawnable
+ * worker.
  *
  * Errors: every CUDA, cuFFT and NVRTC call is checked; a failure returns a negative LANES_E* code
  * with a message in err naming the call and the runtime's words. LANES_EINVAL: bad arguments or an
@@ -25,9 +28,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* 1 in a build with the CUDA backend, 0 in a CPU-only build. Touches no device. Thread-safe. */
-int lanes_cuda_compiled(void);
 
 /* Counts CUDA devices and describes up to max of them in devs. Returns the count (0 when there is no
  * device or no driver), or LANES_ENODEV when built without CUDA; writes a one-line explanation to

@@ -6,8 +6,10 @@
  * before use, so a malformed command is answered with LANES_EINVAL, never a wild access. Expressions
  * are compiled from their text with the kernels' cache (the pool sends the same text for every piece
  * of a job, so it compiles once per job, and NVRTC's cache in the CUDA context keeps the kernel).
- * After a reply with poisoned = 1 the worker exits with status 3: its CUDA context cannot be used
- * again, and a fresh process gets a fresh one.
+ * The device is a lanes_backend_t (the cuda backend, or a test build's simulated device); the worker
+ * checks a command against the arena and calls the backend's op. After a reply with poisoned = 1 the
+ * worker exits with status 3: its CUDA context cannot be used again, and a fresh process gets a fresh
+ * one.
  */
 #define _GNU_SOURCE
 #include "clock.h"
@@ -24,106 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cuda/cuda_api.h"
+#include "lanes/backend.h"
 #include "log.h"
 #include "test_hooks.h"
 #include "fdpass.h"
 
-
-/* ---- the CUDA device (cuda_api.h) ---- */
-
-typedef struct cuda_dev {
-    lanes_cuda_ctx_t *ctx;
-    lanes_cuda_acf_t *acf; /* the last ACF job's engine, kept while nlags and max_used stay */
-    size_t acf_nlags, acf_max_used;
-} cuda_dev_t;
-
-static void *cuda_open(int device, size_t staging_bytes, lanes_gpu_hello_t *hello)
-{
-    lanes_device_info_t devs[16];
-    int n = lanes_cuda_probe(devs, 16, hello->detail, sizeof hello->detail);
-    hello->n_devices = n > 0 ? n : 0;
-    if (n <= 0 || device >= n)
-        return NULL;
-    hello->info = devs[device];
-    lanes_error_t err = {0};
-    cuda_dev_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        snprintf(hello->detail, sizeof hello->detail, "out of memory");
-        return NULL;
-    }
-    d->ctx = lanes_cuda_open(device, staging_bytes, &err);
-    if (!d->ctx) {
-        snprintf(hello->detail, sizeof hello->detail, "opening CUDA device %d failed: %.200s", device, err.msg);
-        free(d);
-        return NULL;
-    }
-    hello->ok = 1;
-    return d;
-}
-
-static int cuda_map(void *dev, const lanes_expr_t *e, const lanes_expr_binding_t *b, const double *params,
-                    uint64_t index0, size_t n, void *out, lanes_dtype_t out_dtype, lanes_error_t *err)
-{
-    return lanes_cuda_expr_eval(((cuda_dev_t *)dev)->ctx, e, b, params, index0, n, out, out_dtype, err);
-}
-
-static int cuda_partials(void *dev, const lanes_reduce_spec_t *spec, const lanes_expr_t *e,
-                         const lanes_expr_binding_t *b, const double *params, const void *data, uint64_t index0,
-                         size_t n_blocks, lanes_reduce_partial_t *out, lanes_error_t *err)
-{
-    return lanes_cuda_reduce_partials(((cuda_dev_t *)dev)->ctx, spec, e, b, params, data, index0, n_blocks, out,
-                                      err);
-}
-
-static int cuda_histogram(void *dev, const lanes_reduce_spec_t *spec, const lanes_histogram_params_t *hp,
-                          const lanes_expr_t *e, const lanes_expr_binding_t *b, const double *params,
-                          const void *data, uint64_t index0, size_t n, int64_t *counts, lanes_error_t *err)
-{
-    return lanes_cuda_reduce_histogram(((cuda_dev_t *)dev)->ctx, spec, hp, e, b, params, data, index0, n, counts,
-                                       err);
-}
-
-static int cuda_acf(void *dev, const double *buf, size_t nlags, size_t used, size_t max_used, double *r,
-                    lanes_error_t *err)
-{
-    cuda_dev_t *d = dev;
-    if (!d->acf || d->acf_nlags != nlags || d->acf_max_used != max_used) {
-        lanes_cuda_acf_free(d->acf);
-        d->acf = lanes_cuda_acf_new(d->ctx, nlags, max_used, err);
-        if (!d->acf)
-            return err->code ? err->code : LANES_EDEVICE;
-        d->acf_nlags = nlags;
-        d->acf_max_used = max_used;
-    }
-    return lanes_cuda_acf_lagsums(d->acf, buf, used, r, err);
-}
-
-static int cuda_fault(void *dev, lanes_error_t *err) { return lanes_cuda_test_fault(((cuda_dev_t *)dev)->ctx, err); }
-
-static int cuda_poisoned(void *dev) { return lanes_cuda_poisoned(((cuda_dev_t *)dev)->ctx); }
-
-static void cuda_close(void *dev)
-{
-    cuda_dev_t *d = dev;
-    if (!d)
-        return;
-    lanes_cuda_acf_free(d->acf);
-    lanes_cuda_close(d->ctx);
-    free(d);
-}
-
-static const lanes_gpu_device_ops_t g_cuda_ops = {
-    .name = "cuda",
-    .open = cuda_open,
-    .map = cuda_map,
-    .partials = cuda_partials,
-    .histogram = cuda_histogram,
-    .acf = cuda_acf,
-    .fault = cuda_fault,
-    .poisoned = cuda_poisoned,
-    .close = cuda_close,
-};
 
 /* ---- commands ---- */
 
@@ -183,8 +90,7 @@ static int cmd_bind(const lanes_gpu_cmd_t *c, const arena_t *a, uint64_t n, lane
     return 0;
 }
 
-static int run_cmd(const lanes_gpu_device_ops_t *ops, void *dev, const lanes_gpu_cmd_t *c, const arena_t *a,
-                   lanes_error_t *err)
+static int run_cmd(lanes_backend_t *dev, const lanes_gpu_cmd_t *c, const arena_t *a, lanes_error_t *err)
 {
     lanes_expr_input_t inputs[LANES_EXPR_MAX_INPUTS];
     const char *pnames[LANES_EXPR_MAX_PARAMS];
@@ -212,7 +118,7 @@ static int run_cmd(const lanes_gpu_device_ops_t *ops, void *dev, const lanes_gpu
             rc = lanes_error_set(err, LANES_EINVAL, "the map result of a GPU command is outside the arena");
             break;
         }
-        rc = ops->map(dev, e, b, c->params, c->index0, (size_t)c->n, a->base + c->out_offset,
+        rc = lanes_backend_map(dev, e, b, c->params, c->index0, (size_t)c->n, a->base + c->out_offset,
                       (lanes_dtype_t)c->out_dtype, err);
         break;
     }
@@ -224,7 +130,7 @@ static int run_cmd(const lanes_gpu_device_ops_t *ops, void *dev, const lanes_gpu
             rc = lanes_error_set(err, LANES_EINVAL, "the blocks of a GPU reduce command are outside the arena");
             break;
         }
-        rc = ops->partials(dev, &spec, e, b, c->params, e ? NULL : a->base + c->data_offset, c->index0, (size_t)c->n,
+        rc = lanes_backend_reduce_partials(dev, &spec, e, b, c->params, e ? NULL : a->base + c->data_offset, c->index0, (size_t)c->n,
                            (lanes_reduce_partial_t *)(void *)(a->base + c->out_offset), err);
         break;
     }
@@ -244,7 +150,7 @@ static int run_cmd(const lanes_gpu_device_ops_t *ops, void *dev, const lanes_gpu
         else if (rc != 0)
             lanes_error_set(err, rc, "a GPU histogram command needs a histogram with a given range");
         if (rc == 0)
-            rc = ops->histogram(dev, &spec, &hp, e, b, c->params, e ? NULL : a->base + c->data_offset, c->index0,
+            rc = lanes_backend_histogram(dev, &spec, &hp, e, b, c->params, e ? NULL : a->base + c->data_offset, c->index0,
                                 (size_t)c->n, (int64_t *)(void *)(a->base + c->out_offset), err);
         lanes_reducer_free(r);
         break;
@@ -255,15 +161,11 @@ static int run_cmd(const lanes_gpu_device_ops_t *ops, void *dev, const lanes_gpu
             rc = lanes_error_set(err, LANES_EINVAL, "the buffers of a GPU ACF command are outside the arena");
             break;
         }
-        rc = ops->acf(dev, (const double *)(const void *)(a->base + c->data_offset), (size_t)c->nlags, (size_t)c->n,
+        rc = lanes_backend_acf_lagsums(dev, (const double *)(const void *)(a->base + c->data_offset), (size_t)c->nlags, (size_t)c->n,
                       (size_t)c->max_used, (double *)(void *)(a->base + c->out_offset), err);
         break;
     case LANES_GPU_OP_FAULT:
-        if (!lanes_test_hooks_enabled()) {
-            rc = lanes_error_set(err, LANES_ENOTSUP, "deliberate faults exist only in test builds (lanesd-test)");
-            break;
-        }
-        rc = ops->fault(dev, err);
+        rc = lanes_test_hooks_gpu_fault(dev, err); /* refused unless this is a test build */
         break;
     default:
         rc = lanes_error_set(err, LANES_EINVAL, "unknown GPU command %d", c->op);
@@ -288,6 +190,25 @@ static int map_arena(int fd, arena_t *a)
     return 0;
 }
 
+/* Opens CUDA device 'device' as a backend (lanes/backend.h), filling hello's n_devices, info and detail
+ * (the probe's words, or why the device could not be opened). NULL when it cannot. */
+static lanes_backend_t *open_cuda(int device, size_t staging_bytes, lanes_gpu_hello_t *hello)
+{
+    lanes_device_info_t devs[16];
+    int n = lanes_registry_backend_probe("cuda", devs, 16, hello->detail, sizeof hello->detail);
+    hello->n_devices = n > 0 ? n : 0;
+    if (n <= 0 || device >= n)
+        return NULL;
+    lanes_error_t err = {0};
+    lanes_backend_t *b = lanes_registry_backend_open("cuda", device, staging_bytes, &err);
+    if (!b) {
+        snprintf(hello->detail, sizeof hello->detail, "opening CUDA device %d failed: %.200s", device, err.msg);
+        return NULL;
+    }
+    lanes_backend_describe(b, &hello->info);
+    return b;
+}
+
 int lanes_gpu_worker_main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -307,17 +228,15 @@ int lanes_gpu_worker_main(int argc, char **argv)
         return 0; /* the daemon is already gone */
     signal(SIGPIPE, SIG_IGN);
 
-    int n_fake = 0;
-    const lanes_gpu_device_ops_t *ops = lanes_test_hooks_gpu_ops(&n_fake);
-    if (!ops)
-        ops = &g_cuda_ops;
     lanes_gpu_hello_t hello;
     memset(&hello, 0, sizeof hello);
     hello.magic = LANES_GPU_MAGIC;
     hello.version = LANES_GPU_VERSION;
     hello.pid = (int32_t)getpid();
     hello.device = (int32_t)device;
-    void *dev = ops->open((int)device, (size_t)staging_mb << 20, &hello);
+    lanes_backend_t *dev = NULL;
+    if (!lanes_test_hooks_gpu_open((int)device, &hello, &dev))
+        dev = open_cuda((int)device, (size_t)staging_mb << 20, &hello);
     hello.ok = dev != NULL;
     if (lanes_fdpass_send((int)sock, &hello, sizeof hello, -1) != 0)
         return 1;
@@ -352,13 +271,13 @@ int lanes_gpu_worker_main(int argc, char **argv)
         uint64_t t0 = lanes_now_ns();
         if (err.code == 0 && lanes_test_hooks_gpu_fault_due((int)device)) {
             /* A test asked for a device fault now: provoke the real one (or the simulated one). */
-            ops->fault(dev, &err);
+            lanes_test_hooks_gpu_fault(dev, &err);
         }
         if (err.code == 0)
-            run_cmd(ops, dev, &cmd, &arena, &err);
+            run_cmd(dev, &cmd, &arena, &err);
         rep.compute_ns = lanes_now_ns() - t0;
         rep.code = err.code;
-        rep.poisoned = ops->poisoned(dev);
+        rep.poisoned = lanes_backend_poisoned(dev) || lanes_test_hooks_gpu_poisoned();
         snprintf(rep.msg, sizeof rep.msg, "%s", err.msg);
         if (lanes_fdpass_send((int)sock, &rep, sizeof rep, -1) != 0) {
             status = 1;
@@ -369,7 +288,7 @@ int lanes_gpu_worker_main(int argc, char **argv)
             _exit(3);
         }
     }
-    ops->close(dev);
+    lanes_backend_close(dev);
     if (arena.base)
         munmap(arena.base, arena.len);
     return status;

@@ -1,4 +1,4 @@
-// Unit tests of the CUDA code generator (kernels/cuda_codegen.c): lanes_cuda_expr_source for
+// Unit tests of the CUDA code generator (kernels/cuda/cuda_codegen.c): lanes_cuda_expr_source for
 // expressions using every op and function, every input kind and array dtype, map kernels into float64
 // and float32, and the fused kernel of every reduce op; and lanes_cuda_compile_check.
 //

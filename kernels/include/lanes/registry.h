@@ -1,7 +1,9 @@
 /* lanes backend registry: which compute backends this build has and which are usable now.
  *
  * Design: the registry (registry.c) is the only place that knows the list of backends; everything
- * else, the daemon's router and Info included, asks it. The registry never initialises CUDA itself:
+ * else, the daemon's router and Info included, asks it. Two lists: the placements the daemon reports
+ * (this header: inline, cpu, process-pool, cuda) and the compute backends this build has, which it
+ * probes and opens (lanes/backend.h: lanes_registry_backend_*). The registry never initialises CUDA itself:
  * in the daemon the GPU worker processes probe the devices (service/exec/gpu_pool.c) and report them with
  * lanes_registry_set_devices() and lanes_registry_set_available(), which may change at any time (a
  * device goes down and comes back).

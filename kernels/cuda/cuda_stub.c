@@ -1,14 +1,14 @@
-/* Stand-in for the CUDA backend in builds without CUDA: the same extern "C" entry points as
+/* Stand-in for the CUDA code in builds without CUDA: the same extern "C" entry points as
  * cuda/cuda_api.h, each saying plainly that CUDA was not built in (LANES_ENODEV). Linked instead of
- * the cuda/ sources so no #ifdef leaks outside kernels/. */
+ * the cuda/ sources so the CUDA tests and benchmarks link in every build and no #ifdef leaks outside
+ * kernels/. The cuda backend (backend_cuda.c) is not built then: the registry does not list it, so
+ * nothing in the daemon reaches these. */
 #include <stdio.h>
 
 #include "cuda/cuda_api.h"
 #include "lanes/kernels.h"
 
 #define NOT_BUILT "not built: this is a CPU-only build (configure with nvcc present)"
-
-int lanes_cuda_compiled(void) { return 0; }
 
 int lanes_cuda_probe(lanes_device_info_t *devs, int max, char *detail, size_t detail_cap)
 {
