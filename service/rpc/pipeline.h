@@ -153,13 +153,14 @@ typedef struct lanes_job_ops {
     const struct ProtobufCMessageDescriptor *spec_descriptor;
     /* Allocates the job's state (returns NULL when out of memory). */
     void *(*create)(const lanes_config_t *cfg);
-    /* Decodes and validates the spec; fills the layout. Returns 0 or a LANES_E* code with err set. */
+    /* Decodes and validates the spec; fills the layout. Returns 0 or a LANES_E* code with err set. After
+     * it succeeds, the engine checks the requested backend (layout->backend, lanes_router_init). */
     int (*on_spec)(void *state, const uint8_t *spec, size_t len, lanes_job_layout_t *layout, lanes_error_t *err);
     /* Computes one piece where x says (x->device >= 0: on that CUDA device, falling back to the CPU
      * with x->threads threads if it fails and cuda was not forced; else with x->threads threads, 1:
      * inline), appending result messages to out. A compute that cannot use a device ignores
      * x->device and runs on the CPU. Returns 0 or a LANES_E* code with err set. Never runs
-     * concurrently for one job. */
+     * concurrently for one job. NULL for an asynchronous job (submit below). */
     int (*compute)(void *state, const lanes_job_piece_t *piece, lanes_exec_t *x, lanes_out_list_t *out,
                    lanes_error_t *err);
     /* (optional) Produces results that exist only once every chunk is computed, one piece per call:
@@ -205,8 +206,8 @@ typedef struct lanes_job_ops {
 void lanes_pipeline_unit_done(lanes_job_t *job, void *result);
 
 /* Fills in the lanes_method_t of an endpoint driven by this engine: a stream of spec then chunks (an
- * asynchronous job: its own messages), or with once = 1 its unary twin (spec and at most one chunk in the request; the result messages and
- * the final message concatenated into the reply). 'ops' and 'cfg' must outlive the server. Main
+ * asynchronous job: its own messages), or with once = 1 its unary twin (spec and at most one chunk in
+ * the request; the result messages and the final message concatenated into the reply). 'ops' and 'cfg' must outlive the server. Main
  * thread, before the server starts. */
 struct lanes_method;
 void lanes_pipeline_method(struct lanes_method *m, const char *path, const lanes_job_ops_t *ops,

@@ -401,8 +401,8 @@ static int corpus_on_message(void *state, int have_spec, const uint8_t *msg, siz
                                "(field 2)");
     if (field == 1) {
         if (have_spec)
-            return lanes_error_set(err, LANES_EINVAL,
-                                   "the corpus spec was sent twice: only the first message of a Corpus call carries it");
+            return lanes_error_set(err, LANES_EINVAL, "the corpus spec was sent twice: only the first message of a "
+                                                      "Corpus call carries it");
         m->spec = body;
         m->spec_len = blen;
         return 0;
