@@ -2,10 +2,9 @@
  *
  * State machine, all under job->mu; pump_unlock() is the one place that starts work:
  *   - compute the oldest received chunk when none is computing and the unsent results are under two
- *     chunks' worth (room_locked), where the router places it (inline on this thread, as a CPU-pool task, or as a
- *     GPU-pool task that hands it to a CUDA device's worker); the
- *     placement's load is released when the compute ends, and where it ran is recorded for the
- *     summary's reason;
+ *     chunks' worth (room_locked), where the router places it (inline on this thread, as a CPU-pool
+ *     task, or as a GPU-pool task that hands it to a CUDA device's worker); the placement's load is
+ *     released when the compute ends, and where it ran is recorded for the summary's reason;
  *   - send the oldest result when no send is in flight (one send at a time: gRPC's rule, and the
  *     backpressure that keeps memory bounded);
  *   - ask for the next message by the one flow-control rule (want_message_locked): fewer than two
@@ -17,7 +16,7 @@
  *     ops->cancel drops the units the executor has not started);
  *   - a one-message job (once) sends nothing before the end, so it has no room bound: instead it is
  *     refused at its spec or chunk when its known result size cannot fit one reply
- *     (once_check_size_locked), and fails as soon as its queued results pass that bound (run_compute).
+ *     (once_check_size_locked), and fails as soon as its queued results pass that bound (queue_out_locked).
  * Lifetime: a reference for the call (dropped in on_done), one per queued pool task and one per unit
  * in flight on an asynchronous job's executor (dropped in lanes_pipeline_unit_done); the job is freed
  * when the last goes. lanes_call_finish() is always called without job->mu held, since it may
