@@ -2,20 +2,24 @@
  *
  * State machine, all under job->mu; pump_unlock() is the one place that starts work:
  *   - compute the oldest received chunk when none is computing and the unsent results are under two
- *     chunks' worth, where the router places it (inline on this thread, as a CPU-pool task, or as a
- *     GPU-pool task that hands it to a CUDA device's worker); the
- *     placement's load is released when the compute ends, and where it ran is recorded for the
- *     summary's reason;
+ *     chunks' worth (room_locked), where the router places it (inline on this thread, as a CPU-pool
+ *     task, or as a GPU-pool task that hands it to a CUDA device's worker); the placement's load is
+ *     released when the compute ends, and where it ran is recorded for the summary's reason;
  *   - send the oldest result when no send is in flight (one send at a time: gRPC's rule, and the
  *     backpressure that keeps memory bounded);
- *   - ask for the next message when fewer than two chunks are held;
- *   - finish when the client half-closed and all is computed and queued for sending, or at once on an
- *     error or cancellation once no compute is running (a running compute still uses the job);
+ *   - ask for the next message by the one flow-control rule (want_message_locked): fewer than two
+ *     chunks held or computing, or for an asynchronous job fewer than max_units units in flight and
+ *     room for results (its units are submitted from job_on_message as they end, none is held here);
+ *   - finish when the client half-closed and all is computed (no unit in flight) and queued for
+ *     sending, or at once on an error or cancellation once no compute is running (a running compute
+ *     still uses the job; a unit in flight does not: its completion only releases its result, and
+ *     ops->cancel drops the units the executor has not started);
  *   - a one-message job (once) sends nothing before the end, so it has no room bound: instead it is
  *     refused at its spec or chunk when its known result size cannot fit one reply
- *     (once_check_size_locked), and fails as soon as its queued results pass that bound (run_compute).
- * Lifetime: a reference for the call (dropped in on_done) and one per queued pool task; the job is
- * freed when the last goes. lanes_call_finish() is always called without job->mu held, since it may
+ *     (once_check_size_locked), and fails as soon as its queued results pass that bound (queue_out_locked).
+ * Lifetime: a reference for the call (dropped in on_done), one per queued pool task and one per unit
+ * in flight on an asynchronous job's executor (dropped in lanes_pipeline_unit_done); the job is freed
+ * when the last goes. lanes_call_finish() is always called without job->mu held, since it may
  * run on_done on this very thread.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -76,6 +80,7 @@ struct lanes_job {
     in_chunk_t *in_head, *in_tail;
     int in_len;
     int computing;
+    size_t units; /* asynchronous job: units in flight on its executor, each holding a reference */
     lanes_out_list_t out;
     size_t out_bytes;
     int sending;
@@ -167,6 +172,53 @@ static void job_unref(lanes_job_t *j)
         malloc_trim(0); /* the job's buffers go back to the system, not only to the allocator */
 }
 
+/* Queues the messages a callback appended to out (rc 0), or on its failure (rc a LANES_E* code, err
+ * its message) fails the job and frees them. Called with the lock held. */
+static void queue_out_locked(lanes_job_t *j, int rc, const lanes_error_t *err, lanes_out_list_t *out)
+{
+    if (rc != 0) {
+        fail_locked(j, rc, "%s", err->msg);
+        out_list_clear(out);
+        return;
+    }
+    for (lanes_out_msg_t *m = out->head; m; m = m->next)
+        j->out_bytes += m->len;
+    if (out->head) {
+        if (j->out.tail)
+            j->out.tail->next = out->head;
+        else
+            j->out.head = out->head;
+        j->out.tail = out->tail;
+    }
+    if (j->out_bytes > j->out_peak)
+        j->out_peak = j->out_bytes;
+    /* A one-message job's results wait for the end: never let them grow past what one reply holds. */
+    if (j->once && j->out_bytes > ONCE_MAX_REPLY)
+        fail_locked(j, LANES_ELIMIT,
+                    "the result is larger than a one-message reply allows (%u bytes; %zu bytes were computed when "
+                    "the job was stopped): use the streaming %s call",
+                    ONCE_MAX_REPLY, j->out_bytes, j->ops->name);
+}
+
+/* Room for more results: a compute (or, for an asynchronous job, the reading that submits units) may
+ * start while the unsent results are under two chunks' worth; a one-message job sends nothing before
+ * the end and is bounded by its reply instead. */
+static int room_locked(const lanes_job_t *j)
+{
+    return j->once || j->out_bytes <= 2 * j->cfg->chunk_bytes;
+}
+
+/* The flow-control rule for reading: the next message is asked for while the work held or running is
+ * under the job's bound (see pipeline.h). */
+static int want_message_locked(const lanes_job_t *j)
+{
+    if (j->once || j->recv_pending || j->half_closed || j->failed || j->cancelled || j->finishing)
+        return 0;
+    if (j->ops->submit)
+        return j->units < (j->layout.max_units ? j->layout.max_units : 1) && room_locked(j);
+    return j->in_len + j->computing < IN_MAX;
+}
+
 /* Computes chunk c, or a tail step when c is NULL, as placed by the router (pool: on a CPU-pool task).
  * Releases the placement's load when done. Called without the lock; returns with it held. */
 static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int pool, uint64_t queued_ns)
@@ -218,28 +270,7 @@ static void run_compute(lanes_job_t *j, in_chunk_t *c, lanes_placement_t *p, int
     }
     if (threads > j->st.max_threads)
         j->st.max_threads = threads;
-    if (rc != 0) {
-        fail_locked(j, rc, "%s", err.msg);
-        out_list_clear(&out);
-        return;
-    }
-    for (lanes_out_msg_t *m = out.head; m; m = m->next)
-        j->out_bytes += m->len;
-    if (out.head) {
-        if (j->out.tail)
-            j->out.tail->next = out.head;
-        else
-            j->out.head = out.head;
-        j->out.tail = out.tail;
-    }
-    if (j->out_bytes > j->out_peak)
-        j->out_peak = j->out_bytes;
-    /* A one-message job's results wait for the end: never let them grow past what one reply holds. */
-    if (j->once && j->out_bytes > ONCE_MAX_REPLY)
-        fail_locked(j, LANES_ELIMIT,
-                    "the result is larger than a one-message reply allows (%u bytes; %zu bytes were computed when "
-                    "the job was stopped): use the streaming %s call",
-                    ONCE_MAX_REPLY, j->out_bytes, j->ops->name);
+    queue_out_locked(j, rc, &err, &out);
 }
 
 /* Once mode: refuses, before anything is computed, a job whose result (elements x out_elem_bytes,
@@ -350,7 +381,7 @@ static void pump_unlock(lanes_job_t *j)
 {
     for (;;) {
         generate_locked(j);
-        int room = j->once || j->out_bytes <= 2 * j->cfg->chunk_bytes;
+        int room = room_locked(j);
         int tail_due = j->tail_more && j->half_closed && !j->in_head && inputs_done_locked(j);
         if (!j->failed && !j->cancelled && !j->computing && (j->in_head || tail_due) && room) {
             in_chunk_t *c = j->in_head; /* NULL: a tail step */
@@ -418,8 +449,7 @@ static void pump_unlock(lanes_job_t *j)
         break;
     }
 
-    if (!j->once && !j->recv_pending && !j->half_closed && !j->failed && !j->cancelled && !j->finishing &&
-        j->in_len + j->computing < IN_MAX) {
+    if (want_message_locked(j)) {
         j->recv_pending = 1;
         if (lanes_call_request_message(j->call) != 0) {
             j->recv_pending = 0;
@@ -428,7 +458,7 @@ static void pump_unlock(lanes_job_t *j)
     }
 
     int done_ok = j->have_spec && j->half_closed && !j->in_head && (j->once || !j->out.head) && !j->computing &&
-                  inputs_done_locked(j) && !j->tail_more;
+                  !j->units && inputs_done_locked(j) && !j->tail_more;
     int done_err = (j->failed || j->cancelled) && !j->computing;
     if (j->finishing || !(done_ok || done_err)) {
         pthread_mutex_unlock(&j->mu);
@@ -463,6 +493,8 @@ static void pump_unlock(lanes_job_t *j)
     }
     j->in_tail = NULL;
     out_list_clear(&j->out);
+    if (err.code != 0 && j->units && j->ops->cancel)
+        j->ops->cancel(j->state); /* the units in flight complete later, only to be released */
     lanes_call_t *call = j->call;
     if (err.code != 0)
         lanes_log(LANES_LOG_INFO, 0, "%s call ended with %s: %s", j->ops->name, lanes_strerror(err.code), err.msg);
@@ -515,7 +547,9 @@ static void on_spec_locked(lanes_job_t *j, const uint8_t *body, size_t len)
         /* The router's bytes per element: the streamed inputs and the output (text: its bytes); a job
          * whose inputs are all generated computes them, at a float64's 8 bytes. */
         size_t bpe = 0;
-        if (j->layout.bytes)
+        if (j->ops->submit)
+            bpe = 0; /* an asynchronous job's units are never placed by the router */
+        else if (j->layout.bytes)
             bpe = 1;
         else {
             for (int i = 0; i < j->layout.n_arrays; i++)
@@ -664,6 +698,45 @@ static void once_on_message_locked(lanes_job_t *j, uint8_t *data, size_t len)
     once_check_size_locked(j);
 }
 
+/* Asynchronous jobs: the job decodes the message; a spec goes the common way, an ended unit to the
+ * executor. */
+static void async_on_message_locked(lanes_job_t *j, const uint8_t *data, size_t len)
+{
+    lanes_job_msg_t m = {0};
+    lanes_out_list_t out = {0};
+    lanes_error_t err = {0};
+    int rc = j->ops->on_message(j->state, j->have_spec, data, len, &m, &out, &err);
+    queue_out_locked(j, rc, &err, &out);
+    if (rc != 0)
+        return;
+    if (m.spec)
+        on_spec_locked(j, m.spec, m.spec_len);
+    if (!m.unit_ready || j->failed)
+        return;
+    out = (lanes_out_list_t){0};
+    rc = j->ops->submit(j->state, j, &out, &err);
+    if (rc == 1) {
+        j->units++;
+        j->refs++; /* dropped by lanes_pipeline_unit_done, which may come after the call ended */
+        rc = 0;
+    }
+    queue_out_locked(j, rc, &err, &out);
+}
+
+void lanes_pipeline_unit_done(lanes_job_t *j, void *result)
+{
+    lanes_out_list_t out = {0};
+    lanes_error_t err = {0};
+    pthread_mutex_lock(&j->mu);
+    j->units--;
+    int live = !j->finishing && !j->failed && !j->cancelled;
+    int rc = j->ops->unit_done(j->state, result, live ? &out : NULL, &err);
+    if (live)
+        queue_out_locked(j, rc, &err, &out);
+    pump_unlock(j);
+    job_unref(j);
+}
+
 static void job_on_message(void *ctx, uint8_t *data, size_t len)
 {
     lanes_job_t *j = ctx;
@@ -678,6 +751,9 @@ static void job_on_message(void *ctx, uint8_t *data, size_t len)
     const uint8_t *body = NULL;
     size_t blen = 0;
     if (j->finishing || j->failed || j->cancelled) {
+        free(data);
+    } else if (j->ops->submit) {
+        async_on_message_locked(j, data, len);
         free(data);
     } else if (lanes_wire_oneof(data, len, &field, &body, &blen) != 0) {
         fail_locked(j, LANES_EINVAL,
@@ -703,9 +779,15 @@ static void job_on_half_close(void *ctx)
     pthread_mutex_lock(&j->mu);
     j->recv_pending = 0;
     j->half_closed = 1;
-    if (!j->have_spec)
+    if (j->ops->on_end) {
+        lanes_error_t err = {0};
+        int rc = j->ops->on_end(j->state, j->have_spec, &err);
+        if (rc != 0)
+            fail_locked(j, rc, "%s", err.msg);
+    } else if (!j->have_spec) {
         fail_locked(j, LANES_EINVAL, "the %s request stream ended before the job spec",
                     j->ops->name);
+    }
     pump_unlock(j);
 }
 

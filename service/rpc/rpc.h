@@ -1,8 +1,9 @@
 /* The daemon's endpoints, as seen by main.c: one lanes_job_ops_t per streamed job (rpc_map.c,
- * rpc_reduce.c, rpc_acf.c, rpc_text.c) and a lanes_method_t per plain endpoint (rpc_info.c, rpc_health.c, rpc_echo.c), plus
- * helpers they share. None of these files includes gRPC headers. A job's callbacks return LANES_E*
- * codes with a lanes_error_t (pipeline.h); only the plain endpoints, which end their own calls, and
- * Corpus speak the edge's API (server.h).
+ * rpc_reduce.c, rpc_acf.c, rpc_text.c; rpc_corpus.c's asynchronous job behind rpc_corpus_method) and a
+ * lanes_method_t per plain endpoint (rpc_info.c, rpc_health.c, rpc_echo.c), plus helpers they share.
+ * None of these files includes gRPC headers. A job's callbacks return LANES_E* codes with a
+ * lanes_error_t (pipeline.h); only the plain endpoints, which end their own calls, speak the edge's
+ * API (server.h).
  */
 #ifndef LANES_RPC_H
 #define LANES_RPC_H
@@ -31,8 +32,9 @@ void rpc_init(const lanes_config_t *cfg, uint64_t start_ns);
 const char *rpc_map_function_list(void);
 const char *rpc_reduce_op_list(void);
 
-/* Fills in the Corpus endpoint (rpc_corpus.c), which runs on the process pool. cfg must outlive the
- * server. Main thread, before the server starts. */
+/* Fills in the Corpus endpoint (rpc_corpus.c): the pipeline engine with Corpus' asynchronous job,
+ * whose documents run on the process pool. cfg must outlive the server. Main thread, before the
+ * server starts. */
 void rpc_corpus_method(struct lanes_method *m, const lanes_config_t *cfg);
 
 /* Plain endpoints. */

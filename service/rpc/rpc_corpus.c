@@ -1,38 +1,37 @@
 /* The Corpus endpoint: word count and word ACF of many documents in one call, on the process pool.
  *
- * Design: the client streams documents one after another as DocPiece messages. Each document's
- * pieces are appended to a spool (a memfd, spool.h) as they arrive, so no gRPC thread ever holds a
- * whole document; its last piece seals the spool and hands it to the process pool (proc_pool.h),
- * which runs it on a worker process and calls back on its manager thread. Each result becomes one
- * or more CorpusResponse.doc messages (a large word table in pieces of about chunk_bytes) queued for
- * sending as soon as the document is done, in whatever order documents finish (imap_unordered).
- * When the client has half-closed and every document is answered, CorpusDone carries the Zipf table
- * (the counts of each document's most frequent words, in the order the documents were sent).
+ * Design: an asynchronous job of the pipeline engine (pipeline.h), which owns the call: its
+ * references, flow control, send queue and fail path. This file keeps what is Corpus' own. The client
+ * streams documents one after another as DocPiece messages (corpus_on_message decodes them). Each
+ * document's pieces are appended to a spool (a memfd, spool.h) as they arrive, so no gRPC thread ever
+ * holds a whole document; its last piece seals the spool, and the engine's submit hands it to the
+ * process pool (proc_pool.h), which runs it on a worker process and calls back on its manager thread
+ * (doc_done, which hands the result to the engine). Each result becomes one or more
+ * CorpusResponse.doc messages (a large word table in pieces of about chunk_bytes), queued for sending
+ * as soon as the document is done, in whatever order documents finish (imap_unordered). When the
+ * client has half-closed and every document is answered, CorpusDone carries the Zipf table (the
+ * counts of each document's most frequent words, in the order the documents were sent).
  *
- * Flow control: the next message is read only while fewer than max_pending documents are with the
- * pool and the queued replies are under two chunks, so a call holds a bounded number of spooled
- * documents and replies. A bad document (too large, a kernel error, a worker that died) fails only
- * itself: its DocResult carries the status and message; a protocol error (a piece out of order, a
- * duplicate name) fails the call.
+ * Flow control is the engine's: the next message is read only while fewer than max_pending
+ * (2 x the pool's workers) documents are with the pool and the queued replies are under two chunks,
+ * so a call holds a bounded number of spooled documents and replies. A bad document (too large, a
+ * kernel error, a worker that died) fails only itself: its DocResult carries the status and message;
+ * a protocol error (a piece out of order, a duplicate name) fails the call, and the engine then
+ * cancels the call's documents still queued in the pool (corpus_cancel).
  *
- * Lifetime: one reference for the call (dropped in on_done) and one per document with the pool (its
- * done() callback may come after the call ended); the state is freed when the last goes. Threads:
- * the state is guarded by mu; lanes_call_finish() is called without it.
+ * Lifetime and threads: the state lives as long as the engine's job, whose references include one per
+ * document with the pool (its completion may come after the call ended). Every callback here runs
+ * under the engine's mutex, so the state needs no lock of its own.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "lanes/v1/lanes.pb-c.h"
-#include "log.h"
 #include "proc_pool.h"
 #include "rpc.h"
-#include "server.h"
 #include "spool.h"
 #include "status.h"
 #include "wire.h"
@@ -49,17 +48,13 @@ typedef struct doc_rec {
 } doc_rec_t;
 
 typedef struct corpus {
-    pthread_mutex_t mu;
-    int refs;
-    lanes_call_t *call;
     const lanes_config_t *cfg;
-    uint64_t tag;
+    uint64_t tag; /* the call's documents in the pool, for lanes_proc_pool_cancel() */
 
-    int have_spec;
     lanes_doc_params_t params;
     int send_table;
     uint32_t zipf_words;
-    lanes_router_t router;
+    int forced; /* the client asked for the process pool */
 
     doc_rec_t *docs;
     size_t n_docs, cap_docs;
@@ -69,32 +64,33 @@ typedef struct corpus {
     int receiving, skipping; /* a document's pieces are arriving; skipping: it already failed */
     lanes_spool_t spool;
     size_t cur;
-    size_t pending, max_pending;
-
-    lanes_out_list_t out;
-    size_t out_bytes;
-    int sending;
-    int recv_pending, half_closed, cancelled, failed, finishing;
-    lanes_error_t fail; /* the first failure: its code and message end the call */
 
     uint64_t pieces, bytes_in, compute_ns, failed_docs;
-    uint64_t start_ns;
 } corpus_t;
 
+/* A document with the pool: the process pool's callback argument, then the engine's unit result. */
 typedef struct doc_ctx {
-    corpus_t *c;
+    lanes_job_t *job;
     size_t index;
+    lanes_doc_result_t *res;
 } doc_ctx_t;
 
 static uint64_t next_tag;
 
-static void corpus_unref(corpus_t *c)
+static void *corpus_create(const lanes_config_t *cfg)
 {
-    pthread_mutex_lock(&c->mu);
-    int last = --c->refs == 0;
-    pthread_mutex_unlock(&c->mu);
-    if (!last)
-        return;
+    corpus_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cfg = cfg;
+    c->spool.fd = -1;
+    c->tag = __atomic_add_fetch(&next_tag, 1, __ATOMIC_RELAXED);
+    return c;
+}
+
+static void corpus_destroy(void *state)
+{
+    corpus_t *c = state;
     for (size_t i = 0; i < c->n_docs; i++) {
         free(c->docs[i].name);
         free(c->docs[i].zipf);
@@ -102,26 +98,7 @@ static void corpus_unref(corpus_t *c)
     free(c->docs);
     free(c->slots);
     lanes_spool_free(&c->spool);
-    for (lanes_out_msg_t *m = c->out.head, *next; m; m = next) {
-        next = m->next;
-        free(m->buf);
-        free(m);
-    }
-    pthread_mutex_destroy(&c->mu);
     free(c);
-}
-
-static void fail_locked(corpus_t *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail_locked(corpus_t *c, int code, const char *fmt, ...)
-{
-    if (c->failed)
-        return;
-    c->failed = 1;
-    c->fail.code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->fail.msg, sizeof c->fail.msg, fmt, ap);
-    va_end(ap);
 }
 
 static uint64_t name_hash(const char *s)
@@ -133,7 +110,7 @@ static uint64_t name_hash(const char *s)
 }
 
 /* Adds a document record; returns 0, 1 if the name is taken, -1 when out of memory. */
-static int doc_add_locked(corpus_t *c, const char *name)
+static int doc_add(corpus_t *c, const char *name)
 {
     if (2 * (c->n_docs + 1) > c->n_slots) {
         size_t n = c->n_slots ? 2 * c->n_slots : 64;
@@ -170,13 +147,9 @@ static int doc_add_locked(corpus_t *c, const char *name)
     return 0;
 }
 
-static void push_locked(corpus_t *c, uint8_t *buf, size_t len)
+static int result_enomem(lanes_error_t *err)
 {
-    if (!buf || lanes_out_list_push(&c->out, buf, len, len) != 0) {
-        fail_locked(c, LANES_ENOMEM, "out of memory for a document's result");
-        return;
-    }
-    c->out_bytes += len;
+    return lanes_error_set(err, LANES_ENOMEM, "out of memory for a document's result");
 }
 
 /* Packs { doc: DocResult { name, counts: entries[from, to) } ++ rest } with rest a packed DocResult
@@ -207,8 +180,10 @@ static uint8_t *pack_doc(const char *name, const lanes_word_entry_t *e, size_t f
     return buf;
 }
 
-/* Queues the messages of a finished document (its table in pieces, then the rest). */
-static void queue_result_locked(corpus_t *c, doc_rec_t *d, const lanes_doc_result_t *res)
+/* Appends to out the messages of a finished document (its table in pieces, then the rest). Returns 0
+ * or LANES_ENOMEM with err set. */
+static int queue_result(corpus_t *c, doc_rec_t *d, const lanes_doc_result_t *res, lanes_out_list_t *out,
+                        lanes_error_t *err)
 {
     char backend[96] = "";
     if (res->pid > 0)
@@ -216,10 +191,8 @@ static void queue_result_locked(corpus_t *c, doc_rec_t *d, const lanes_doc_resul
     const int ok = res->err.code == 0;
     size_t n_top = ok && res->has_acf ? res->n_top : 0;
     char **words = calloc(n_top ? n_top : 1, sizeof *words);
-    if (!words) {
-        fail_locked(c, LANES_ENOMEM, "out of memory for a document's result");
-        return;
-    }
+    if (!words)
+        return result_enomem(err);
     Lanes__V1__DocResult r = LANES__V1__DOC_RESULT__INIT;
     r.done = 1;
     r.status = (uint32_t)lanes_status_from_error(res->err.code); /* a document's status: the edge's table */
@@ -243,13 +216,13 @@ static void queue_result_locked(corpus_t *c, doc_rec_t *d, const lanes_doc_resul
     uint8_t *rest = malloc(rest_len ? rest_len : 1);
     if (!rest) {
         free(words);
-        fail_locked(c, LANES_ENOMEM, "out of memory for a document's result");
-        return;
+        return result_enomem(err);
     }
     lanes__v1__doc_result__pack(&r, rest);
     free(words);
 
     size_t from = 0, end = ok && c->send_table && res->has_count ? res->n_entries : 0;
+    int rc = 0;
     for (;;) {
         size_t to = from, payload = 0;
         while (to < end && (to == from || payload + res->entries[to].len + 12 <= c->cfg->chunk_bytes)) {
@@ -259,22 +232,34 @@ static void queue_result_locked(corpus_t *c, doc_rec_t *d, const lanes_doc_resul
         size_t len = 0;
         int last = to == end;
         uint8_t *buf = pack_doc(d->name, res->entries, from, to, last ? rest : NULL, last ? rest_len : 0, &len);
-        push_locked(c, buf, len);
-        if (last || c->failed)
+        if (!buf || lanes_out_list_push(out, buf, len, len) != 0) {
+            rc = result_enomem(err);
+            break;
+        }
+        if (last)
             break;
         from = to;
     }
     free(rest);
+    return rc;
 }
 
-static void pump_unlock(corpus_t *c);
-
+/* The process pool's callback (its manager thread): hands the document to the engine, which calls
+ * corpus_unit_done under its lock. */
 static void doc_done(void *arg, lanes_doc_result_t *res)
 {
     doc_ctx_t *x = arg;
-    corpus_t *c = x->c;
-    pthread_mutex_lock(&c->mu);
-    c->pending--;
+    x->res = res;
+    lanes_pipeline_unit_done(x->job, x);
+}
+
+/* A document came back from the pool: records its Zipf counts and appends its DocResult to out (NULL:
+ * the call has ended). */
+static int corpus_unit_done(void *state, void *result, lanes_out_list_t *out, lanes_error_t *err)
+{
+    corpus_t *c = state;
+    doc_ctx_t *x = result;
+    lanes_doc_result_t *res = x->res;
     doc_rec_t *d = &c->docs[x->index];
     c->compute_ns += res->compute_ns;
     if (res->err.code == 0) {
@@ -292,41 +277,39 @@ static void doc_done(void *arg, lanes_doc_result_t *res)
         d->state = -1;
         c->failed_docs++;
     }
-    if (!c->finishing && !c->cancelled && !c->failed)
-        queue_result_locked(c, d, res);
+    int rc = out ? queue_result(c, d, res, out, err) : 0;
     lanes_doc_result_free(res);
     free(x);
-    pump_unlock(c);
-    corpus_unref(c);
+    return rc;
 }
 
-/* A document failed before reaching the pool (too large, no memory): its result says so. */
-static void doc_fail_locked(corpus_t *c, size_t index, int code, const char *msg)
+/* A document failed before reaching the pool (too large, no memory): its result, appended to out,
+ * says so. Returns 0 or LANES_ENOMEM with err set. */
+static int doc_fail(corpus_t *c, size_t index, int code, const char *msg, lanes_out_list_t *out, lanes_error_t *err)
 {
     doc_rec_t *d = &c->docs[index];
     d->state = -1;
     c->failed_docs++;
     lanes_doc_result_t res = {.worker = -1};
     lanes_error_set(&res.err, code, "%s", msg);
-    queue_result_locked(c, d, &res);
+    return queue_result(c, d, &res, out, err);
 }
 
-static void submit_locked(corpus_t *c)
+/* The engine's submit: seals the current document's spool and hands it to the pool. */
+static int corpus_submit(void *state, lanes_job_t *job, lanes_out_list_t *out, lanes_error_t *err)
 {
+    corpus_t *c = state;
     int fd = -1;
     uint64_t len = 0;
-    lanes_error_t err = {0};
-    if (lanes_spool_finish(&c->spool, &fd, &len, &err) != 0) {
-        doc_fail_locked(c, c->cur, LANES_EINTERNAL, err.msg);
-        return;
-    }
+    lanes_error_t serr = {0};
+    if (lanes_spool_finish(&c->spool, &fd, &len, &serr) != 0)
+        return doc_fail(c, c->cur, LANES_EINTERNAL, serr.msg, out, err);
     doc_ctx_t *x = malloc(sizeof *x);
     if (!x) {
         close(fd);
-        doc_fail_locked(c, c->cur, LANES_ENOMEM, "out of memory");
-        return;
+        return doc_fail(c, c->cur, LANES_ENOMEM, "out of memory", out, err);
     }
-    *x = (doc_ctx_t){.c = c, .index = c->cur};
+    *x = (doc_ctx_t){.job = job, .index = c->cur};
     int rc = lanes_proc_pool_submit(fd, (size_t)len, c->docs[c->cur].name, &c->params, c->tag, doc_done, x);
     if (rc != 0) {
         close(fd);
@@ -334,94 +317,138 @@ static void submit_locked(corpus_t *c)
         char msg[600];
         snprintf(msg, sizeof msg, "document '%s' could not be queued: %s", c->docs[c->cur].name,
                  rc == LANES_ENODEV ? "the process pool is not running" : lanes_strerror(rc));
-        doc_fail_locked(c, c->cur, rc, msg); /* ENODEV: UNAVAILABLE; ENOMEM: RESOURCE_EXHAUSTED */
-        return;
+        return doc_fail(c, c->cur, rc, msg, out, err); /* ENODEV: UNAVAILABLE; ENOMEM: RESOURCE_EXHAUSTED */
     }
-    c->pending++;
-    c->refs++;
+    return 1;
 }
 
-static void on_piece_locked(corpus_t *c, const Lanes__V1__DocPiece *p)
+static void corpus_cancel(void *state)
+{
+    corpus_t *c = state;
+    lanes_proc_pool_cancel(c->tag);
+}
+
+/* Takes a piece of a document: a first piece names a new document and opens its spool; the last one
+ * ends it (m->unit_ready unless it already failed). */
+static int on_piece(corpus_t *c, const Lanes__V1__DocPiece *p, lanes_job_msg_t *m, lanes_out_list_t *out,
+                    lanes_error_t *err)
 {
     const char *name = p->name ? p->name : "";
+    int rc = 0;
     if (!c->receiving) {
-        if (!*name) {
-            fail_locked(c, LANES_EINVAL,
-                        "document #%zu has no name: the first piece of a document must carry its name", c->n_docs + 1);
-            return;
-        }
-        if (strlen(name) > NAME_MAX_BYTES) {
-            fail_locked(c, LANES_EINVAL, "document #%zu: its name is longer than %d bytes",
-                        c->n_docs + 1, NAME_MAX_BYTES);
-            return;
-        }
-        int rc = doc_add_locked(c, name);
-        if (rc != 0) {
-            if (rc > 0)
-                fail_locked(c, LANES_EINVAL,
-                            "document name '%s' was sent twice: names must be unique in a corpus", name);
-            else
-                fail_locked(c, LANES_ENOMEM, "out of memory");
-            return;
-        }
+        if (!*name)
+            return lanes_error_set(err, LANES_EINVAL,
+                                   "document #%zu has no name: the first piece of a document must carry its name",
+                                   c->n_docs + 1);
+        if (strlen(name) > NAME_MAX_BYTES)
+            return lanes_error_set(err, LANES_EINVAL, "document #%zu: its name is longer than %d bytes", c->n_docs + 1,
+                                   NAME_MAX_BYTES);
+        rc = doc_add(c, name);
+        if (rc > 0)
+            return lanes_error_set(err, LANES_EINVAL,
+                                   "document name '%s' was sent twice: names must be unique in a corpus", name);
+        if (rc < 0)
+            return lanes_error_set(err, LANES_ENOMEM, "out of memory");
         c->cur = c->n_docs - 1;
         c->receiving = 1;
         c->skipping = 0;
-        lanes_error_t err = {0};
-        if (lanes_spool_init(&c->spool, name, c->cfg->max_doc_bytes, &err) != 0) {
+        lanes_error_t serr = {0};
+        if (lanes_spool_init(&c->spool, name, c->cfg->max_doc_bytes, &serr) != 0) {
             c->skipping = 1;
-            doc_fail_locked(c, c->cur, err.code, err.msg); /* ENOMEM: memfd_create() failed */
+            rc = doc_fail(c, c->cur, serr.code, serr.msg, out, err); /* ENOMEM: memfd_create() failed */
+            if (rc != 0)
+                return rc;
         }
     } else if (*name && strcmp(name, c->docs[c->cur].name) != 0) {
-        fail_locked(c, LANES_EINVAL,
-                    "a piece of document '%s' arrived before the last piece of document '%s' (documents are sent "
-                    "one after another; the last piece has last = true)",
-                    name, c->docs[c->cur].name);
-        return;
+        return lanes_error_set(err, LANES_EINVAL,
+                               "a piece of document '%s' arrived before the last piece of document '%s' (documents "
+                               "are sent one after another; the last piece has last = true)",
+                               name, c->docs[c->cur].name);
     }
     c->pieces++;
     c->bytes_in += p->data.len;
     if (!c->skipping && p->data.len) {
-        lanes_error_t err = {0};
-        if (lanes_spool_append(&c->spool, p->data.data, p->data.len, &err) != 0) {
+        lanes_error_t serr = {0};
+        if (lanes_spool_append(&c->spool, p->data.data, p->data.len, &serr) != 0) {
             c->skipping = 1;
             lanes_spool_free(&c->spool);
-            doc_fail_locked(c, c->cur, err.code, err.msg); /* EINVAL: over max_doc_bytes; ENOMEM */
+            rc = doc_fail(c, c->cur, serr.code, serr.msg, out, err); /* EINVAL: over max_doc_bytes; ENOMEM */
+            if (rc != 0)
+                return rc;
         }
     }
     if (p->last) {
         c->receiving = 0;
         if (!c->skipping)
-            submit_locked(c);
+            m->unit_ready = 1;
         else
             lanes_spool_free(&c->spool);
     }
+    return 0;
 }
 
-static void on_spec_locked(corpus_t *c, const uint8_t *body, size_t len)
+/* The engine's on_message: a CorpusRequest holds the spec (field 1) or a DocPiece (field 2). */
+static int corpus_on_message(void *state, int have_spec, const uint8_t *msg, size_t len, lanes_job_msg_t *m,
+                             lanes_out_list_t *out, lanes_error_t *err)
 {
-    if (c->have_spec) {
-        fail_locked(c, LANES_EINVAL,
-                    "the corpus spec was sent twice: only the first message of a Corpus call carries it");
-        return;
+    corpus_t *c = state;
+    uint32_t field = 0;
+    const uint8_t *body = NULL;
+    size_t blen = 0;
+    if (lanes_wire_oneof(msg, len, &field, &body, &blen) != 0 || (field != 1 && field != 2))
+        return lanes_error_set(err, LANES_EINVAL,
+                               "malformed Corpus request message: it must hold exactly one of spec (field 1) or doc "
+                               "(field 2)");
+    if (field == 1) {
+        if (have_spec)
+            return lanes_error_set(err, LANES_EINVAL, "the corpus spec was sent twice: only the first message of a "
+                                                      "Corpus call carries it");
+        m->spec = body;
+        m->spec_len = blen;
+        return 0;
     }
-    lanes_error_t err = {0};
-    if (lanes_wire_check_strings(body, len, &lanes__v1__corpus_spec__descriptor, err.msg, sizeof err.msg) != 0) {
-        fail_locked(c, LANES_EINVAL, "%s", err.msg);
-        return;
-    }
+    if (!have_spec)
+        return lanes_error_set(err, LANES_EINVAL,
+                               "a document arrived before the corpus spec: the first message of a Corpus call must "
+                               "carry it");
+    char smsg[512];
+    if (lanes_wire_check_strings(body, blen, &lanes__v1__doc_piece__descriptor, smsg, sizeof smsg) != 0)
+        return lanes_error_set(err, LANES_EINVAL, "piece %llu: %s", (unsigned long long)c->pieces, smsg);
+    Lanes__V1__DocPiece *p = lanes__v1__doc_piece__unpack(NULL, blen, body);
+    if (!p)
+        return lanes_error_set(err, LANES_EINVAL, "malformed DocPiece (piece %llu)", (unsigned long long)c->pieces);
+    int rc = on_piece(c, p, m, out, err);
+    lanes__v1__doc_piece__free_unpacked(p, NULL);
+    return rc;
+}
+
+static int corpus_on_end(void *state, int have_spec, lanes_error_t *err)
+{
+    corpus_t *c = state;
+    if (!have_spec)
+        return lanes_error_set(err, LANES_EINVAL, "the Corpus request stream ended before the corpus spec");
+    if (c->receiving)
+        return lanes_error_set(err, LANES_EINVAL,
+                               "the request stream ended inside document '%s': its last piece must have last = true",
+                               c->docs[c->cur].name);
+    return 0;
+}
+
+/* The engine's on_spec (the engine checked the spec's strings and then checks its backend). */
+static int corpus_on_spec(void *state, const uint8_t *body, size_t len, lanes_job_layout_t *layout,
+                          lanes_error_t *err)
+{
+    corpus_t *c = state;
     Lanes__V1__CorpusSpec *m = lanes__v1__corpus_spec__unpack(NULL, len, body);
-    if (!m) {
-        fail_locked(c, LANES_EINVAL, "malformed CorpusSpec");
-        return;
-    }
+    if (!m)
+        return lanes_error_set(err, LANES_EINVAL, "malformed CorpusSpec");
     int rc = 0;
     if (!m->word_count && !m->word_acf)
-        rc = lanes_error_set(&err, LANES_EINVAL, "the corpus spec asks for nothing: set word_count, word_acf or both");
+        rc = lanes_error_set(err, LANES_EINVAL, "the corpus spec asks for nothing: set word_count, word_acf or both");
     else if (m->mode != LANES__V1__WORD_ACF_SPEC__MODE__EXACT && m->mode != LANES__V1__WORD_ACF_SPEC__MODE__COURSE)
-        rc = lanes_error_set(&err, LANES_EINVAL, "CorpusSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
+        rc = lanes_error_set(err, LANES_EINVAL, "CorpusSpec.mode is %d, not a mode (0 exact, 1 course)", (int)m->mode);
     else if (m->zipf_words > ZIPF_MAX)
-        rc = lanes_error_set(&err, LANES_EINVAL, "zipf_words is %u; at most %d", m->zipf_words, ZIPF_MAX);
+        rc = lanes_error_set(err, LANES_EINVAL, "zipf_words is %u; at most %d", m->zipf_words, ZIPF_MAX);
     if (rc == 0) {
         c->params = (lanes_doc_params_t){
             .do_count = m->word_count,
@@ -434,30 +461,28 @@ static void on_spec_locked(corpus_t *c, const uint8_t *body, size_t len)
         };
         c->send_table = m->word_count;
         c->zipf_words = m->word_count ? (m->zipf_words ? m->zipf_words : ZIPF_DEFAULT) : 0;
-        rc = lanes_doc_params_check(&c->params, &err);
+        rc = lanes_doc_params_check(&c->params, err);
     }
-    if (rc == 0)
-        rc = lanes_router_init(&c->router, c->cfg, (int)m->backend, LANES_JOB_CORPUS, 0, &err);
     if (rc == 0) {
         lanes_proc_pool_stats_t ps;
         lanes_proc_pool_stats(&ps);
         if (!ps.running)
-            rc = lanes_error_set(&err, LANES_EPRECOND,
+            rc = lanes_error_set(err, LANES_EPRECOND,
                                  "the process pool is not running (proc_workers = 0): no corpus can run");
         else
-            c->max_pending = (size_t)ps.workers * 2;
+            layout->max_units = (size_t)ps.workers * 2; /* documents with the pool at once */
     }
+    layout->backend = (int)m->backend;
+    c->forced = m->backend != 0;
     lanes__v1__corpus_spec__free_unpacked(m, NULL);
-    if (rc != 0) {
-        fail_locked(c, rc, "%s", err.msg);
-        return;
-    }
-    c->have_spec = 1;
+    return rc;
 }
 
-/* The CorpusDone message (malloc'ed, *len bytes), or NULL with err set. */
-static uint8_t *done_message(corpus_t *c, size_t *len, lanes_error_t *err)
+/* The engine's finish: the CorpusDone message (malloc'ed, into *buf and *len). */
+static int corpus_finish(void *state, const lanes_job_stats_t *stats, uint8_t **out_buf, size_t *len,
+                         lanes_error_t *err)
 {
+    corpus_t *c = state;
     lanes_proc_pool_stats_t ps;
     lanes_proc_pool_stats(&ps);
     size_t n_rows = 0;
@@ -493,13 +518,13 @@ static uint8_t *done_message(corpus_t *c, size_t *len, lanes_error_t *err)
     st.chunks = c->pieces;
     st.bytes_in = c->bytes_in;
     st.compute_ns = c->compute_ns;
-    st.total_ns = lanes_now_ns() - c->start_ns;
+    st.total_ns = stats->total_ns;
     st.max_threads = ps.workers;
     st.backend = "process-pool";
     snprintf(st.reason, sizeof st.reason,
              "%s: %zu document(s) on the process pool (%d worker processes, one document each at a time; memory "
              "limit %u MiB%s; a document whose worker dies is retried %u time(s))",
-             c->router.forced ? "forced by the client" : "auto: a batch of documents", c->n_docs, ps.workers,
+             c->forced ? "forced by the client" : "auto: a batch of documents", c->n_docs, ps.workers,
              ps.memory_mb, ps.memory_limit_enforced ? "" : " (not enforced)", c->cfg->worker_retries);
     Lanes__V1__JobSummary summary;
     lanes_pipeline_summary(&st, &summary);
@@ -523,159 +548,26 @@ out:
     free(books);
     free(rows);
     free(rowp);
-    return buf;
+    *out_buf = buf;
+    return err->code;
 }
 
-static void pump_unlock(corpus_t *c)
+static const lanes_job_ops_t corpus_ops = {
+    .name = "corpus",
+    .kind = LANES_JOB_CORPUS,
+    .spec_descriptor = &lanes__v1__corpus_spec__descriptor,
+    .create = corpus_create,
+    .on_spec = corpus_on_spec,
+    .finish = corpus_finish,
+    .destroy = corpus_destroy,
+    .on_message = corpus_on_message,
+    .on_end = corpus_on_end,
+    .submit = corpus_submit,
+    .unit_done = corpus_unit_done,
+    .cancel = corpus_cancel,
+};
+
+void rpc_corpus_method(struct lanes_method *m, const lanes_config_t *cfg)
 {
-    if (!c->sending && c->out.head && !c->cancelled && !c->failed && !c->finishing) {
-        lanes_out_msg_t *m = c->out.head;
-        c->out.head = m->next;
-        if (!c->out.head)
-            c->out.tail = NULL;
-        c->out_bytes -= m->len;
-        c->sending = 1;
-        if (lanes_call_send(c->call, m->buf, m->len) != 0) {
-            c->sending = 0;
-            c->cancelled = 1;
-        }
-        free(m);
-    }
-    if (!c->recv_pending && !c->half_closed && !c->failed && !c->cancelled && !c->finishing &&
-        c->pending < (c->max_pending ? c->max_pending : 1) && c->out_bytes <= 2 * c->cfg->chunk_bytes) {
-        c->recv_pending = 1;
-        if (lanes_call_request_message(c->call) != 0) {
-            c->recv_pending = 0;
-            c->cancelled = 1;
-        }
-    }
-    int done_ok = c->have_spec && c->half_closed && !c->receiving && c->pending == 0 && !c->out.head && !c->sending;
-    if (c->finishing || !(done_ok || c->failed || c->cancelled)) {
-        pthread_mutex_unlock(&c->mu);
-        return;
-    }
-    c->finishing = 1;
-    lanes_error_t err = {0};
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (c->failed)
-        err = c->fail;
-    else if (c->cancelled)
-        lanes_error_set(&err, LANES_ECANCELED, "the call was cancelled");
-    else
-        buf = done_message(c, &len, &err);
-    if (err.code != 0) {
-        free(buf);
-        buf = NULL;
-        len = 0;
-        lanes_proc_pool_cancel(c->tag);
-        lanes_log(LANES_LOG_INFO, 0, "corpus call ended with %s: %s", lanes_strerror(err.code), err.msg);
-    }
-    lanes_call_t *call = c->call;
-    pthread_mutex_unlock(&c->mu);
-    lanes_call_finish(call, err.code, err.msg, buf, len);
-}
-
-/* ---- server callbacks ---- */
-
-static void *corpus_start(lanes_call_t *call, void *arg)
-{
-    corpus_t *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    pthread_mutex_init(&c->mu, NULL);
-    c->refs = 1;
-    c->call = call;
-    c->cfg = arg;
-    c->spool.fd = -1;
-    c->tag = __atomic_add_fetch(&next_tag, 1, __ATOMIC_RELAXED);
-    c->start_ns = lanes_call_arrival_ns(call);
-    c->recv_pending = 1; /* the server reads the first message itself */
-    return c;
-}
-
-static void corpus_on_message(void *ctx, uint8_t *data, size_t len)
-{
-    corpus_t *c = ctx;
-    pthread_mutex_lock(&c->mu);
-    c->recv_pending = 0;
-    uint32_t field = 0;
-    const uint8_t *body = NULL;
-    size_t blen = 0;
-    if (c->finishing || c->failed || c->cancelled) {
-        /* dropped */
-    } else if (lanes_wire_oneof(data, len, &field, &body, &blen) != 0 || (field != 1 && field != 2)) {
-        fail_locked(c, LANES_EINVAL,
-                    "malformed Corpus request message: it must hold exactly one of spec (field 1) or doc (field 2)");
-    } else if (field == 1) {
-        on_spec_locked(c, body, blen);
-    } else if (!c->have_spec) {
-        fail_locked(c, LANES_EINVAL,
-                    "a document arrived before the corpus spec: the first message of a Corpus call must carry it");
-    } else {
-        char msg[512];
-        Lanes__V1__DocPiece *p = NULL;
-        if (lanes_wire_check_strings(body, blen, &lanes__v1__doc_piece__descriptor, msg, sizeof msg) != 0)
-            fail_locked(c, LANES_EINVAL, "piece %llu: %s", (unsigned long long)c->pieces, msg);
-        else if (!(p = lanes__v1__doc_piece__unpack(NULL, blen, body))) {
-            fail_locked(c, LANES_EINVAL, "malformed DocPiece (piece %llu)",
-                        (unsigned long long)c->pieces);
-        } else {
-            on_piece_locked(c, p);
-            lanes__v1__doc_piece__free_unpacked(p, NULL);
-        }
-    }
-    free(data);
-    pump_unlock(c);
-}
-
-static void corpus_on_half_close(void *ctx)
-{
-    corpus_t *c = ctx;
-    pthread_mutex_lock(&c->mu);
-    c->recv_pending = 0;
-    c->half_closed = 1;
-    if (!c->have_spec)
-        fail_locked(c, LANES_EINVAL, "the Corpus request stream ended before the corpus spec");
-    else if (c->receiving)
-        fail_locked(c, LANES_EINVAL,
-                    "the request stream ended inside document '%s': its last piece must have last = true",
-                    c->docs[c->cur].name);
-    pump_unlock(c);
-}
-
-static void corpus_on_sent(void *ctx, int ok)
-{
-    corpus_t *c = ctx;
-    pthread_mutex_lock(&c->mu);
-    c->sending = 0;
-    if (!ok)
-        c->cancelled = 1;
-    pump_unlock(c);
-}
-
-static void corpus_on_cancel(void *ctx)
-{
-    corpus_t *c = ctx;
-    pthread_mutex_lock(&c->mu);
-    c->cancelled = 1;
-    c->recv_pending = 0;
-    pump_unlock(c);
-}
-
-static void corpus_on_done(void *ctx) { corpus_unref(ctx); }
-
-void rpc_corpus_method(lanes_method_t *m, const lanes_config_t *cfg)
-{
-    *m = (lanes_method_t){
-        .path = "/lanes.v1.Lanes/Corpus",
-        .unary_request = 0,
-        .arg = (void *)cfg,
-        .start = corpus_start,
-        .on_message = corpus_on_message,
-        .on_half_close = corpus_on_half_close,
-        .on_sent = corpus_on_sent,
-        .on_cancel = corpus_on_cancel,
-        .on_done = corpus_on_done,
-    };
+    lanes_pipeline_method(m, "/lanes.v1.Lanes/Corpus", &corpus_ops, cfg, 0);
 }
